@@ -1,0 +1,56 @@
+"""The grader's handle on one student function living in a sandbox worker."""
+from __future__ import annotations
+
+from typing import Any, List, Sequence
+
+from .process import CallRecord, Worker
+
+
+class StudentError(Exception):
+    """The student's function did not return normally (raised, timed out, crashed).
+
+    Checks may let it propagate: the runner turns it into a failed check whose
+    message is :attr:`record.error`.
+    """
+
+    def __init__(self, record: CallRecord, context: str = ""):
+        self.record = record
+        self.context = context
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        verb = {"exception": "raised", "timeout": "", "crashed": "", "protocol": ""}.get(self.record.failure or "", "")
+        text = ("%s %s" % (verb, self.record.error)).strip()
+        return "%s %s" % (text, self.context) if self.context else text
+
+
+class StudentFunction:
+    """Calls one loaded student function; every value returned is raw and decoded.
+
+    ``label`` names the function in the student's terms, e.g. ``softmax (q1_softmax.py)``.
+    """
+
+    def __init__(self, worker: Worker, key: str, label: str):
+        self.worker = worker
+        self.key = key
+        self.label = label
+        self.name = key.rsplit(".", 1)[-1]
+
+    def run(self, *args: Any, keep_args: bool = False) -> CallRecord:
+        """Call and return the whole record (value or failure, output, arguments after)."""
+        return self.worker.call(self.key, args, keep_args=keep_args)
+
+    def __call__(self, *args: Any) -> Any:
+        """Call and return the value; raise :class:`StudentError` if it did not return."""
+        record = self.run(*args)
+        if not record.ok:
+            raise StudentError(record)
+        return record.value
+
+    def map(self, args: Sequence[Any], vary: int, values: Sequence[Any]) -> List[CallRecord]:
+        """One call per value (in one message), that value standing for argument ``vary``."""
+        return self.worker.map(self.key, args, vary, values)
+
+    def time(self, *args: Any, repeat: int = 5) -> CallRecord:
+        """Best-of-``repeat`` seconds of this call and of ``np.exp(args[0])``, in one child."""
+        return self.worker.time(self.key, args, repeat=repeat)

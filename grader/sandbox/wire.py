@@ -1,0 +1,264 @@
+"""The wire protocol between the grader and the sandboxed child.
+
+Frames are a 4-byte big-endian length and a UTF-8 JSON object. Values inside
+messages are tagged, so decoding never guesses and never runs code:
+
+    {"t": "none"} {"t": "bool", "v": true} {"t": "int", "v": "12"}
+    {"t": "float", "v": 1.5} {"t": "str", "v": "..."}
+    {"t": "list", "v": [...]} {"t": "tuple", "v": [...]}
+    {"t": "nd", "dtype": "<f8", "shape": [2, 3], "data": "<base64>"}
+    {"t": "fn", "name": "cubic", "params": {...}}      (grader -> child only)
+    {"t": "other", "type": "dict", "v": "<repr, capped>"}
+
+This file is imported by the grader as ``grader.sandbox.wire`` and by the child
+as a plain module next to it, so it depends on the standard library and numpy only.
+"""
+import base64
+import json
+import math
+import os
+import re
+import select
+import struct
+import time
+
+import numpy as np
+
+MAX_FRAME = 64 * 1024 * 1024      # bytes in one message
+MAX_ARRAY_BYTES = 32 * 1024 * 1024
+MAX_DEPTH = 8
+MAX_ITEMS = 100_000               # list/tuple items in one message
+MAX_STR = 64 * 1024
+MAX_INT_DIGITS = 400
+# Only plain numeric dtypes cross: bool, ints, floats, complex, in any byte order.
+_DTYPE_RE = re.compile(r"^[<>|=]?[biufc][1-9][0-9]?$")
+
+
+class ProtocolError(Exception):
+    """A frame or value that does not follow the protocol; the call fails."""
+
+
+class Timeout(Exception):
+    """The other side did not answer within the deadline."""
+
+
+class Closed(Exception):
+    """The other side closed its end of the pipe."""
+
+
+# ---------------------------------------------------------------- values
+
+def encode(value, depth=0):
+    """Encode a Python/numpy value as a tagged JSON-able object.
+
+    Anything that is not a number, array, string, list or tuple crosses only as
+    its type name and a capped repr: the parent can say what came back, never
+    use it.
+    """
+    if depth > MAX_DEPTH:
+        return {"t": "other", "type": type(value).__name__, "v": "<nested too deep>"}
+    if value is None:
+        return {"t": "none"}
+    if isinstance(value, (bool, np.bool_)):
+        return {"t": "bool", "v": bool(value)}
+    if isinstance(value, int):
+        text = str(value)
+        if len(text) > MAX_INT_DIGITS:
+            return {"t": "other", "type": "int", "v": text[:60] + "..."}
+        return {"t": "int", "v": text}
+    if isinstance(value, float):
+        return {"t": "float", "v": float(value)}
+    if isinstance(value, str):
+        return {"t": "str", "v": value[:MAX_STR]}
+    if isinstance(value, (np.ndarray, np.generic)):
+        arr = np.asarray(value)
+        if arr.dtype.kind in "biufc" and arr.nbytes <= MAX_ARRAY_BYTES:
+            arr = np.ascontiguousarray(arr)
+            return {"t": "nd", "dtype": arr.dtype.str, "shape": list(arr.shape),
+                    "data": base64.b64encode(arr.tobytes()).decode("ascii")}
+        return {"t": "other", "type": "ndarray[%s]" % arr.dtype, "v": _short_repr(arr)}
+    if isinstance(value, (list, tuple)):
+        tag = "tuple" if isinstance(value, tuple) else "list"
+        if len(value) > MAX_ITEMS:
+            return {"t": "other", "type": tag, "v": "<%d items>" % len(value)}
+        return {"t": tag, "v": [encode(v, depth + 1) for v in value]}
+    return {"t": "other", "type": type(value).__name__, "v": _short_repr(value)}
+
+
+def _short_repr(value):
+    try:
+        text = repr(value)
+    except BaseException:  # a hostile __repr__ must not break encoding
+        text = "<unprintable>"
+    return text[:200]
+
+
+def decode(obj, depth=0, budget=None):
+    """Decode a tagged value, validating every field before allocating anything."""
+    if budget is None:
+        budget = [MAX_ITEMS]
+    if depth > MAX_DEPTH + 1 or not isinstance(obj, dict):
+        raise ProtocolError("malformed value")
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise ProtocolError("too many values")
+    tag = obj.get("t")
+    if tag == "none":
+        return None
+    if tag == "bool":
+        return _typed(obj.get("v"), bool)
+    if tag == "int":
+        text = _typed(obj.get("v"), str)
+        if len(text) > MAX_INT_DIGITS or not re.fullmatch(r"-?[0-9]+", text):
+            raise ProtocolError("malformed int")
+        return int(text)
+    if tag == "float":
+        v = obj.get("v")
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ProtocolError("malformed float")
+        return float(v)
+    if tag == "str":
+        return _typed(obj.get("v"), str)[:MAX_STR]
+    if tag in ("list", "tuple"):
+        items = _typed(obj.get("v"), list)
+        out = [decode(v, depth + 1, budget) for v in items]
+        return tuple(out) if tag == "tuple" else out
+    if tag == "nd":
+        return _decode_array(obj)
+    if tag == "fn":
+        params = _typed(obj.get("params", {}), dict)
+        return FunctionSpec(_typed(obj.get("name"), str), decode_plain(params))
+    if tag == "other":
+        return Opaque(str(obj.get("type", "?"))[:80], str(obj.get("v", ""))[:200])
+    raise ProtocolError("unknown value tag %r" % (tag,))
+
+
+def _typed(v, kind):
+    if not isinstance(v, kind) or (kind is not bool and isinstance(v, bool)):
+        raise ProtocolError("expected %s" % kind.__name__)
+    return v
+
+
+def _decode_array(obj):
+    dtype = _typed(obj.get("dtype"), str)
+    if not _DTYPE_RE.match(dtype):
+        raise ProtocolError("array dtype %r not allowed" % dtype)
+    shape = _typed(obj.get("shape"), list)
+    if len(shape) > 32 or not all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n for n in shape):
+        raise ProtocolError("malformed array shape")
+    dt = np.dtype(dtype)
+    count = math.prod(shape)
+    if count * dt.itemsize > MAX_ARRAY_BYTES:
+        raise ProtocolError("array of %d elements is too large" % count)
+    data = _typed(obj.get("data"), str)
+    if len(data) > 4 * (MAX_ARRAY_BYTES // 3) + 8:
+        raise ProtocolError("array payload too large")
+    try:
+        raw = base64.b64decode(data.encode("ascii"), validate=True)
+    except (ValueError, UnicodeEncodeError) as exc:
+        raise ProtocolError("array payload is not base64") from exc
+    if len(raw) != count * dt.itemsize:
+        raise ProtocolError("array payload does not match its shape")
+    arr = np.frombuffer(raw, dtype=dt).reshape(shape).copy()
+    return arr[()] if arr.ndim == 0 else arr
+
+
+def decode_plain(obj, depth=0):
+    """Decode a JSON mapping whose values are tagged values (function params)."""
+    return {str(k): decode(v, depth + 1) for k, v in obj.items()}
+
+
+class FunctionSpec:
+    """A function the child builds from its own catalogue: a name and parameters."""
+
+    def __init__(self, name, params=None):
+        self.name = name
+        self.params = dict(params or {})
+
+    def to_wire(self):
+        return {"t": "fn", "name": self.name, "params": {k: encode(v) for k, v in self.params.items()}}
+
+    def __repr__(self):
+        return "FunctionSpec(%r, %r)" % (self.name, self.params)
+
+
+class Opaque:
+    """Something the student returned that is not a number or an array."""
+
+    def __init__(self, type_name, text):
+        self.type_name = type_name
+        self.text = text
+
+    def __repr__(self):
+        return "<%s %s>" % (self.type_name, self.text)
+
+
+def encode_arg(value):
+    """Encode a call argument (values, or FunctionSpec placeholders)."""
+    if isinstance(value, FunctionSpec):
+        return value.to_wire()
+    return encode(value)
+
+
+# ---------------------------------------------------------------- frames
+
+def send(fd, message, deadline=None):
+    """Write one framed message to ``fd``, giving up at ``deadline`` (monotonic)."""
+    payload = json.dumps(message, separators=(",", ":")).encode("utf-8")
+    if len(payload) > MAX_FRAME:
+        raise ProtocolError("message too large (%d bytes)" % len(payload))
+    data = memoryview(struct.pack(">I", len(payload)) + payload)
+    while data:
+        _wait(fd, deadline, write=True)
+        try:
+            n = os.write(fd, data)
+        except BlockingIOError:
+            continue
+        except (BrokenPipeError, OSError) as exc:
+            raise Closed(str(exc)) from exc
+        data = data[n:]
+
+
+def recv(fd, deadline=None, max_frame=MAX_FRAME):
+    """Read one framed JSON message from ``fd``; validate its size before reading it."""
+    header = _read_exact(fd, 4, deadline)
+    (length,) = struct.unpack(">I", header)
+    if length > max_frame:
+        raise ProtocolError("message of %d bytes exceeds the limit" % length)
+    payload = _read_exact(fd, length, deadline)
+    try:
+        message = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ProtocolError("message is not JSON") from exc
+    if not isinstance(message, dict):
+        raise ProtocolError("message is not an object")
+    return message
+
+
+def _read_exact(fd, n, deadline):
+    chunks = []
+    while n:
+        _wait(fd, deadline, write=False)
+        try:
+            chunk = os.read(fd, min(n, 1 << 20))
+        except BlockingIOError:
+            continue
+        if not chunk:
+            raise Closed("pipe closed")
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def _wait(fd, deadline, write):
+    if deadline is None:
+        return
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise Timeout()
+    if write:
+        ready = select.select([], [fd], [], remaining)[1]
+    else:
+        ready = select.select([fd], [], [], remaining)[0]
+    if not ready:
+        raise Timeout()
