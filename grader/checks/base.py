@@ -1,0 +1,83 @@
+"""What every check kind shares: the result type, the registry and option defaults.
+
+A check kind is one function registered with :func:`register`:
+
+    @register("values", defaults={"rtol": ..., "cases": []})
+    def values(student, reference, opts, rng) -> CheckResult: ...
+
+``student`` calls the student's function in the sandbox (see
+:class:`grader.sandbox.StudentFunction`), ``reference`` is the reference function,
+run in the grading process, ``opts`` the check's options (the kind's defaults
+overridden by the rubric) and ``rng`` a ``numpy.random.Generator`` seeded from the
+rubric seed, the part id and the check id.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Mapping
+
+# Options every check accepts, whatever its kind. The values here are the one
+# place these defaults live; a rubric's top-level `options:` overrides them.
+COMMON_DEFAULTS: Dict[str, Any] = {
+    "rtol": 1e-6,        # relative tolerance for value comparisons
+    "atol": 1e-8,        # absolute tolerance for value comparisons
+    "grad_tol": 1e-6,    # |a - n| / max(1, |a|, |n|) bound for gradient checks
+    "timeout": 10.0,     # seconds one call of the student's function may take
+}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The verdict of one check: the fraction of its points earned and why.
+
+    ``message`` is one line in the student's terms: what was expected, what came
+    back (shortened), on which input, with which tolerance. ``details`` holds
+    machine-readable facts (worst element, block, ...); it must be JSON-able.
+    """
+
+    fraction: float
+    message: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return self.fraction >= 1.0
+
+    @classmethod
+    def ok(cls, message: str, **details: Any) -> "CheckResult":
+        return cls(1.0, message, details)
+
+    @classmethod
+    def fail(cls, message: str, fraction: float = 0.0, **details: Any) -> "CheckResult":
+        return cls(max(0.0, min(1.0, fraction)), message, details)
+
+
+CheckFn = Callable[..., CheckResult]
+
+
+@dataclass(frozen=True)
+class CheckKind:
+    name: str
+    fn: CheckFn
+    defaults: Mapping[str, Any]
+
+    def options(self) -> Dict[str, Any]:
+        """Every option this kind accepts, with its default."""
+        merged = dict(COMMON_DEFAULTS)
+        merged.update(self.defaults)
+        return merged
+
+
+REGISTRY: Dict[str, CheckKind] = {}
+
+
+def register(name: str, defaults: Mapping[str, Any] | None = None) -> Callable[[CheckFn], CheckFn]:
+    """Register ``fn`` as the check kind ``name`` with its own option defaults."""
+
+    def deco(fn: CheckFn) -> CheckFn:
+        if name in REGISTRY:
+            raise ValueError(f"check kind {name!r} registered twice")
+        REGISTRY[name] = CheckKind(name, fn, dict(defaults or {}))
+        return fn
+
+    return deco

@@ -1,0 +1,120 @@
+"""Checks of the student's ``gradcheck_naive(f, x)`` by its behaviour.
+
+The grader hands the checker costs from a fixed catalogue (built in the child,
+see ``grader/sandbox/testfns.py``) with right or deliberately wrong gradients
+and reads its verdict: a failure is reported by printing a line with "fail",
+raising AssertionError or returning False; output that says both "failed" and
+"passed" is no verdict at all.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict
+
+import numpy as np
+
+from ..sandbox.wire import FunctionSpec
+from .base import CheckResult, register
+from .numeric import index_list, short
+
+GRADCHECK_DEFAULTS = {
+    "fn": "quadratic",        # quadratic | cubic | random_cost (see testfns.CATALOGUE)
+    "scale": 1.0,             # multiplies the cubic cost; -1e6 gives large negative gradients
+    "shape": [3, 4],
+    "low": -2.0, "high": 2.0,  # x is uniform in [low, high)
+    "wrong_at": None,         # flat index of a deliberately wrong gradient element
+    "expect": "pass",         # pass | fail: what a correct checker reports
+}
+
+
+def verdict(record) -> str:
+    """'fail', 'pass', 'both' or 'error' from what the checker did (one call record)."""
+    if record.failure == "exception":
+        return "fail" if record.error_info.get("type") == "AssertionError" else "error"
+    if not record.ok:
+        return "error"
+    text = record.stdout.lower()
+    said_fail = "fail" in text or record.value is False or (
+        isinstance(record.value, np.bool_) and not record.value)
+    said_pass = "pass" in text
+    if said_fail and said_pass:
+        return "both"
+    return "fail" if said_fail else "pass"
+
+
+def _x(rng, opts) -> np.ndarray:
+    return rng.uniform(float(opts["low"]), float(opts["high"]), size=tuple(opts["shape"]))
+
+
+def _spec(opts, wrong_at=None) -> FunctionSpec:
+    params: Dict[str, Any] = {"scale": float(opts["scale"])}
+    if wrong_at is not None:
+        params["wrong_at"] = int(wrong_at)
+    return FunctionSpec(str(opts["fn"]), params)
+
+
+def _what(opts, wrong_at) -> str:
+    cost = {"quadratic": "sum(x**2)/2", "cubic": "%g*sum(x**3)" % float(opts["scale"]),
+            "random_cost": "r*sum(x**2) with r drawn from random at each call"}.get(opts["fn"], opts["fn"])
+    grad = "a correct gradient" if wrong_at is None else "a gradient wrong only at flat index %d" % wrong_at
+    return "f = %s, %s" % (cost, grad)
+
+
+def _said(record) -> str:
+    if record.failure == "exception":
+        return "raised " + record.error
+    if not record.ok:
+        return record.error
+    out = " / ".join(line.strip() for line in record.stdout.strip().splitlines()[:2]) or "printed nothing"
+    return "said: %s" % short(out, 90)
+
+
+@register("gradcheck_behaviour", defaults=GRADCHECK_DEFAULTS)
+def gradcheck_behaviour(student, reference, opts, rng) -> CheckResult:
+    """The checker reports what a correct checker would on one cost.
+
+    For ``expect: pass`` the checker must also report a deliberately wrong
+    gradient of the same cost (the control): a checker that never reports
+    failure earns nothing for "passing".
+    """
+    x = _x(rng, opts)
+    wrong_at = opts["wrong_at"]
+    record = student.run(_spec(opts, wrong_at), x.copy())
+    seen = verdict(record)
+    what = _what(opts, wrong_at)
+    if opts["expect"] == "fail":
+        if seen == "fail":
+            return CheckResult.ok("reported the wrong gradient (%s)" % what)
+        reason = {"pass": "did not report it", "both": "printed both failed and passed",
+                  "error": "crashed instead of reporting it"}[seen]
+        return CheckResult.fail("with %s on x of shape %s, your checker %s; it %s"
+                                % (what, x.shape, reason, _said(record)), verdict=seen)
+    if seen != "pass":
+        return CheckResult.fail("with %s on x of shape %s, your checker should pass but %s"
+                                % (what, x.shape, _said(record)), verdict=seen)
+    control = student.run(_spec(opts, 0), x.copy())
+    if verdict(control) == "pass":
+        return CheckResult.fail("your checker passed %s, but it also passes a gradient wrong at "
+                                "index 0, so its pass says nothing" % what, verdict="no_control")
+    return CheckResult.ok("passed %s (and reports a wrong one)" % what)
+
+
+@register("gradcheck_restores_x", defaults=GRADCHECK_DEFAULTS)
+def gradcheck_restores_x(student, reference, opts, rng) -> CheckResult:
+    """After checking, x is exactly as it was, and f was evaluated around every element."""
+    x = _x(rng, opts)
+    record = student.run(_spec(opts), x.copy(), keep_args=True)
+    if not record.ok:
+        return CheckResult.fail("your checker %s" % _said(record))
+    calls = record.f_calls[0] if record.f_calls else []
+    if len(calls) < 2 * x.size:
+        return CheckResult.fail("your checker called f %d time(s) for an x of %d elements; a centered "
+                                "difference needs 2 per element" % (len(calls), x.size))
+    after = record.args_after[1] if record.args_after and len(record.args_after) > 1 else None
+    if not isinstance(after, np.ndarray) or after.shape != x.shape or not np.array_equal(after, x):
+        if isinstance(after, np.ndarray) and after.shape == x.shape:
+            k = int(np.argmax(np.abs(after - x)))
+            idx = index_list(np.unravel_index(k, x.shape))
+            return CheckResult.fail("x was changed by your checker: x%s was %.17g, afterwards %.17g; "
+                                    "restore the saved value exactly" % (idx, x.flat[k], after.flat[k]))
+        return CheckResult.fail("x was changed by your checker: afterwards it is %s" % short(after))
+    return CheckResult.ok("x is left exactly unchanged")

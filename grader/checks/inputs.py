@@ -1,0 +1,111 @@
+"""Inputs for the checks: literal cases from the rubric and seeded generated ones.
+
+Every generator takes the check's ``rng`` and a spec (a mapping from the rubric)
+and returns the positional arguments of one call. Generators are registered in
+``GENERATORS`` so a rubric can name them: ``random: [{gen: ce_batch, n: 4, d: 5}]``.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List, Mapping, Sequence
+
+import numpy as np
+
+
+def literal(case: Any) -> List[Any]:
+    """A rubric case (a list of positional arguments) as arrays; integers stay integers."""
+    if not isinstance(case, (list, tuple)):
+        case = [case]
+    return [np.asarray(arg) if isinstance(arg, (list, tuple, int, float)) else arg for arg in case]
+
+
+def array(rng: np.random.Generator, spec: Mapping[str, Any]) -> List[Any]:
+    """One array: normal(offset, scale), uniform(low, high) or integers, of ``shape``."""
+    shape = tuple(spec.get("shape", [5]))
+    if spec.get("int"):
+        lo, hi = int(spec.get("low", -5)), int(spec.get("high", 6))
+        return [rng.integers(lo, hi, size=shape)]
+    if "low" in spec or "high" in spec:
+        x = rng.uniform(float(spec.get("low", 0.0)), float(spec.get("high", 1.0)), size=shape)
+    else:
+        x = rng.normal(0.0, float(spec.get("scale", 1.0)), size=shape)
+    return [x + float(spec.get("offset", 0.0))]
+
+
+def one_hot(rng: np.random.Generator, logits: np.ndarray, label: str) -> np.ndarray:
+    """One-hot rows: at random classes, at each row's largest logit, or anywhere but there."""
+    n, d = logits.shape
+    top = np.argmax(logits, axis=1)
+    if label == "argmax":
+        cls = top
+    elif label == "not_argmax" and d > 1:
+        cls = (top + rng.integers(1, d, size=n)) % d
+    else:
+        cls = rng.integers(0, d, size=n)
+    labels = np.zeros((n, d))
+    labels[np.arange(n), cls] = 1.0
+    return labels
+
+
+def ce_batch(rng: np.random.Generator, spec: Mapping[str, Any]) -> List[Any]:
+    """(theta, labels): n rows of d logits and one-hot labels."""
+    n, d = int(spec.get("n", 4)), int(spec.get("d", 5))
+    theta = rng.normal(0.0, float(spec.get("scale", 2.0)), size=(n, d)) + float(spec.get("offset", 0.0))
+    return [theta, one_hot(rng, theta, str(spec.get("label", "random")))]
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def network(rng: np.random.Generator, spec: Mapping[str, Any]) -> List[Any]:
+    """(X, labels, params, dimensions) for forward_backward_prop.
+
+    ``dims: [N, Dx, H, Dy]``; ``scale`` of the parameters; ``logit_offset`` added
+    to b2 (1000 puts every logit near 1000); ``label``: random, argmax (each
+    example's label at its largest logit) or not_argmax.
+    """
+    n, dx, h, dy = (int(v) for v in spec["dims"])
+    X = rng.normal(size=(n, dx))
+    params = rng.normal(0.0, float(spec.get("scale", 1.0)), size=(dx + 1) * h + (h + 1) * dy)
+    params[-dy:] += float(spec.get("logit_offset", 0.0))
+    W1, b1, W2, b2 = unpack(params, [dx, h, dy])
+    logits = sigmoid(X @ W1 + b1) @ W2 + b2
+    labels = one_hot(rng, logits, str(spec.get("label", "random")))
+    return [X, labels, params, [dx, h, dy]]
+
+
+BLOCKS = ("W1", "b1", "W2", "b2")
+
+
+def block_slices(dims: Sequence[int]) -> Dict[str, slice]:
+    """Where W1, b1, W2, b2 sit in the flat parameter vector (row-major, in this order)."""
+    dx, h, dy = dims
+    sizes = [dx * h, h, h * dy, dy]
+    out, start = {}, 0
+    for name, size in zip(BLOCKS, sizes):
+        out[name] = slice(start, start + size)
+        start += size
+    return out
+
+
+def block_shapes(dims: Sequence[int]) -> Dict[str, tuple]:
+    dx, h, dy = dims
+    return {"W1": (dx, h), "b1": (1, h), "W2": (h, dy), "b2": (1, dy)}
+
+
+def unpack(params: np.ndarray, dims: Sequence[int]) -> List[np.ndarray]:
+    shapes = block_shapes(dims)
+    return [params[s].reshape(shapes[name]) for name, s in block_slices(dims).items()]
+
+
+GENERATORS: Dict[str, Callable[[np.random.Generator, Mapping[str, Any]], List[Any]]] = {
+    "array": array, "ce_batch": ce_batch, "network": network,
+}
+
+
+def generate(rng: np.random.Generator, spec: Mapping[str, Any]) -> List[Any]:
+    """Arguments for one call from a generator spec (``gen`` defaults to ``array``)."""
+    name = spec.get("gen", "array")
+    if name not in GENERATORS:
+        raise ValueError("unknown input generator %r (known: %s)" % (name, ", ".join(sorted(GENERATORS))))
+    return GENERATORS[name](rng, spec)

@@ -1,0 +1,87 @@
+"""Comparisons and finite differences, all in the grader process, in float64."""
+from __future__ import annotations
+
+from typing import Any, Callable, Optional, Sequence, Tuple
+
+import numpy as np
+
+
+def as_float_array(value: Any) -> Optional[np.ndarray]:
+    """The value as a float64 array, or None when it is not numeric (None, text, ...)."""
+    try:
+        arr = np.asarray(value)
+    except Exception:  # noqa: BLE001 - anything odd the student returned
+        return None
+    if arr.dtype.kind not in "biuf":
+        return None
+    return arr.astype(np.float64)
+
+
+def short(value: Any, limit: int = 80) -> str:
+    """A compact one-line rendering of an input or output for messages."""
+    if isinstance(value, np.ndarray):
+        with np.printoptions(precision=4, threshold=8, edgeitems=2, suppress=False, linewidth=10_000):
+            text = np.array2string(value, separator=", ")
+        text = " ".join(text.split())
+        if value.ndim and value.size > 8:
+            text += " (shape %s)" % (value.shape,)
+    elif isinstance(value, float):
+        text = "%.6g" % value
+    else:
+        text = " ".join(repr(value).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def index_list(idx) -> list:
+    """A numpy index tuple as plain ints, for messages: [2, 1]."""
+    return [int(i) for i in idx]
+
+
+def rel_error(got: np.ndarray, expected: np.ndarray, floor: float) -> np.ndarray:
+    """Elementwise |got - expected| / max(floor, |got|, |expected|); nan where either is not finite."""
+    denom = np.maximum(floor, np.maximum(np.abs(got), np.abs(expected)))
+    err = np.abs(got - expected) / denom
+    bad = ~(np.isfinite(got) & np.isfinite(expected))
+    return np.where(bad & (got != expected), np.inf, np.where(bad, 0.0, err))
+
+
+def mismatch(got: Any, expected: np.ndarray, rtol: float, atol: float) -> Optional[str]:
+    """None when ``got`` matches ``expected`` (shape and values), else why not, in one phrase."""
+    arr = as_float_array(got)
+    if arr is None:
+        return "returned %s, not an array of numbers" % short(got)
+    expected = np.asarray(expected, dtype=np.float64)
+    if arr.shape != expected.shape:
+        return "returned shape %s, expected shape %s" % (arr.shape, expected.shape)
+    if not np.all(np.isfinite(arr)) and np.all(np.isfinite(expected)):
+        return "returned %s: it contains nan or inf, expected %s" % (short(arr), short(expected))
+    close = np.isclose(arr, expected, rtol=rtol, atol=atol, equal_nan=True)
+    if close.all():
+        return None
+    diff = np.where(close, 0.0, np.abs(arr - expected))
+    worst = np.unravel_index(int(np.argmax(diff)), arr.shape) if arr.ndim else ()
+    return "returned %s, expected %s (worst at %s: %.6g vs %.6g; rtol %g, atol %g)" % (
+        short(arr), short(expected), list(worst), arr[worst], expected[worst], rtol, atol)
+
+
+def central_difference(f: Callable[[np.ndarray], Sequence[float]], x: np.ndarray,
+                       directions: Sequence[np.ndarray], step: float) -> Tuple[np.ndarray, list]:
+    """Directional derivatives of f at x along each direction, fourth-order accurate.
+
+    f evaluates a batch of points at once (one child message) and returns their
+    costs. Uses (-f(x+2hd) + 8f(x+hd) - 8f(x-hd) + f(x-2hd)) / 12h, whose error
+    is O(h^4): accurate enough that a gradient wrong by 1e-3 relative stands out.
+    Returns the derivatives and the points' costs (for messages).
+    """
+    points = []
+    for d in directions:
+        points.extend([x + 2 * step * d, x + step * d, x - step * d, x - 2 * step * d])
+    costs = np.asarray(f(points), dtype=np.float64).reshape(len(directions), 4)
+    derivs = (-costs[:, 0] + 8 * costs[:, 1] - 8 * costs[:, 2] + costs[:, 3]) / (12 * step)
+    return derivs, costs
+
+
+def seeded_rng(seed: int, *names: str) -> np.random.Generator:
+    """A generator determined by the rubric seed and names (part id, check id) only."""
+    import zlib
+    return np.random.default_rng([int(seed)] + [zlib.crc32(n.encode("utf-8")) for n in names])

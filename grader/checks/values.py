@@ -1,0 +1,157 @@
+"""Checks that compare values and properties of array functions (softmax, sigmoid, ...)."""
+from __future__ import annotations
+
+from typing import Any, List
+
+import numpy as np
+
+from .base import CheckResult, register
+from .inputs import generate, literal
+from .numeric import as_float_array, mismatch, short
+
+
+def _cases(opts, rng) -> List[List[Any]]:
+    """The literal cases, then the generated ones, in rubric order."""
+    cases = [literal(c) for c in opts.get("cases") or []]
+    cases += [generate(rng, spec) for spec in opts.get("random") or []]
+    return cases
+
+
+def _args_text(args) -> str:
+    return ", ".join(short(a, 60) for a in args)
+
+
+def _copy(args):
+    return [np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args]
+
+
+@register("values", defaults={"cases": [], "random": []})
+def values(student, reference, opts, rng) -> CheckResult:
+    """The student's outputs equal the reference's on every case (partial credit per case)."""
+    cases = _cases(opts, rng)
+    failures = []
+    for args in cases:
+        expected = reference(*_copy(args))
+        record = student.run(*_copy(args))
+        if not record.ok:
+            failures.append("on %s(%s) it %s" % (student.name, _args_text(args), _verb(record)))
+            continue
+        why = mismatch(record.value, expected, opts["rtol"], opts["atol"])
+        if why:
+            failures.append("%s(%s) %s" % (student.name, _args_text(args), why))
+    return _tally(len(cases), failures, "matches the reference on %d input(s)" % len(cases))
+
+
+def _verb(record) -> str:
+    return ("raised " + record.error) if record.failure == "exception" else record.error
+
+
+def _tally(total: int, failures: List[str], ok_text: str) -> CheckResult:
+    if not failures:
+        return CheckResult.ok(ok_text)
+    more = " (and %d more failing input(s))" % (len(failures) - 1) if len(failures) > 1 else ""
+    return CheckResult.fail(failures[0] + more, fraction=(total - len(failures)) / max(total, 1),
+                            failing=len(failures), total=total)
+
+
+@register("probabilities", defaults={"cases": [], "random": []})
+def probabilities(student, reference, opts, rng) -> CheckResult:
+    """Output has the input's shape, is in [0, 1], and each row (last axis) sums to 1."""
+    failures = []
+    cases = _cases(opts, rng)
+    for args in cases:
+        shape = np.shape(args[0])
+        got = student(*_copy(args))
+        arr = as_float_array(got)
+        label = "%s(%s)" % (student.name, _args_text(args))
+        if arr is None:
+            failures.append("%s returned %s, not an array of numbers" % (label, short(got)))
+        elif arr.shape != shape:
+            failures.append("%s returned shape %s for an input of shape %s" % (label, arr.shape, shape))
+        elif not np.all(np.isfinite(arr)) or arr.min() < 0 or arr.max() > 1:
+            failures.append("%s returned values outside [0, 1]: %s" % (label, short(arr)))
+        else:
+            sums = arr.sum(axis=-1)
+            if not np.allclose(sums, 1.0, rtol=0, atol=max(opts["atol"], 1e-9) * 100):
+                failures.append("%s: rows sum to %s, not 1" % (label, short(sums)))
+    return _tally(len(cases), failures, "same shape as the input, rows sum to 1")
+
+
+@register("shift_invariance", defaults={"cases": [], "random": [], "shifts": [-1000.0, -1.0, 1.0, 1000.0]})
+def shift_invariance(student, reference, opts, rng) -> CheckResult:
+    """softmax(x + c) equals softmax(x) for every constant c (written part 1a, on the code)."""
+    failures, total = [], 0
+    for args in _cases(opts, rng):
+        base = as_float_array(student(*_copy(args)))
+        for c in opts["shifts"]:
+            total += 1
+            shifted = [np.asarray(args[0], dtype=np.float64) + float(c)] + list(args[1:])
+            why = mismatch(student(*_copy(shifted)), base if base is not None else np.nan,
+                           opts["rtol"], opts["atol"])
+            if why:
+                failures.append("with x = %s and c = %g, %s(x + c) %s; expected %s(x) as the "
+                                "constant cancels" % (short(args[0], 50), float(c), student.name,
+                                                      why.split(", expected")[0], student.name))
+    return _tally(total, failures, "unchanged when a constant is added to the input")
+
+
+@register("input_unchanged", defaults={"cases": [], "random": []})
+def input_unchanged(student, reference, opts, rng) -> CheckResult:
+    """The function leaves its array arguments exactly as they were (no ``x -= ...``)."""
+    failures = []
+    cases = _cases(opts, rng)
+    for args in cases:
+        originals = _copy(args)
+        record = student.run(*_copy(args), keep_args=True)
+        if not record.ok:
+            failures.append("on %s(%s) it %s" % (student.name, _args_text(args), _verb(record)))
+            continue
+        after = record.args_after or []
+        for i, (before, now) in enumerate(zip(originals, after)):
+            if isinstance(before, np.ndarray) and not (
+                    isinstance(now, np.ndarray) and now.dtype == before.dtype and np.array_equal(now, before)):
+                failures.append("%s changed its argument %d in place: it was %s, afterwards %s"
+                                % (student.name, i + 1, short(before, 50), short(now, 50)))
+                break
+    return _tally(len(cases), failures, "leaves its input unchanged")
+
+
+@register("derivative", defaults={"of": "sigmoid", "random": [], "step": 1e-5})
+def derivative(student, reference, opts, rng) -> CheckResult:
+    """g(f(x)) equals the centered-difference derivative of f at x (written part 2a).
+
+    f is the reference function named ``of``; the student's function receives
+    s = f(x), as the handout's ``sigmoid_grad(s)`` does.
+    """
+    f = reference.sibling(opts["of"])
+    failures, cases = [], [generate(rng, spec)[0] for spec in opts["random"]]
+    for x in cases:
+        h = opts["step"] * np.maximum(1.0, np.abs(x))
+        numeric = (f(x + h) - f(x - h)) / (2 * h)
+        got = student(f(x))
+        why = mismatch(got, numeric, 1e-5, 1e-8)
+        if why:
+            failures.append("%s(%s(x)) at x = %s %s (the finite-difference derivative of %s)"
+                            % (student.name, opts["of"], short(x, 50), why, opts["of"]))
+    return _tally(len(cases), failures, "equals the derivative of %s" % opts["of"])
+
+
+@register("vectorized", defaults={"shape": [2000, 10], "max_ratio": 60.0, "repeat": 5})
+def vectorized(student, reference, opts, rng) -> CheckResult:
+    """The function runs within ``max_ratio`` times np.exp on the same large input (no Python loops).
+
+    Both are timed in the same child, best of ``repeat``, so machine speed cancels.
+    """
+    x = rng.normal(size=tuple(opts["shape"]))
+    record = student.time(x, repeat=int(opts["repeat"]))
+    if not record.ok:
+        return CheckResult.fail("timing %s on a %s input failed: it %s" % (student.name, x.shape, _verb(record)))
+    t_student, t_base = record.value
+    ratio = t_student / max(t_base, 1e-7)
+    timing = {"student_s": t_student, "np_exp_s": t_base, "ratio": ratio}
+    if ratio <= opts["max_ratio"]:
+        return CheckResult.ok("vectorized: runs within %gx of np.exp on a %dx%d input"
+                              % (opts["max_ratio"], *x.shape), timing=timing)
+    return CheckResult.fail("took %.0fx as long as np.exp on a %dx%d input (limit %gx): "
+                            "replace Python loops with whole-array numpy operations"
+                            % (ratio, x.shape[0], x.shape[1], opts["max_ratio"]), timing=timing)
