@@ -1,0 +1,1 @@
+"""Renderers of the result tree: one module per output format."""

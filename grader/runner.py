@@ -1,0 +1,147 @@
+"""Grade one submission: load each part in the sandbox, run its checks, score it.
+
+This is the only module that ties the stages together; each stage stays
+ignorant of the others (sandbox knows no rubric, checks know no sandbox
+internals, scoring knows no processes).
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+from . import __version__
+from .adapters import ADAPTERS
+from .checks import REGISTRY
+from .checks.base import CheckResult
+from .checks.numeric import seeded_rng
+from .reference import Reference, RefFunction
+from .sandbox.process import Sandbox, Worker
+from .sandbox.student import StudentError, StudentFunction
+from .scoring import (CheckOutcome, PartResult, SubmissionResult, score_check, score_part,
+                      score_submission, unscored_checks)
+
+_REFERENCES: Dict[Path, Reference] = {}
+
+
+def load_reference(folder: Path) -> Reference:
+    folder = Path(folder).resolve()
+    if folder not in _REFERENCES:
+        _REFERENCES[folder] = Reference(folder)
+    return _REFERENCES[folder]
+
+
+def grade(submission: Path, rubric, timeout: Optional[float] = None) -> SubmissionResult:
+    """Grade the student folder ``submission`` against ``rubric``; never raises for student faults."""
+    start = time.perf_counter()
+    reference = load_reference(rubric.reference)
+    call_timeout = timeout or _rubric_timeout(rubric)
+    results: Dict[str, PartResult] = {}
+    with Sandbox(Path(submission), timeout=call_timeout) as sandbox:
+        for _, part in rubric.parts():
+            results[part.id] = grade_part(sandbox, rubric, reference, part)
+    timing = {"seconds": round(time.perf_counter() - start, 3)}
+    return score_submission(rubric, str(submission), results, __version__, timing)
+
+
+def _rubric_timeout(rubric) -> float:
+    timeouts = [c.options.get("timeout", 10.0) for _, p in rubric.parts() for c in p.checks]
+    return float(max(timeouts)) if timeouts else 10.0
+
+
+def isolation_plan(rubric, part) -> Tuple[List[str], Dict[str, str]]:
+    """Which reference modules to inject, and which names to rebind to them, for a part.
+
+    A reference module is injected unless it provides a function graded in this
+    part: the student's code can then call the reference's softmax while its
+    network is graded, but never a reference copy of the function under grading.
+    """
+    graded = {c.name for c in part.find}
+    providers: Dict[str, set] = {}
+    for fn, module in rubric.isolate.items():
+        providers.setdefault(module, set()).add(fn)
+    inject = sorted(m for m, fns in providers.items() if not fns & graded)
+    rebind = {fn: m for fn, m in rubric.isolate.items() if m in inject and fn not in graded}
+    return inject, rebind
+
+
+def grade_part(sandbox: Sandbox, rubric, reference: Reference, part) -> PartResult:
+    """Load the part's candidates in a fresh worker and run its checks."""
+    inject, rebind = isolation_plan(rubric, part)
+    targets = list(dict.fromkeys((c.module, c.name) for c in part.find))
+    worker = sandbox.open(targets, reference.sources(inject), rebind)
+    try:
+        return _grade_loaded(worker, rubric, reference, part)
+    finally:
+        worker.end()
+
+
+def _grade_loaded(worker: Worker, rubric, reference: Reference, part) -> PartResult:
+    loaded = worker.loaded
+    output = loaded.get("stdout", "")
+    if loaded.get("failure"):
+        status = "timeout" if loaded["failure"] == "timeout" else "crashed"
+        return score_part(part, status, unscored_checks(part, loaded["error"]), output=output)
+    found, modules = loaded["found"], loaded["modules"]
+    chosen = next((c for c in part.find if found.get(c.module + "." + c.name) == "ok"), None)
+    if chosen is None:
+        status, why = _why_missing(part, found, modules)
+        return score_part(part, status, unscored_checks(part, why), output=output)
+    notes = _load_notes(chosen, modules)
+    label = "%s in %s.py" % (chosen.name, chosen.module)
+    student = StudentFunction(worker, chosen.module + "." + chosen.name, label)
+    if chosen.adapter:
+        student = ADAPTERS[chosen.adapter](student)
+        notes.append("no standalone %s found: graded through %s (with W2 = 0 and b2 = theta, "
+                     "one example at a time)" % (part.find[0].name, student.name))
+        ref_fn = next((reference.function(c.module, c.name) for c in part.find if not c.adapter
+                       and reference.function(c.module, c.name)), None)
+    else:
+        ref_fn = next((reference.function(c.module, c.name) for c in part.find
+                       if reference.function(c.module, c.name)), None)
+    ref = RefFunction(ref_fn, reference)
+    checks = [run_check(rubric, part, spec, student, ref) for spec in part.checks]
+    status = "timeout" if "timeout" in worker.failures else "crashed" if worker.failures else "graded"
+    return score_part(part, status, checks, function=label, notes=notes, output=output)
+
+
+def run_check(rubric, part, spec, student, ref) -> CheckOutcome:
+    """Run one check; a student failure or a grader bug fails that check alone."""
+    kind = REGISTRY[spec.kind]
+    opts = dict(spec.options)
+    if "cost" in kind.options() and "cost" in rubric.policy:
+        opts["cost"] = rubric.policy["cost"]
+    rng = seeded_rng(rubric.seed, part.id, spec.id)
+    try:
+        result = kind.fn(student, ref, opts, rng)
+    except StudentError as exc:
+        result = CheckResult.fail("%s %s" % (student.name, exc.describe()))
+    except Exception as exc:  # noqa: BLE001 - a grader bug must not cost other checks
+        print("a1grader: internal error in check %s/%s: %r" % (part.id, spec.id, exc), file=sys.stderr)
+        result = CheckResult.fail("the grader could not run this check (%s: %s); please report it"
+                                  % (type(exc).__name__, exc))
+    return score_check(spec, result.fraction, result.message, dict(result.details))
+
+
+def _why_missing(part, found, modules) -> Tuple[str, str]:
+    """The status and one-line reason when no candidate function could be used."""
+    for c in part.find:
+        report = modules.get(c.module, {})
+        if report.get("status") in ("error", "partial") and found.get(c.module + "." + c.name) != "no file":
+            where = "%s.py" % c.module
+            if report.get("line"):
+                where += " line %s" % report["line"]
+            stage = "could not be loaded" if report["status"] == "error" else \
+                "stopped loading before %s was defined" % c.name
+            return "error", "%s %s: %s: %s" % (where, stage, report.get("type"), report.get("message"))
+    names = " or ".join(sorted({"%s in %s.py" % (c.name, c.module) for c in part.find if not c.adapter}))
+    return "missing", "not found: no %s in your submission" % names
+
+
+def _load_notes(chosen, modules) -> List[str]:
+    report = modules.get(chosen.module, {})
+    if report.get("status") == "partial":
+        return ["top-level code in %s.py raised %s: %s (line %s); the functions defined before it "
+                "were graded" % (chosen.module, report.get("type"), report.get("message"), report.get("line"))]
+    return []
