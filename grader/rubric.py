@@ -1,0 +1,745 @@
+"""The rubric: YAML -> validated, frozen dataclasses (DESIGN rule 5: points live here only).
+
+The YAML shape::
+
+    name: "Assignment 1"
+    seed: 224
+    reference: ../reference        # optional
+    options: {rtol: 1.0e-6}        # optional: overrides of any check option, for every check that accepts it
+    policy: {cost: sum}            # optional
+    isolate: {softmax: q1_softmax, sigmoid: q2_sigmoid, sigmoid_grad: q2_sigmoid, gradcheck_naive: q2_gradcheck}
+    questions:
+      - id: q1
+        title: Softmax
+        points: 10
+        parts:
+          - id: softmax
+            title: "softmax (1b)"
+            find: [q1_softmax.softmax]          # strings "module.name", or mappings {module:, name:, adapter:}
+            checks:
+              - id: handout_values
+                kind: values
+                points: 2
+                hint: "..."
+                visibility: visible
+                cases: [[[1, 2]]]               # any other key is an option of the kind
+
+Meaning of the keys:
+
+* ``seed`` (int >= 0) seeds every random input, with the part id and check id.
+* ``reference`` is the folder of the reference solution, relative to the rubric
+  file; default :func:`default_reference_dir`. It must exist.
+* ``options`` overrides a check option for every check whose kind accepts it;
+  each option must be accepted by at least one registered kind.
+* ``policy``: ``cost`` in sum | mean | either (default sum); ``python2`` in
+  port | reject or ``{port_with_penalty: <fraction>}`` (default port).
+* ``isolate`` maps a graded function's name to the reference module providing it
+  while another function is graded (DESIGN rule 2).
+* A question's ``points`` must equal the sum of its checks' points: the total is
+  written twice on purpose, so an edit that changes one check is caught.
+* A check's options are the kind's defaults (:meth:`CheckKind.options`),
+  overridden by the top-level ``options``, overridden by the check's own keys.
+  ``visibility`` is visible | hidden | after_due_date | after_published.
+* ``title`` of questions and parts defaults to the id; ``name`` to the file's stem.
+
+Unlike plain PyYAML (YAML 1.1), ``1e-6`` (an exponent without a dot) reads as a
+float, as every rubric author means it. A numeric option written as a quoted
+string (``rtol: "1e-6"``) is converted too when the kind's default is a float.
+
+Every validation failure raises :class:`RubricError` whose message names the
+file, the line and the key path, e.g.
+``rubrics/bad.yaml:14: questions[0].parts[1].checks[2].kind: unknown check kind 'valuez' (known: ...)``.
+"""
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+import importlib
+import math
+import pkgutil
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
+
+import yaml
+
+from .adapters import ADAPTERS
+from .checks.base import REGISTRY, CheckKind
+from .errors import RubricError
+
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
+COST_POLICIES = ("sum", "mean", "either")
+PYTHON2_POLICIES = ("port", "reject")
+POLICY_DEFAULTS: Dict[str, Any] = {"cost": "sum", "python2": "port"}
+POINTS_TOLERANCE = 1e-9
+
+TOP_KEYS = ("name", "seed", "reference", "options", "policy", "isolate", "questions")
+QUESTION_KEYS = ("id", "title", "points", "parts")
+PART_KEYS = ("id", "title", "find", "checks")
+CHECK_KEYS = ("id", "kind", "points", "visibility", "hint", "title")
+CANDIDATE_KEYS = ("module", "name", "adapter")
+
+_ID = re.compile(r"[A-Za-z0-9_]+\Z")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_MODULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
+
+PathLike = Union[str, Path]
+
+
+def _repo_root() -> Path:
+    return Path(__file__).resolve().parents[1]
+
+
+def default_rubric_path() -> Path:
+    """The bundled rubric: ``grader/assets/rubrics/a1.yaml`` if installed with assets, else ``<repo>/rubrics/a1.yaml``."""
+    bundled = Path(__file__).parent / "assets" / "rubrics" / "a1.yaml"
+    return bundled if bundled.exists() else _repo_root() / "rubrics" / "a1.yaml"
+
+
+def default_reference_dir() -> Path:
+    """The bundled reference: ``grader/assets/reference`` if installed with assets, else ``<repo>/reference``."""
+    bundled = Path(__file__).parent / "assets" / "reference"
+    return bundled if bundled.exists() else _repo_root() / "reference"
+
+
+DEFAULT_RUBRIC = default_rubric_path()
+
+
+# ---------------------------------------------------------------------------
+# The dataclasses
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """One check: a registered kind, its points and its fully merged options."""
+
+    id: str
+    kind: str
+    points: float
+    # hash=False: the spec stays hashable although options is a dict.
+    options: Mapping[str, Any] = field(hash=False)
+    visibility: str = "visible"
+    hint: Optional[str] = None
+    title: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A place the student's function may be: ``module.name``, optionally through an adapter."""
+
+    module: str
+    name: str
+    adapter: Optional[str] = None
+
+    def __str__(self) -> str:
+        text = "%s.%s" % (self.module, self.name)
+        return text + (" (via %s)" % self.adapter if self.adapter else "")
+
+
+@dataclass(frozen=True)
+class PartSpec:
+    """One graded function; ``points`` is the sum of its checks' points."""
+
+    id: str
+    title: str
+    points: float
+    find: Tuple[Candidate, ...]
+    checks: Tuple[CheckSpec, ...]
+
+    def check(self, check_id: str) -> CheckSpec:
+        """The check with this id; KeyError if there is none."""
+        for spec in self.checks:
+            if spec.id == check_id:
+                return spec
+        raise KeyError(check_id)
+
+
+@dataclass(frozen=True)
+class QuestionSpec:
+    """One question of the handout; ``points`` equals the sum of its parts' points."""
+
+    id: str
+    title: str
+    points: float
+    parts: Tuple[PartSpec, ...]
+
+
+@dataclass(frozen=True)
+class Rubric:
+    """A whole validated rubric. ``path`` is the file as given; ``reference`` is resolved."""
+
+    path: Path
+    sha256: str
+    name: str
+    seed: int
+    reference: Path
+    isolate: Mapping[str, str] = field(hash=False)
+    policy: Mapping[str, Any] = field(hash=False)
+    questions: Tuple[QuestionSpec, ...]
+
+    def parts(self) -> Iterator[Tuple[QuestionSpec, PartSpec]]:
+        """Every (question, part) pair, in rubric order."""
+        for question in self.questions:
+            for part in question.parts:
+                yield question, part
+
+    def part(self, part_id: str) -> Tuple[QuestionSpec, PartSpec]:
+        """The part with this id and its question; KeyError if there is none."""
+        for question, part in self.parts():
+            if part.id == part_id:
+                return question, part
+        raise KeyError(part_id)
+
+    @property
+    def max_score(self) -> float:
+        return float(sum(q.points for q in self.questions))
+
+
+# ---------------------------------------------------------------------------
+# YAML with line numbers
+
+
+class _LineDict(dict):
+    """A mapping from YAML that remembers its own line and the line of each key (1-based)."""
+
+    line: int = 0
+    lines: Dict[Any, int]
+
+
+class _LineList(list):
+    """A sequence from YAML that remembers its own line and the line of each item (1-based)."""
+
+    line: int = 0
+    lines: List[int]
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader building _LineDict/_LineList, rejecting duplicate keys, reading 1e-6 as a float."""
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode):
+    """Build a _LineDict; two-step (yield first) so recursive anchors work as in PyYAML."""
+    data = _LineDict()
+    data.line = node.start_mark.line + 1
+    data.lines = {}
+    yield data
+    # PyYAML silently keeps the last of two equal keys; in a rubric that hides a
+    # mistake (two `checks:` lists), so it is an error. Merge keys (<<) may repeat.
+    seen: Dict[Any, int] = {}
+    for key_node, _ in node.value:
+        if key_node.tag == _MERGE_TAG:
+            continue
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            first = seen.get(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping", node.start_mark,
+                "unhashable key", key_node.start_mark) from None
+        if first is not None:
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping", node.start_mark,
+                "duplicate key %r (first on line %d)" % (key, first), key_node.start_mark)
+        seen[key] = key_node.start_mark.line + 1
+    data.update(loader.construct_mapping(node))
+    # After construct_mapping, node.value is flattened (merged keys first), so
+    # the last occurrence of a key is the one whose value won.
+    for key_node, _ in node.value:
+        data.lines[loader.construct_object(key_node, deep=True)] = key_node.start_mark.line + 1
+
+
+def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode):
+    """Build a _LineList; two-step (yield first) so recursive anchors work as in PyYAML."""
+    data = _LineList()
+    data.line = node.start_mark.line + 1
+    data.lines = [child.start_mark.line + 1 for child in node.value]
+    yield data
+    data.extend(loader.construct_sequence(node))
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+_LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
+# YAML 1.2 floats without a dot (1e-6, -2E+3); the 1.1 resolver reads them as strings.
+_LineLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"))
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with _LineDict/_LineList replaced by plain dicts and lists, recursively."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+# ---------------------------------------------------------------------------
+# Locating errors
+
+
+@dataclass(frozen=True)
+class _At:
+    """Where a value sits in the rubric: file, key path and line (None when unknown)."""
+
+    file: str
+    key: str = ""
+    line: Optional[int] = None
+
+    def child(self, container: Any, key: Union[str, int]) -> "_At":
+        """The location of ``container[key]``; the line is its key's (or item's) line."""
+        if isinstance(key, int) and isinstance(container, list):
+            lines = getattr(container, "lines", [])
+            line = lines[key] if key < len(lines) else None
+            path = "%s[%d]" % (self.key, key)
+        else:
+            line = getattr(container, "lines", {}).get(key)
+            path = "%s.%s" % (self.key, key) if self.key else str(key)
+        return _At(self.file, path, line or self.line)
+
+    def missing(self, container: Any, key: str) -> "_At":
+        """The location of a key that should be in ``container``: the mapping's own line."""
+        path = "%s.%s" % (self.key, key) if self.key else key
+        return _At(self.file, path, getattr(container, "line", None) or self.line)
+
+    def error(self, problem: str) -> RubricError:
+        return RubricError.at(self.file, self.line, self.key, problem)
+
+
+def _describe(value: Any) -> str:
+    """A short phrase for a value's YAML type, for 'expected X, got Y' messages."""
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return "a boolean (%s)" % str(value).lower()
+    if isinstance(value, (int, float)):
+        return "a number (%r)" % value
+    if isinstance(value, str):
+        return "a string (%r)" % (value if len(value) <= 40 else value[:37] + "...")
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return "a %s" % type(value).__name__
+
+
+def _suggest(word: Any, choices: Iterable[str]) -> str:
+    """'; did you mean X?' when a choice is close to ``word``, else ''."""
+    close = difflib.get_close_matches(str(word), sorted(choices), n=1, cutoff=0.75)
+    return "; did you mean %r?" % close[0] if close else ""
+
+
+def _is_number(value: Any) -> bool:
+    # bool is an int in Python, but `points: yes` is a mistake, not 1 point.
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# ---------------------------------------------------------------------------
+# Field readers: each returns a validated value or raises RubricError at its location
+
+
+def _mapping(value: Any, at: _At, what: str) -> _LineDict:
+    """``value`` if it is a mapping, else an error saying ``what`` was expected."""
+    if not isinstance(value, dict):
+        raise at.error("expected %s (a mapping), got %s" % (what, _describe(value)))
+    return value
+
+
+def _list(value: Any, at: _At, what: str) -> _LineList:
+    """``value`` if it is a non-empty list, else an error."""
+    if not isinstance(value, list):
+        raise at.error("expected a list of %s, got %s" % (what, _describe(value)))
+    if not value:
+        raise at.error("expected at least one of %s, got an empty list" % what)
+    return value
+
+
+def _no_unknown_keys(data: dict, allowed: Iterable[str], at: _At, what: str) -> None:
+    """Raise at the first key of ``data`` not in ``allowed``."""
+    allowed = tuple(allowed)
+    for key in data:
+        if key not in allowed:
+            raise at.child(data, key).error("unknown %s key %r (allowed: %s)%s" % (
+                what, key, ", ".join(allowed), _suggest(key, allowed)))
+
+
+def _required(data: dict, key: str, at: _At) -> Tuple[Any, _At]:
+    """``data[key]`` and its location; an error at the mapping's line if it is missing."""
+    if key not in data:
+        raise at.missing(data, key).error("required key is missing")
+    return data[key], at.child(data, key)
+
+
+def _read_id(data: dict, at: _At) -> Tuple[str, _At]:
+    """The mapping's ``id``: a non-empty string of letters, digits and underscores."""
+    value, where = _required(data, "id", at)
+    if not isinstance(value, str) or not _ID.match(value):
+        raise where.error("an id must be a non-empty string of letters, digits and _, got %s"
+                          % _describe(value))
+    return value, where
+
+
+def _read_points(value: Any, at: _At) -> float:
+    """A finite number >= 0, as a float."""
+    if not _is_number(value) or not math.isfinite(value) or value < 0:
+        raise at.error("points must be a number >= 0, got %s" % _describe(value))
+    return float(value)
+
+
+def _read_text(data: dict, key: str, at: _At, default: Optional[str]) -> Optional[str]:
+    """An optional non-empty string under ``key``; ``default`` when absent."""
+    if key not in data:
+        return default
+    value, where = data[key], at.child(data, key)
+    if not isinstance(value, str) or not value.strip():
+        raise where.error("expected a non-empty string, got %s" % _describe(value))
+    return value
+
+
+# ---------------------------------------------------------------------------
+# Top-level sections
+
+
+def _read_seed(data: dict, at: _At) -> int:
+    value, where = _required(data, "seed", at)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise where.error("seed must be an integer >= 0, got %s" % _describe(value))
+    return value
+
+
+def _read_reference(data: dict, at: _At, rubric_path: Path) -> Path:
+    """The reference folder, resolved against the rubric's folder; it must exist."""
+    if "reference" not in data:
+        folder = default_reference_dir().resolve()
+        if not folder.is_dir():
+            raise at.missing(data, "reference").error(
+                "not given, and the default reference folder %s does not exist" % folder)
+        return folder
+    value, where = data["reference"], at.child(data, "reference")
+    if not isinstance(value, str) or not value.strip():
+        raise where.error("expected a folder path, got %s" % _describe(value))
+    folder = Path(value).expanduser()
+    if not folder.is_absolute():
+        folder = rubric_path.parent / folder
+    folder = folder.resolve()
+    if not folder.is_dir():
+        raise where.error("reference folder not found: %s" % folder)
+    return folder
+
+
+def _read_policy(data: dict, at: _At) -> Dict[str, Any]:
+    """The policy with defaults filled in; values are checked against the allowed ones."""
+    policy = dict(POLICY_DEFAULTS)
+    if "policy" not in data:
+        return policy
+    where = at.child(data, "policy")
+    given = _mapping(data["policy"], where, "policy settings")
+    _no_unknown_keys(given, POLICY_DEFAULTS, where, "policy")
+    if "cost" in given:
+        cost = given["cost"]
+        if cost not in COST_POLICIES:
+            raise where.child(given, "cost").error("expected one of %s, got %s" % (
+                ", ".join(COST_POLICIES), _describe(cost)))
+        policy["cost"] = cost
+    if "python2" in given:
+        policy["python2"] = _read_python2_policy(given["python2"], where.child(given, "python2"))
+    return policy
+
+
+def _read_python2_policy(value: Any, at: _At) -> Any:
+    """'port', 'reject', or {'port_with_penalty': fraction in [0, 1]}."""
+    if isinstance(value, str) and value in PYTHON2_POLICIES:
+        return value
+    if isinstance(value, dict) and list(value) == ["port_with_penalty"]:
+        penalty = value["port_with_penalty"]
+        if _is_number(penalty) and 0 <= penalty <= 1:
+            return {"port_with_penalty": float(penalty)}
+        raise at.child(value, "port_with_penalty").error(
+            "the penalty must be a fraction of the part's points in [0, 1], got %s" % _describe(penalty))
+    raise at.error("expected one of %s, or {port_with_penalty: <fraction>}, got %s" % (
+        ", ".join(PYTHON2_POLICIES), _describe(value)))
+
+
+def _read_isolate(data: dict, at: _At) -> Dict[str, str]:
+    """Function name -> reference module name, both valid Python names."""
+    if "isolate" not in data:
+        return {}
+    where = at.child(data, "isolate")
+    given = _mapping(data["isolate"], where, "function name -> module name")
+    isolate: Dict[str, str] = {}
+    for name, module in given.items():
+        item = where.child(given, name)
+        if not isinstance(name, str) or not _IDENTIFIER.match(name):
+            raise item.error("expected a function name, got %s" % _describe(name))
+        if not isinstance(module, str) or not _MODULE.match(module):
+            raise item.error("expected a module name, got %s" % _describe(module))
+        isolate[name] = module
+    return isolate
+
+
+@dataclass(frozen=True)
+class _Override:
+    """A top-level option value and where it was written (for errors found while merging)."""
+
+    value: Any
+    at: _At
+
+
+def _read_global_options(data: dict, at: _At, kinds: Mapping[str, CheckKind]) -> Dict[str, _Override]:
+    """The top-level ``options``: each must be accepted by at least one registered kind."""
+    if "options" not in data:
+        return {}
+    where = at.child(data, "options")
+    given = _mapping(data["options"], where, "check options")
+    known = sorted({name for kind in kinds.values() for name in kind.options()})
+    overrides: Dict[str, _Override] = {}
+    for key, value in given.items():
+        item = where.child(given, key)
+        if key not in known:
+            raise item.error("option %r is not accepted by any check kind (known options: %s)%s" % (
+                key, ", ".join(known), _suggest(key, known)))
+        overrides[key] = _Override(_plain(value), item)
+    return overrides
+
+
+# ---------------------------------------------------------------------------
+# Questions, parts, checks
+
+
+@dataclass
+class _Seen:
+    """Ids met so far, to report duplicates with the place of the first one."""
+
+    questions: Dict[str, _At] = field(default_factory=dict)
+    parts: Dict[str, _At] = field(default_factory=dict)
+
+    @staticmethod
+    def claim(table: Dict[str, _At], ident: str, at: _At, what: str) -> None:
+        """Record ``ident`` or raise if it was already used."""
+        first = table.get(ident)
+        if first is not None:
+            raise at.error("duplicate %s id %r (first used at line %s, %s)" % (
+                what, ident, first.line, first.key))
+        table[ident] = at
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every check needs while being read: the registry and the top-level overrides."""
+
+    kinds: Mapping[str, CheckKind]
+    overrides: Mapping[str, _Override]
+
+
+def _read_questions(data: dict, at: _At, ctx: _Context) -> Tuple[QuestionSpec, ...]:
+    value, where = _required(data, "questions", at)
+    items = _list(value, where, "questions")
+    seen = _Seen()
+    return tuple(_read_question(item, where.child(items, i), ctx, seen) for i, item in enumerate(items))
+
+
+def _read_question(value: Any, at: _At, ctx: _Context, seen: _Seen) -> QuestionSpec:
+    """One question; its points must equal the sum of its parts' points."""
+    data = _mapping(value, at, "a question")
+    _no_unknown_keys(data, QUESTION_KEYS, at, "question")
+    ident, id_at = _read_id(data, at)
+    seen.claim(seen.questions, ident, id_at, "question")
+    title = _read_text(data, "title", at, ident)
+    points_value, points_at = _required(data, "points", at)
+    points = _read_points(points_value, points_at)
+    parts_value, parts_at = _required(data, "parts", at)
+    items = _list(parts_value, parts_at, "parts")
+    parts = tuple(_read_part(item, parts_at.child(items, i), ctx, seen) for i, item in enumerate(items))
+    total = sum(part.points for part in parts)
+    if abs(total - points) > POINTS_TOLERANCE:
+        raise points_at.error("question %r is worth %g points but its checks add up to %g" % (
+            ident, points, total))
+    return QuestionSpec(ident, title, points, parts)
+
+
+def _read_part(value: Any, at: _At, ctx: _Context, seen: _Seen) -> PartSpec:
+    """One part; part ids are unique across the whole rubric, check ids within the part."""
+    data = _mapping(value, at, "a part")
+    _no_unknown_keys(data, PART_KEYS, at, "part")
+    ident, id_at = _read_id(data, at)
+    seen.claim(seen.parts, ident, id_at, "part")
+    title = _read_text(data, "title", at, ident)
+    find_value, find_at = _required(data, "find", at)
+    find = _read_find(find_value, find_at)
+    checks_value, checks_at = _required(data, "checks", at)
+    items = _list(checks_value, checks_at, "checks")
+    check_ids: Dict[str, _At] = {}
+    checks = tuple(_read_check(item, checks_at.child(items, i), ctx, check_ids)
+                   for i, item in enumerate(items))
+    return PartSpec(ident, title, float(sum(c.points for c in checks)), find, checks)
+
+
+def _read_find(value: Any, at: _At) -> Tuple[Candidate, ...]:
+    """The candidates; a single string is accepted as a list of one."""
+    if isinstance(value, str):
+        return (_read_candidate(value, at),)
+    items = _list(value, at, "candidates (module.name)")
+    return tuple(_read_candidate(item, at.child(items, i)) for i, item in enumerate(items))
+
+
+def _read_candidate(value: Any, at: _At) -> Candidate:
+    """'module.name' or {module:, name:, adapter:}."""
+    if isinstance(value, str):
+        module, _, name = value.strip().rpartition(".")
+        if not _MODULE.match(module) or not _IDENTIFIER.match(name):
+            raise at.error("expected 'module.name' (e.g. q1_softmax.softmax), got %r" % value)
+        return Candidate(module, name)
+    if not isinstance(value, dict):
+        raise at.error("expected 'module.name' or {module:, name:, adapter:}, got %s" % _describe(value))
+    _no_unknown_keys(value, CANDIDATE_KEYS, at, "candidate")
+    module, module_at = _required(value, "module", at)
+    if not isinstance(module, str) or not _MODULE.match(module):
+        raise module_at.error("expected a module name, got %s" % _describe(module))
+    name, name_at = _required(value, "name", at)
+    if not isinstance(name, str) or not _IDENTIFIER.match(name):
+        raise name_at.error("expected a function name, got %s" % _describe(name))
+    adapter = value.get("adapter")
+    if adapter is not None and adapter not in ADAPTERS:
+        shown = repr(adapter) if isinstance(adapter, str) else _describe(adapter)
+        raise at.child(value, "adapter").error("unknown adapter %s (known: %s)%s" % (
+            shown, ", ".join(sorted(ADAPTERS)), _suggest(adapter, ADAPTERS)))
+    return Candidate(module, name, adapter)
+
+
+def _read_check(value: Any, at: _At, ctx: _Context, check_ids: Dict[str, _At]) -> CheckSpec:
+    """One check: the fixed keys, then every other key as an option of its kind."""
+    data = _mapping(value, at, "a check")
+    ident, id_at = _read_id(data, at)
+    _Seen.claim(check_ids, ident, id_at, "check")
+    kind = _read_kind(data, at, ctx.kinds)
+    points_value, points_at = _required(data, "points", at)
+    points = _read_points(points_value, points_at)
+    visibility = data.get("visibility", "visible")
+    if visibility not in VISIBILITIES:
+        raise at.child(data, "visibility").error("expected one of %s, got %s" % (
+            ", ".join(VISIBILITIES), _describe(visibility)))
+    hint = _read_text(data, "hint", at, None)
+    title = _read_text(data, "title", at, None)
+    options = _merge_options(kind, data, at, ctx.overrides)
+    return CheckSpec(ident, kind.name, points, options, visibility, hint, title)
+
+
+def _read_kind(data: dict, at: _At, kinds: Mapping[str, CheckKind]) -> CheckKind:
+    value, where = _required(data, "kind", at)
+    if not isinstance(value, str) or value not in kinds:
+        shown = repr(value) if isinstance(value, str) else _describe(value)
+        raise where.error("unknown check kind %s (known: %s)%s" % (
+            shown, ", ".join(sorted(kinds)), _suggest(value, kinds)))
+    return kinds[value]
+
+
+def _merge_options(kind: CheckKind, data: dict, at: _At, overrides: Mapping[str, _Override]) -> Dict[str, Any]:
+    """Kind defaults < top-level options < the check's own keys; unknown keys are errors."""
+    # Deep copies: a check that mutates its options must not change another's.
+    accepted = kind.options()
+    options = copy.deepcopy(accepted)
+    for key, override in overrides.items():
+        if key in accepted:
+            options[key] = _coerce(key, copy.deepcopy(override.value), accepted[key], kind, override.at)
+    for key, value in data.items():
+        if key in CHECK_KEYS:
+            continue
+        where = at.child(data, key)
+        if key not in accepted:
+            raise where.error("unknown option %r for check kind %r (accepted: %s)%s" % (
+                key, kind.name, ", ".join(sorted(accepted)), _suggest(key, list(accepted) + list(CHECK_KEYS))))
+        options[key] = _coerce(key, _plain(value), accepted[key], kind, where)
+    return options
+
+
+def _coerce(key: str, value: Any, default: Any, kind: CheckKind, at: _At) -> Any:
+    """``value`` for an option whose default is ``default``.
+
+    Numeric defaults demand numbers, so a typo fails when the rubric loads rather
+    than in the middle of grading; a float default also takes a string that parses
+    as a float (``"1e-6"``). Other values pass through unchanged: the kinds own them.
+    """
+    if not _is_number(default):
+        return value
+    if isinstance(value, str) and isinstance(default, float):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    if not _is_number(value):
+        raise at.error("option %r of check kind %r must be a number, got %s" % (key, kind.name, _describe(value)))
+    return value
+
+
+# ---------------------------------------------------------------------------
+# Entry points
+
+
+def _check_kinds() -> Mapping[str, CheckKind]:
+    """The registry, after importing every module of grader.checks so all kinds are registered."""
+    from . import checks
+    for info in pkgutil.iter_modules(checks.__path__):
+        importlib.import_module("%s.%s" % (checks.__name__, info.name))
+    return REGISTRY
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise RubricError.at(str(path), None, None, "rubric file not found") from None
+    except IsADirectoryError:
+        raise RubricError.at(str(path), None, None, "rubric path is a folder, not a YAML file") from None
+    except OSError as exc:
+        raise RubricError.at(str(path), None, None, "cannot read rubric: %s" % (exc.strerror or exc)) from None
+
+
+def _parse_yaml(data: bytes, file: str) -> Any:
+    """The YAML document as _LineDict/_LineList trees; syntax errors name their line."""
+    try:
+        return yaml.load(data, Loader=_LineLoader)  # noqa: S506 -- a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "syntax error"
+        if exc.context and exc.problem:
+            problem = "%s %s" % (exc.context, exc.problem)
+        raise RubricError.at(file, mark.line + 1 if mark else None, None, "invalid YAML: %s" % problem) from None
+    except yaml.YAMLError as exc:
+        raise RubricError.at(file, None, None, "invalid YAML: %s" % str(exc).replace("\n", " ")) from None
+
+
+def rubric_sha256(path: PathLike) -> str:
+    """The SHA-256 (hex) of the rubric file's bytes."""
+    return hashlib.sha256(_read_bytes(Path(path))).hexdigest()
+
+
+def load_rubric(path: PathLike) -> Rubric:
+    """Read, validate and return the rubric at ``path``; RubricError on any problem.
+
+    ``Rubric.sha256`` hashes exactly the bytes that were parsed.
+    """
+    path = Path(path)
+    raw = _read_bytes(path)
+    file = str(path)
+    root = _parse_yaml(raw, file)
+    at = _At(file)
+    if root is None:
+        raise at.error("the rubric is empty")
+    data = _mapping(root, _At(file, "", getattr(root, "line", 1) or 1), "the rubric")
+    _no_unknown_keys(data, TOP_KEYS, at, "top-level")
+    kinds = _check_kinds()
+    name = _read_text(data, "name", at, path.stem)
+    seed = _read_seed(data, at)
+    reference = _read_reference(data, at, path)
+    policy = _read_policy(data, at)
+    isolate = _read_isolate(data, at)
+    ctx = _Context(kinds, _read_global_options(data, at, kinds))
+    questions = _read_questions(data, at, ctx)
+    return Rubric(path=path, sha256=hashlib.sha256(raw).hexdigest(), name=name, seed=seed,
+                  reference=reference, isolate=isolate, policy=policy, questions=questions)

@@ -1,0 +1,107 @@
+"""Real submissions are messy: loading problems cost only the parts they touch."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from grader.runner import grade
+
+from conftest import SAMPLES
+
+
+@pytest.fixture
+def submission(tmp_path):
+    """A fresh copy of the correct four-file sample, to break in one way."""
+    folder = tmp_path / "student"
+    shutil.copytree(SAMPLES / "correct", folder)
+    return folder
+
+
+def append(path, text):
+    path.write_text(path.read_text() + "\n" + text + "\n")
+
+
+def parts(result):
+    return {p.id: p for p in result.parts()}
+
+
+def test_python2_file_costs_only_its_parts(submission, rubric):
+    append(submission / "q2_sigmoid.py", 'print "sanity check done"')
+    result = parts(grade(submission, rubric))
+    for pid in ("sigmoid", "sigmoid_grad"):
+        assert result[pid].status == "error" and result[pid].score == 0
+        message = result[pid].checks[0].message
+        assert "q2_sigmoid.py line" in message and "SyntaxError" in message
+    # The network imports sigmoid, but grades with the reference's: full marks there.
+    assert result["forward_backward_prop"].score == 16
+    assert result["softmax"].score == 10 and result["gradcheck_naive"].score == 4
+
+
+def test_missing_third_party_import_costs_only_that_file(submission, rubric):
+    path = submission / "q2_neural.py"
+    path.write_text("import matplotlib.pyplot as plt\n" + path.read_text())
+    result = grade(submission, rubric)
+    by_id = parts(result)
+    assert by_id["forward_backward_prop"].status == "error"
+    assert "q2_neural.py line 1" in by_id["forward_backward_prop"].checks[0].message
+    assert "matplotlib" in by_id["forward_backward_prop"].checks[0].message
+    assert result.score == 40 - 16 - 3
+
+
+@pytest.mark.parametrize("tail", ["your_sanity_checks()\nraise NotImplementedError",
+                                  "import sys\nsys.exit(0)", "print('x' * 100000)"])
+def test_top_level_code_does_not_break_loading(submission, rubric, tail):
+    append(submission / "q1_softmax.py", tail)
+    result = grade(submission, rubric)
+    assert result.score == 40
+    softmax = parts(result)["softmax"]
+    if "print" in tail:
+        assert "more characters not shown" in softmax.output
+    else:
+        assert softmax.notes and "the functions defined before it were graded" in softmax.notes[0]
+
+
+def test_missing_file_and_renamed_function(submission, rubric):
+    (submission / "q2_gradcheck.py").unlink()
+    path = submission / "q1_softmax.py"
+    path.write_text(path.read_text().replace("def softmax(", "def my_softmax("))
+    result = parts(grade(submission, rubric))
+    assert result["gradcheck_naive"].status == "missing"
+    assert "gradcheck_naive in q2_gradcheck.py" in result["gradcheck_naive"].checks[0].message
+    assert result["softmax"].status == "missing"
+    assert result["forward_backward_prop"].score == 16   # gradcheck and softmax come from the reference
+
+
+def test_infinite_loop_at_import_times_out_that_part_only(submission, rubric):
+    append(submission / "q2_gradcheck.py", "while True:\n    pass")
+    result = parts(grade(submission, rubric, timeout=1.0))
+    assert result["gradcheck_naive"].status == "timeout" and result["gradcheck_naive"].score == 0
+    assert result["forward_backward_prop"].score == 16
+    assert result["softmax"].score == 10
+
+
+def test_hanging_call_times_out_and_other_checks_still_run(submission, rubric):
+    path = submission / "q1_softmax.py"
+    path.write_text(path.read_text().replace(
+        "def softmax(x):", "def softmax(x):\n    if getattr(x, 'ndim', 0) == 1 and x.size == 3:\n        while True:\n            pass"))
+    result = parts(grade(submission, rubric, timeout=1.0))
+    softmax = result["softmax"]
+    assert softmax.status == "timeout"
+    assert 0 < softmax.score < 10
+    assert any("timeout" in c.message for c in softmax.checks)
+
+
+def test_crash_in_a_call_is_reported(submission, rubric):
+    path = submission / "q2_sigmoid.py"
+    path.write_text(path.read_text().replace("def sigmoid(x):", "def sigmoid(x):\n    import os\n    os._exit(3)"))
+    result = parts(grade(submission, rubric))
+    assert result["sigmoid"].status == "crashed" and result["sigmoid"].score == 0
+    assert "exited with code 3" in result["sigmoid"].checks[0].message
+    assert result["sigmoid_grad"].score == 4
+
+
+def test_two_file_layout_with_data_argument(rubric):
+    result = parts(grade(SAMPLES / "correct_two_file", rubric))
+    assert result["ce_grad"].function == "cross_entropy_grad in q2_neural.py"
+    assert result["sigmoid"].function == "sigmoid in q2_neural.py"

@@ -1,0 +1,84 @@
+"""The sandbox: student code runs in a child; only raw values and captured text come back."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from grader.sandbox.process import Sandbox
+from grader.sandbox.student import StudentFunction
+
+
+@pytest.fixture
+def make(tmp_path):
+    sandboxes = []
+
+    def build(source, name="mod", fn="f", timeout=5.0):
+        (tmp_path / (name + ".py")).write_text(source)
+        sandbox = Sandbox(tmp_path, timeout=timeout, load_timeout=5.0)
+        sandboxes.append(sandbox)
+        worker = sandbox.open([[name, fn]], {}, {})
+        return worker, StudentFunction(worker, "%s.%s" % (name, fn), fn)
+
+    yield build
+    for s in sandboxes:
+        s.close()
+
+
+def test_student_code_runs_in_another_process(make):
+    worker, f = make("import os\ndef f():\n    return os.getpid()\n")
+    assert f() != os.getpid()
+    assert worker.loaded["found"] == {"mod.f": "ok"}
+
+
+def test_prints_are_captured_per_call_and_capped(make):
+    _, f = make("def f(x):\n    print('{\"score\": 40}')\n    print('y' * 50000)\n    return x * 2\n")
+    record = f.run(np.array([1.0, 2.0]))
+    assert np.array_equal(record.value, [2.0, 4.0])
+    assert record.stdout.startswith('{"score": 40}')
+    assert "more characters not shown" in record.stdout and len(record.stdout) < 9000
+
+
+def test_exceptions_name_the_students_line(make):
+    _, f = make("def f(x):\n    y = 1\n    return x.nope\n")
+    record = f.run(np.zeros(2))
+    assert record.failure == "exception"
+    assert "AttributeError" in record.error and "(mod.py line 3)" in record.error
+
+
+def test_timeout_kills_the_call_and_the_next_call_reloads(make):
+    worker, f = make("def f(x):\n    while x > 0:\n        pass\n    return 7\n", timeout=0.5)
+    record = f.run(1)
+    assert record.failure == "timeout"
+    assert f(0) == 7                       # a fresh worker answers the next call
+    assert worker.failures == ["timeout"]
+
+
+@pytest.mark.parametrize("body,needle", [
+    ("import os\n    os._exit(4)", "exited with code 4"),
+    ("import ctypes\n    ctypes.string_at(0)", "SIGSEGV"),
+])
+def test_a_dying_call_is_reported(make, body, needle):
+    _, f = make("def f():\n    %s\n" % body)
+    record = f.run()
+    assert record.failure == "crashed" and needle in record.error
+
+
+def test_environment_is_minimal(make, monkeypatch):
+    monkeypatch.setenv("A1GRADER_SECRET", "hunter2")
+    _, f = make("import os\ndef f():\n    return sorted(os.environ)\n")
+    names = f()
+    assert "A1GRADER_SECRET" not in names and "OPENBLAS_NUM_THREADS" in names
+
+
+def test_submission_is_graded_from_a_scratch_copy(make, tmp_path):
+    worker, f = make("import os\ndef f():\n    open('written.txt', 'w').write('x')\n    return os.getcwd()\n")
+    cwd = f()
+    assert cwd != str(tmp_path) and not (tmp_path / "written.txt").exists()
+
+
+def test_weird_return_values_are_opaque(make):
+    _, f = make("def f():\n    return {'score': 40}, object()\n")
+    value = f()
+    assert type(value).__name__ == "tuple" and all(type(v).__name__ == "Opaque" for v in value)

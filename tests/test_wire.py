@@ -1,0 +1,94 @@
+"""The wire protocol accepts only well-formed tagged values and refuses the rest early."""
+from __future__ import annotations
+
+import base64
+import os
+import struct
+
+import numpy as np
+import pytest
+
+from grader.sandbox import wire
+
+
+def roundtrip(value):
+    return wire.decode(wire.encode(value))
+
+
+def test_values_round_trip_exactly():
+    arr = np.random.default_rng(0).normal(size=(3, 4))
+    assert np.array_equal(roundtrip(arr), arr) and roundtrip(arr).dtype == np.float64
+    assert roundtrip(np.arange(5, dtype=np.int32)).dtype == np.int32
+    assert roundtrip((1.5, [2, None], "s", True)) == (1.5, [2, None], "s", True)
+    assert np.isnan(roundtrip(float("nan")))
+    assert roundtrip(np.float64(2.5)) == 2.5
+    assert roundtrip(np.matrix([[1.0, 2.0]])).shape == (1, 2)
+
+
+def test_unknown_objects_cross_only_as_text():
+    class Sneaky:
+        def __repr__(self):
+            return "I am 40/40"
+
+    value = roundtrip(Sneaky())
+    assert isinstance(value, wire.Opaque) and value.type_name == "Sneaky"
+    assert isinstance(roundtrip(np.array([object()])), wire.Opaque)
+
+
+def nd(dtype, shape, data):
+    return {"t": "nd", "dtype": dtype, "shape": shape, "data": base64.b64encode(data).decode()}
+
+
+@pytest.mark.parametrize("obj", [
+    nd("|O8", [1], b"\0" * 8),                       # object arrays could run code when used
+    nd("[('a', 'O')]", [1], b"\0" * 8),              # structured dtype
+    nd("<f8", [10 ** 6, 10 ** 6], b"\0" * 8),        # forged header asking for terabytes
+    nd("<f8", [2], b"\0" * 8),                       # payload shorter than the shape
+    nd("<f8", [-1], b""),
+    {"t": "nd", "dtype": "<f8", "shape": [1], "data": "not base64!"},
+    {"t": "int", "v": "1" * 5000},
+    {"t": "pickle", "v": "gASV"},
+    {"t": "list", "v": "nope"},
+    "just a string",
+])
+def test_malformed_values_are_refused(obj):
+    with pytest.raises(wire.ProtocolError):
+        wire.decode(obj)
+
+
+def test_nesting_and_item_count_are_capped():
+    deep = {"t": "none"}
+    for _ in range(50):
+        deep = {"t": "list", "v": [deep]}
+    with pytest.raises(wire.ProtocolError):
+        wire.decode(deep)
+    wide = {"t": "list", "v": [{"t": "none"}] * (wire.MAX_ITEMS + 5)}
+    with pytest.raises(wire.ProtocolError):
+        wire.decode(wide)
+
+
+def test_frames_are_checked_before_reading():
+    r, w = os.pipe()
+    try:
+        os.write(w, struct.pack(">I", wire.MAX_FRAME + 1))
+        with pytest.raises(wire.ProtocolError):
+            wire.recv(r)
+        os.write(w, struct.pack(">I", 5) + b"[1,2]")
+        with pytest.raises(wire.ProtocolError):
+            wire.recv(r)                              # not an object
+        wire.send(w, {"op": "x", "n": 1})
+        assert wire.recv(r) == {"op": "x", "n": 1}
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def test_recv_times_out():
+    r, w = os.pipe()
+    try:
+        import time
+        with pytest.raises(wire.Timeout):
+            wire.recv(r, deadline=time.monotonic() + 0.05)
+    finally:
+        os.close(r)
+        os.close(w)
