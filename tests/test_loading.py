@@ -73,9 +73,24 @@ def test_missing_file_and_renamed_function(submission, rubric):
     assert result["forward_backward_prop"].score == 16   # gradcheck and softmax come from the reference
 
 
+def child_processes():
+    """Processes running the sandbox's child program (zygotes and their workers)."""
+    import os
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as handle:
+                if b"sandbox/child.py" in handle.read():
+                    found.append(int(pid))
+        except OSError:
+            pass
+    return found
+
+
 def test_infinite_loop_at_import_times_out_that_part_only(submission, rubric):
     append(submission / "q2_gradcheck.py", "while True:\n    pass")
     result = parts(grade(submission, rubric, timeout=1.0))
+    assert child_processes() == [], "a looping worker outlived its grading"
     assert result["gradcheck_naive"].status == "timeout" and result["gradcheck_naive"].score == 0
     assert result["forward_backward_prop"].score == 16
     assert result["softmax"].score == 10
@@ -86,6 +101,7 @@ def test_hanging_call_times_out_and_other_checks_still_run(submission, rubric):
     path.write_text(path.read_text().replace(
         "def softmax(x):", "def softmax(x):\n    if getattr(x, 'ndim', 0) == 1 and x.size == 3:\n        while True:\n            pass"))
     result = parts(grade(submission, rubric, timeout=1.0))
+    assert child_processes() == []
     softmax = result["softmax"]
     assert softmax.status == "timeout"
     assert 0 < softmax.score < 10

@@ -275,9 +275,20 @@ def zygote(rfd, wfd):
             return
         if message.get("op") != "load":
             return
+        go_r, go_w = os.pipe()
         pid = os.fork()
         if pid == 0:
+            os.close(go_w)
+            os.read(go_r, 1)   # wait until the grader knows our pid: see below
+            os.close(go_r)
             worker(rfd, wfd, message)
+        os.close(go_r)
+        # The grader learns the worker's pid before the worker runs any student
+        # code, so it can kill the worker's process group on a timeout at load.
+        # Sent before the worker may write, the two messages never interleave.
+        wire.send(wfd, {"op": "forked", "pid": pid})
+        os.write(go_w, b"g")
+        os.close(go_w)
         _, status = os.waitpid(pid, 0)
         if os.WIFSIGNALED(status):
             ended = {"op": "exited", "signal": os.WTERMSIG(status), "code": None}

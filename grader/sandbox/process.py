@@ -100,6 +100,7 @@ class Sandbox:
         copy_submission(self.submission, self.scratch)
         self.proc: Optional[subprocess.Popen] = None
         self.rfd = self.wfd = -1
+        self.workers: set = set()   # pids (= process groups) of workers that may be alive
 
     # -- zygote lifecycle
     def _start(self) -> None:
@@ -117,6 +118,9 @@ class Sandbox:
         os.set_blocking(self.wfd, False)
 
     def _stop(self) -> None:
+        for pid in self.workers:
+            _kill_group(pid)
+        self.workers.clear()
         if self.proc is not None:
             _kill_group(self.proc.pid)
             try:
@@ -148,12 +152,18 @@ class Sandbox:
                    "inject": dict(inject), "rebind": dict(rebind), "first": True}
         return Worker(self, message)
 
-    def _fork(self, message: Dict[str, Any]) -> Dict[str, Any]:
+    def _fork(self, message: Dict[str, Any], worker: "Worker") -> Dict[str, Any]:
+        """Ask the zygote for a worker; its pid is known before it loads anything."""
         if self.proc is None or self.proc.poll() is not None:
             self._stop()
             self._start()
         deadline = time.monotonic() + self.load_timeout
         wire.send(self.wfd, message, deadline)
+        forked = wire.recv(self.rfd, deadline)
+        if forked.get("op") != "forked" or not isinstance(forked.get("pid"), int):
+            raise wire.ProtocolError("expected the worker's pid")
+        worker.pid = forked["pid"]
+        self.workers.add(worker.pid)
         return wire.recv(self.rfd, deadline)
 
     def _reap(self, pid: Optional[int], kill: bool) -> Dict[str, Any]:
@@ -164,6 +174,7 @@ class Sandbox:
             while True:
                 message = wire.recv(self.rfd, time.monotonic() + 5)
                 if message.get("op") == "exited":
+                    self.workers.discard(pid)
                     return message
         except (wire.Timeout, wire.Closed, wire.ProtocolError):
             self._stop()  # the stream is no longer trustworthy: start afresh next time
@@ -191,7 +202,7 @@ class Worker:
 
     def _load(self) -> None:
         try:
-            reply = self.sandbox._fork(self.message)
+            reply = self.sandbox._fork(self.message, self)
         except wire.Timeout:
             self.sandbox._stop()
             self.pid = None
@@ -207,6 +218,7 @@ class Worker:
             self.failures.append("crashed")
             return
         if reply.get("op") == "exited":
+            self.sandbox.workers.discard(self.pid)
             self.pid = None
             self.loaded = {"found": {}, "modules": {}, "stdout": "", "failure": "crashed",
                            "error": "loading your files ended the process: " + describe_exit(reply)}
@@ -262,6 +274,7 @@ class Worker:
             self.failures.append("crashed")
             return {"op": "failed", "failure": "protocol", "error": "the child sent a malformed reply (%s)" % exc}
         if reply.get("op") == "exited":
+            self.sandbox.workers.discard(self.pid)
             self.pid = None
             self.failures.append("crashed")
             return {"op": "failed", "failure": "crashed", "error": describe_exit(reply)}
