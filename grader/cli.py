@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import EXIT_BELOW_MIN, EXIT_OK, EXIT_USAGE, GraderError, SubmissionError
+from .errors import EXIT_BELOW_MIN, EXIT_OK, GraderError, SubmissionError
 
 EXIT_CODES_HELP = ("Exit codes: 0 graded; 1 graded but the score is below --min-score; "
                    "2 usage, rubric or submission-path error.")

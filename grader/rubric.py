@@ -53,7 +53,6 @@ file, the line and the key path, e.g.
 from __future__ import annotations
 
 import copy
-import difflib
 import hashlib
 import importlib
 import math
@@ -61,13 +60,13 @@ import pkgutil
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, Mapping, Optional, Tuple, Union
 
-import yaml
 
 from .adapters import ADAPTERS
 from .checks.base import REGISTRY, CheckKind
 from .errors import RubricError
+from .yamlines import At, LineDict, LineList, describe, is_number, parse_yaml, plain, suggest
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 COST_POLICIES = ("sum", "mean", "either")
@@ -198,207 +197,64 @@ class Rubric:
 
 
 # ---------------------------------------------------------------------------
-# YAML with line numbers
-
-
-class _LineDict(dict):
-    """A mapping from YAML that remembers its own line and the line of each key (1-based)."""
-
-    line: int = 0
-    lines: Dict[Any, int]
-
-
-class _LineList(list):
-    """A sequence from YAML that remembers its own line and the line of each item (1-based)."""
-
-    line: int = 0
-    lines: List[int]
-
-
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader building _LineDict/_LineList, rejecting duplicate keys, reading 1e-6 as a float."""
-
-
-_MERGE_TAG = "tag:yaml.org,2002:merge"
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode):
-    """Build a _LineDict; two-step (yield first) so recursive anchors work as in PyYAML."""
-    data = _LineDict()
-    data.line = node.start_mark.line + 1
-    data.lines = {}
-    yield data
-    # PyYAML silently keeps the last of two equal keys; in a rubric that hides a
-    # mistake (two `checks:` lists), so it is an error. Merge keys (<<) may repeat.
-    seen: Dict[Any, int] = {}
-    for key_node, _ in node.value:
-        if key_node.tag == _MERGE_TAG:
-            continue
-        key = loader.construct_object(key_node, deep=True)
-        try:
-            first = seen.get(key)
-        except TypeError:
-            raise yaml.constructor.ConstructorError(
-                "while constructing a mapping", node.start_mark,
-                "unhashable key", key_node.start_mark) from None
-        if first is not None:
-            raise yaml.constructor.ConstructorError(
-                "while constructing a mapping", node.start_mark,
-                "duplicate key %r (first on line %d)" % (key, first), key_node.start_mark)
-        seen[key] = key_node.start_mark.line + 1
-    data.update(loader.construct_mapping(node))
-    # After construct_mapping, node.value is flattened (merged keys first), so
-    # the last occurrence of a key is the one whose value won.
-    for key_node, _ in node.value:
-        data.lines[loader.construct_object(key_node, deep=True)] = key_node.start_mark.line + 1
-
-
-def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode):
-    """Build a _LineList; two-step (yield first) so recursive anchors work as in PyYAML."""
-    data = _LineList()
-    data.line = node.start_mark.line + 1
-    data.lines = [child.start_mark.line + 1 for child in node.value]
-    yield data
-    data.extend(loader.construct_sequence(node))
-
-
-_LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
-_LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
-# YAML 1.2 floats without a dot (1e-6, -2E+3); the 1.1 resolver reads them as strings.
-_LineLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"))
-
-
-def _plain(value: Any) -> Any:
-    """``value`` with _LineDict/_LineList replaced by plain dicts and lists, recursively."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
-# ---------------------------------------------------------------------------
-# Locating errors
-
-
-@dataclass(frozen=True)
-class _At:
-    """Where a value sits in the rubric: file, key path and line (None when unknown)."""
-
-    file: str
-    key: str = ""
-    line: Optional[int] = None
-
-    def child(self, container: Any, key: Union[str, int]) -> "_At":
-        """The location of ``container[key]``; the line is its key's (or item's) line."""
-        if isinstance(key, int) and isinstance(container, list):
-            lines = getattr(container, "lines", [])
-            line = lines[key] if key < len(lines) else None
-            path = "%s[%d]" % (self.key, key)
-        else:
-            line = getattr(container, "lines", {}).get(key)
-            path = "%s.%s" % (self.key, key) if self.key else str(key)
-        return _At(self.file, path, line or self.line)
-
-    def missing(self, container: Any, key: str) -> "_At":
-        """The location of a key that should be in ``container``: the mapping's own line."""
-        path = "%s.%s" % (self.key, key) if self.key else key
-        return _At(self.file, path, getattr(container, "line", None) or self.line)
-
-    def error(self, problem: str) -> RubricError:
-        return RubricError.at(self.file, self.line, self.key, problem)
-
-
-def _describe(value: Any) -> str:
-    """A short phrase for a value's YAML type, for 'expected X, got Y' messages."""
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, bool):
-        return "a boolean (%s)" % str(value).lower()
-    if isinstance(value, (int, float)):
-        return "a number (%r)" % value
-    if isinstance(value, str):
-        return "a string (%r)" % (value if len(value) <= 40 else value[:37] + "...")
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return "a %s" % type(value).__name__
-
-
-def _suggest(word: Any, choices: Iterable[str]) -> str:
-    """'; did you mean X?' when a choice is close to ``word``, else ''."""
-    close = difflib.get_close_matches(str(word), sorted(choices), n=1, cutoff=0.75)
-    return "; did you mean %r?" % close[0] if close else ""
-
-
-def _is_number(value: Any) -> bool:
-    # bool is an int in Python, but `points: yes` is a mistake, not 1 point.
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-# ---------------------------------------------------------------------------
 # Field readers: each returns a validated value or raises RubricError at its location
 
 
-def _mapping(value: Any, at: _At, what: str) -> _LineDict:
+def _mapping(value: Any, at: At, what: str) -> LineDict:
     """``value`` if it is a mapping, else an error saying ``what`` was expected."""
     if not isinstance(value, dict):
-        raise at.error("expected %s (a mapping), got %s" % (what, _describe(value)))
+        raise at.error("expected %s (a mapping), got %s" % (what, describe(value)))
     return value
 
 
-def _list(value: Any, at: _At, what: str) -> _LineList:
+def _list(value: Any, at: At, what: str) -> LineList:
     """``value`` if it is a non-empty list, else an error."""
     if not isinstance(value, list):
-        raise at.error("expected a list of %s, got %s" % (what, _describe(value)))
+        raise at.error("expected a list of %s, got %s" % (what, describe(value)))
     if not value:
         raise at.error("expected at least one of %s, got an empty list" % what)
     return value
 
 
-def _no_unknown_keys(data: dict, allowed: Iterable[str], at: _At, what: str) -> None:
+def _no_unknown_keys(data: dict, allowed: Iterable[str], at: At, what: str) -> None:
     """Raise at the first key of ``data`` not in ``allowed``."""
     allowed = tuple(allowed)
     for key in data:
         if key not in allowed:
             raise at.child(data, key).error("unknown %s key %r (allowed: %s)%s" % (
-                what, key, ", ".join(allowed), _suggest(key, allowed)))
+                what, key, ", ".join(allowed), suggest(key, allowed)))
 
 
-def _required(data: dict, key: str, at: _At) -> Tuple[Any, _At]:
+def _required(data: dict, key: str, at: At) -> Tuple[Any, At]:
     """``data[key]`` and its location; an error at the mapping's line if it is missing."""
     if key not in data:
         raise at.missing(data, key).error("required key is missing")
     return data[key], at.child(data, key)
 
 
-def _read_id(data: dict, at: _At) -> Tuple[str, _At]:
+def _read_id(data: dict, at: At) -> Tuple[str, At]:
     """The mapping's ``id``: a non-empty string of letters, digits and underscores."""
     value, where = _required(data, "id", at)
     if not isinstance(value, str) or not _ID.match(value):
         raise where.error("an id must be a non-empty string of letters, digits and _, got %s"
-                          % _describe(value))
+                          % describe(value))
     return value, where
 
 
-def _read_points(value: Any, at: _At) -> float:
+def _read_points(value: Any, at: At) -> float:
     """A finite number >= 0, as a float."""
-    if not _is_number(value) or not math.isfinite(value) or value < 0:
-        raise at.error("points must be a number >= 0, got %s" % _describe(value))
+    if not is_number(value) or not math.isfinite(value) or value < 0:
+        raise at.error("points must be a number >= 0, got %s" % describe(value))
     return float(value)
 
 
-def _read_text(data: dict, key: str, at: _At, default: Optional[str]) -> Optional[str]:
+def _read_text(data: dict, key: str, at: At, default: Optional[str]) -> Optional[str]:
     """An optional non-empty string under ``key``; ``default`` when absent."""
     if key not in data:
         return default
     value, where = data[key], at.child(data, key)
     if not isinstance(value, str) or not value.strip():
-        raise where.error("expected a non-empty string, got %s" % _describe(value))
+        raise where.error("expected a non-empty string, got %s" % describe(value))
     return value
 
 
@@ -406,14 +262,14 @@ def _read_text(data: dict, key: str, at: _At, default: Optional[str]) -> Optiona
 # Top-level sections
 
 
-def _read_seed(data: dict, at: _At) -> int:
+def _read_seed(data: dict, at: At) -> int:
     value, where = _required(data, "seed", at)
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise where.error("seed must be an integer >= 0, got %s" % _describe(value))
+        raise where.error("seed must be an integer >= 0, got %s" % describe(value))
     return value
 
 
-def _read_reference(data: dict, at: _At, rubric_path: Path) -> Path:
+def _read_reference(data: dict, at: At, rubric_path: Path) -> Path:
     """The reference folder, resolved against the rubric's folder; it must exist."""
     if "reference" not in data:
         folder = default_reference_dir().resolve()
@@ -423,7 +279,7 @@ def _read_reference(data: dict, at: _At, rubric_path: Path) -> Path:
         return folder
     value, where = data["reference"], at.child(data, "reference")
     if not isinstance(value, str) or not value.strip():
-        raise where.error("expected a folder path, got %s" % _describe(value))
+        raise where.error("expected a folder path, got %s" % describe(value))
     folder = Path(value).expanduser()
     if not folder.is_absolute():
         folder = rubric_path.parent / folder
@@ -433,7 +289,7 @@ def _read_reference(data: dict, at: _At, rubric_path: Path) -> Path:
     return folder
 
 
-def _read_policy(data: dict, at: _At) -> Dict[str, Any]:
+def _read_policy(data: dict, at: At) -> Dict[str, Any]:
     """The policy with defaults filled in; values are checked against the allowed ones."""
     policy = dict(POLICY_DEFAULTS)
     if "policy" not in data:
@@ -445,28 +301,28 @@ def _read_policy(data: dict, at: _At) -> Dict[str, Any]:
         cost = given["cost"]
         if cost not in COST_POLICIES:
             raise where.child(given, "cost").error("expected one of %s, got %s" % (
-                ", ".join(COST_POLICIES), _describe(cost)))
+                ", ".join(COST_POLICIES), describe(cost)))
         policy["cost"] = cost
     if "python2" in given:
         policy["python2"] = _read_python2_policy(given["python2"], where.child(given, "python2"))
     return policy
 
 
-def _read_python2_policy(value: Any, at: _At) -> Any:
+def _read_python2_policy(value: Any, at: At) -> Any:
     """'port', 'reject', or {'port_with_penalty': fraction in [0, 1]}."""
     if isinstance(value, str) and value in PYTHON2_POLICIES:
         return value
     if isinstance(value, dict) and list(value) == ["port_with_penalty"]:
         penalty = value["port_with_penalty"]
-        if _is_number(penalty) and 0 <= penalty <= 1:
+        if is_number(penalty) and 0 <= penalty <= 1:
             return {"port_with_penalty": float(penalty)}
         raise at.child(value, "port_with_penalty").error(
-            "the penalty must be a fraction of the part's points in [0, 1], got %s" % _describe(penalty))
+            "the penalty must be a fraction of the part's points in [0, 1], got %s" % describe(penalty))
     raise at.error("expected one of %s, or {port_with_penalty: <fraction>}, got %s" % (
-        ", ".join(PYTHON2_POLICIES), _describe(value)))
+        ", ".join(PYTHON2_POLICIES), describe(value)))
 
 
-def _read_isolate(data: dict, at: _At) -> Dict[str, str]:
+def _read_isolate(data: dict, at: At) -> Dict[str, str]:
     """Function name -> reference module name, both valid Python names."""
     if "isolate" not in data:
         return {}
@@ -476,9 +332,9 @@ def _read_isolate(data: dict, at: _At) -> Dict[str, str]:
     for name, module in given.items():
         item = where.child(given, name)
         if not isinstance(name, str) or not _IDENTIFIER.match(name):
-            raise item.error("expected a function name, got %s" % _describe(name))
+            raise item.error("expected a function name, got %s" % describe(name))
         if not isinstance(module, str) or not _MODULE.match(module):
-            raise item.error("expected a module name, got %s" % _describe(module))
+            raise item.error("expected a module name, got %s" % describe(module))
         isolate[name] = module
     return isolate
 
@@ -488,10 +344,10 @@ class _Override:
     """A top-level option value and where it was written (for errors found while merging)."""
 
     value: Any
-    at: _At
+    at: At
 
 
-def _read_global_options(data: dict, at: _At, kinds: Mapping[str, CheckKind]) -> Dict[str, _Override]:
+def _read_global_options(data: dict, at: At, kinds: Mapping[str, CheckKind]) -> Dict[str, _Override]:
     """The top-level ``options``: each must be accepted by at least one registered kind."""
     if "options" not in data:
         return {}
@@ -503,8 +359,8 @@ def _read_global_options(data: dict, at: _At, kinds: Mapping[str, CheckKind]) ->
         item = where.child(given, key)
         if key not in known:
             raise item.error("option %r is not accepted by any check kind (known options: %s)%s" % (
-                key, ", ".join(known), _suggest(key, known)))
-        overrides[key] = _Override(_plain(value), item)
+                key, ", ".join(known), suggest(key, known)))
+        overrides[key] = _Override(plain(value), item)
     return overrides
 
 
@@ -516,11 +372,11 @@ def _read_global_options(data: dict, at: _At, kinds: Mapping[str, CheckKind]) ->
 class _Seen:
     """Ids met so far, to report duplicates with the place of the first one."""
 
-    questions: Dict[str, _At] = field(default_factory=dict)
-    parts: Dict[str, _At] = field(default_factory=dict)
+    questions: Dict[str, At] = field(default_factory=dict)
+    parts: Dict[str, At] = field(default_factory=dict)
 
     @staticmethod
-    def claim(table: Dict[str, _At], ident: str, at: _At, what: str) -> None:
+    def claim(table: Dict[str, At], ident: str, at: At, what: str) -> None:
         """Record ``ident`` or raise if it was already used."""
         first = table.get(ident)
         if first is not None:
@@ -537,14 +393,14 @@ class _Context:
     overrides: Mapping[str, _Override]
 
 
-def _read_questions(data: dict, at: _At, ctx: _Context) -> Tuple[QuestionSpec, ...]:
+def _read_questions(data: dict, at: At, ctx: _Context) -> Tuple[QuestionSpec, ...]:
     value, where = _required(data, "questions", at)
     items = _list(value, where, "questions")
     seen = _Seen()
     return tuple(_read_question(item, where.child(items, i), ctx, seen) for i, item in enumerate(items))
 
 
-def _read_question(value: Any, at: _At, ctx: _Context, seen: _Seen) -> QuestionSpec:
+def _read_question(value: Any, at: At, ctx: _Context, seen: _Seen) -> QuestionSpec:
     """One question; its points must equal the sum of its parts' points."""
     data = _mapping(value, at, "a question")
     _no_unknown_keys(data, QUESTION_KEYS, at, "question")
@@ -563,7 +419,7 @@ def _read_question(value: Any, at: _At, ctx: _Context, seen: _Seen) -> QuestionS
     return QuestionSpec(ident, title, points, parts)
 
 
-def _read_part(value: Any, at: _At, ctx: _Context, seen: _Seen) -> PartSpec:
+def _read_part(value: Any, at: At, ctx: _Context, seen: _Seen) -> PartSpec:
     """One part; part ids are unique across the whole rubric, check ids within the part."""
     data = _mapping(value, at, "a part")
     _no_unknown_keys(data, PART_KEYS, at, "part")
@@ -574,13 +430,13 @@ def _read_part(value: Any, at: _At, ctx: _Context, seen: _Seen) -> PartSpec:
     find = _read_find(find_value, find_at)
     checks_value, checks_at = _required(data, "checks", at)
     items = _list(checks_value, checks_at, "checks")
-    check_ids: Dict[str, _At] = {}
+    check_ids: Dict[str, At] = {}
     checks = tuple(_read_check(item, checks_at.child(items, i), ctx, check_ids)
                    for i, item in enumerate(items))
     return PartSpec(ident, title, float(sum(c.points for c in checks)), find, checks)
 
 
-def _read_find(value: Any, at: _At) -> Tuple[Candidate, ...]:
+def _read_find(value: Any, at: At) -> Tuple[Candidate, ...]:
     """The candidates; a single string is accepted as a list of one."""
     if isinstance(value, str):
         return (_read_candidate(value, at),)
@@ -588,7 +444,7 @@ def _read_find(value: Any, at: _At) -> Tuple[Candidate, ...]:
     return tuple(_read_candidate(item, at.child(items, i)) for i, item in enumerate(items))
 
 
-def _read_candidate(value: Any, at: _At) -> Candidate:
+def _read_candidate(value: Any, at: At) -> Candidate:
     """'module.name' or {module:, name:, adapter:}."""
     if isinstance(value, str):
         module, _, name = value.strip().rpartition(".")
@@ -596,23 +452,23 @@ def _read_candidate(value: Any, at: _At) -> Candidate:
             raise at.error("expected 'module.name' (e.g. q1_softmax.softmax), got %r" % value)
         return Candidate(module, name)
     if not isinstance(value, dict):
-        raise at.error("expected 'module.name' or {module:, name:, adapter:}, got %s" % _describe(value))
+        raise at.error("expected 'module.name' or {module:, name:, adapter:}, got %s" % describe(value))
     _no_unknown_keys(value, CANDIDATE_KEYS, at, "candidate")
     module, module_at = _required(value, "module", at)
     if not isinstance(module, str) or not _MODULE.match(module):
-        raise module_at.error("expected a module name, got %s" % _describe(module))
+        raise module_at.error("expected a module name, got %s" % describe(module))
     name, name_at = _required(value, "name", at)
     if not isinstance(name, str) or not _IDENTIFIER.match(name):
-        raise name_at.error("expected a function name, got %s" % _describe(name))
+        raise name_at.error("expected a function name, got %s" % describe(name))
     adapter = value.get("adapter")
     if adapter is not None and adapter not in ADAPTERS:
-        shown = repr(adapter) if isinstance(adapter, str) else _describe(adapter)
+        shown = repr(adapter) if isinstance(adapter, str) else describe(adapter)
         raise at.child(value, "adapter").error("unknown adapter %s (known: %s)%s" % (
-            shown, ", ".join(sorted(ADAPTERS)), _suggest(adapter, ADAPTERS)))
+            shown, ", ".join(sorted(ADAPTERS)), suggest(adapter, ADAPTERS)))
     return Candidate(module, name, adapter)
 
 
-def _read_check(value: Any, at: _At, ctx: _Context, check_ids: Dict[str, _At]) -> CheckSpec:
+def _read_check(value: Any, at: At, ctx: _Context, check_ids: Dict[str, At]) -> CheckSpec:
     """One check: the fixed keys, then every other key as an option of its kind."""
     data = _mapping(value, at, "a check")
     ident, id_at = _read_id(data, at)
@@ -623,23 +479,23 @@ def _read_check(value: Any, at: _At, ctx: _Context, check_ids: Dict[str, _At]) -
     visibility = data.get("visibility", "visible")
     if visibility not in VISIBILITIES:
         raise at.child(data, "visibility").error("expected one of %s, got %s" % (
-            ", ".join(VISIBILITIES), _describe(visibility)))
+            ", ".join(VISIBILITIES), describe(visibility)))
     hint = _read_text(data, "hint", at, None)
     title = _read_text(data, "title", at, None)
     options = _merge_options(kind, data, at, ctx.overrides)
     return CheckSpec(ident, kind.name, points, options, visibility, hint, title)
 
 
-def _read_kind(data: dict, at: _At, kinds: Mapping[str, CheckKind]) -> CheckKind:
+def _read_kind(data: dict, at: At, kinds: Mapping[str, CheckKind]) -> CheckKind:
     value, where = _required(data, "kind", at)
     if not isinstance(value, str) or value not in kinds:
-        shown = repr(value) if isinstance(value, str) else _describe(value)
+        shown = repr(value) if isinstance(value, str) else describe(value)
         raise where.error("unknown check kind %s (known: %s)%s" % (
-            shown, ", ".join(sorted(kinds)), _suggest(value, kinds)))
+            shown, ", ".join(sorted(kinds)), suggest(value, kinds)))
     return kinds[value]
 
 
-def _merge_options(kind: CheckKind, data: dict, at: _At, overrides: Mapping[str, _Override]) -> Dict[str, Any]:
+def _merge_options(kind: CheckKind, data: dict, at: At, overrides: Mapping[str, _Override]) -> Dict[str, Any]:
     """Kind defaults < top-level options < the check's own keys; unknown keys are errors."""
     # Deep copies: a check that mutates its options must not change another's.
     accepted = kind.options()
@@ -653,27 +509,27 @@ def _merge_options(kind: CheckKind, data: dict, at: _At, overrides: Mapping[str,
         where = at.child(data, key)
         if key not in accepted:
             raise where.error("unknown option %r for check kind %r (accepted: %s)%s" % (
-                key, kind.name, ", ".join(sorted(accepted)), _suggest(key, list(accepted) + list(CHECK_KEYS))))
-        options[key] = _coerce(key, _plain(value), accepted[key], kind, where)
+                key, kind.name, ", ".join(sorted(accepted)), suggest(key, list(accepted) + list(CHECK_KEYS))))
+        options[key] = _coerce(key, plain(value), accepted[key], kind, where)
     return options
 
 
-def _coerce(key: str, value: Any, default: Any, kind: CheckKind, at: _At) -> Any:
+def _coerce(key: str, value: Any, default: Any, kind: CheckKind, at: At) -> Any:
     """``value`` for an option whose default is ``default``.
 
     Numeric defaults demand numbers, so a typo fails when the rubric loads rather
     than in the middle of grading; a float default also takes a string that parses
     as a float (``"1e-6"``). Other values pass through unchanged: the kinds own them.
     """
-    if not _is_number(default):
+    if not is_number(default):
         return value
     if isinstance(value, str) and isinstance(default, float):
         try:
             return float(value)
         except ValueError:
             pass
-    if not _is_number(value):
-        raise at.error("option %r of check kind %r must be a number, got %s" % (key, kind.name, _describe(value)))
+    if not is_number(value):
+        raise at.error("option %r of check kind %r must be a number, got %s" % (key, kind.name, describe(value)))
     return value
 
 
@@ -700,20 +556,6 @@ def _read_bytes(path: Path) -> bytes:
         raise RubricError.at(str(path), None, None, "cannot read rubric: %s" % (exc.strerror or exc)) from None
 
 
-def _parse_yaml(data: bytes, file: str) -> Any:
-    """The YAML document as _LineDict/_LineList trees; syntax errors name their line."""
-    try:
-        return yaml.load(data, Loader=_LineLoader)  # noqa: S506 -- a SafeLoader subclass
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "syntax error"
-        if exc.context and exc.problem:
-            problem = "%s %s" % (exc.context, exc.problem)
-        raise RubricError.at(file, mark.line + 1 if mark else None, None, "invalid YAML: %s" % problem) from None
-    except yaml.YAMLError as exc:
-        raise RubricError.at(file, None, None, "invalid YAML: %s" % str(exc).replace("\n", " ")) from None
-
-
 def rubric_sha256(path: PathLike) -> str:
     """The SHA-256 (hex) of the rubric file's bytes."""
     return hashlib.sha256(_read_bytes(Path(path))).hexdigest()
@@ -727,11 +569,11 @@ def load_rubric(path: PathLike) -> Rubric:
     path = Path(path)
     raw = _read_bytes(path)
     file = str(path)
-    root = _parse_yaml(raw, file)
-    at = _At(file)
+    root = parse_yaml(raw, file)
+    at = At(file)
     if root is None:
         raise at.error("the rubric is empty")
-    data = _mapping(root, _At(file, "", getattr(root, "line", 1) or 1), "the rubric")
+    data = _mapping(root, At(file, "", getattr(root, "line", 1) or 1), "the rubric")
     _no_unknown_keys(data, TOP_KEYS, at, "top-level")
     kinds = _check_kinds()
     name = _read_text(data, "name", at, path.stem)

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import DEFAULT_RUBRIC, ROOT, SAMPLES
+from conftest import DEFAULT_RUBRIC, ROOT
 
 
 def grader(*args, cwd=ROOT):

@@ -73,35 +73,44 @@ def test_missing_file_and_renamed_function(submission, rubric):
     assert result["forward_backward_prop"].score == 16   # gradcheck and softmax come from the reference
 
 
-def child_processes():
-    """Processes running the sandbox's child program (zygotes and their workers)."""
+def child_processes(under):
+    """Live processes whose working folder is below ``under`` (the sandbox's scratch folders)."""
     import os
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            with open("/proc/%s/cmdline" % pid, "rb") as handle:
-                if b"sandbox/child.py" in handle.read():
-                    found.append(int(pid))
+            if os.readlink("/proc/%s/cwd" % pid).startswith(str(under)):
+                found.append(int(pid))
         except OSError:
             pass
     return found
 
 
-def test_infinite_loop_at_import_times_out_that_part_only(submission, rubric):
+@pytest.fixture
+def scratch_root(tmp_path, monkeypatch):
+    """Sandboxes of this test make their scratch folders here, so their processes can be found."""
+    import tempfile
+    root = tmp_path / "scratch"
+    root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(root))
+    return root
+
+
+def test_infinite_loop_at_import_times_out_that_part_only(submission, rubric, scratch_root):
     append(submission / "q2_gradcheck.py", "while True:\n    pass")
     result = parts(grade(submission, rubric, timeout=1.0))
-    assert child_processes() == [], "a looping worker outlived its grading"
+    assert child_processes(scratch_root) == [], "a looping worker outlived its grading"
     assert result["gradcheck_naive"].status == "timeout" and result["gradcheck_naive"].score == 0
     assert result["forward_backward_prop"].score == 16
     assert result["softmax"].score == 10
 
 
-def test_hanging_call_times_out_and_other_checks_still_run(submission, rubric):
+def test_hanging_call_times_out_and_other_checks_still_run(submission, rubric, scratch_root):
     path = submission / "q1_softmax.py"
     path.write_text(path.read_text().replace(
         "def softmax(x):", "def softmax(x):\n    if getattr(x, 'ndim', 0) == 1 and x.size == 3:\n        while True:\n            pass"))
     result = parts(grade(submission, rubric, timeout=1.0))
-    assert child_processes() == []
+    assert child_processes(scratch_root) == []
     softmax = result["softmax"]
     assert softmax.status == "timeout"
     assert 0 < softmax.score < 10

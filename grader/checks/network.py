@@ -168,6 +168,14 @@ def _directions(rng, dims, n_params, opts):
     return dirs, owners
 
 
+def _both(student, reference, rng, spec):
+    """One generated case: its arguments, the reference's (cost, grad) and the student's."""
+    args = network_case(rng, spec)
+    X, labels, params, dims = args
+    expected = reference(X.copy(), labels.copy(), params.copy(), list(dims))
+    return args, expected, _call(student, args)
+
+
 @register("network_gradient", defaults=NETWORK_DEFAULTS)
 def network_gradient(student, reference, opts, rng) -> CheckResult:
     """The student's gradient equals the reference's, block by block.
@@ -177,13 +185,11 @@ def network_gradient(student, reference, opts, rng) -> CheckResult:
     """
     wrong_by_case, total = [], 0
     for spec in opts["cases"]:
-        args = network_case(rng, spec)
-        X, labels, params, dims = args
-        ref_cost, ref_grad = reference(X.copy(), labels.copy(), params.copy(), list(dims))
         try:
-            cost, grad = _call(student, args)
+            args, (ref_cost, ref_grad), (cost, grad) = _both(student, reference, rng, spec)
         except BadReturn as exc:
             return CheckResult.fail("forward_backward_prop " + str(exc))
+        X, _, _, dims = args
         found = convention(cost, ref_cost, X.shape[0])
         scale = 1.0 / X.shape[0] if found == "mean" else 1.0
         wrong = block_report(grad, np.asarray(ref_grad) * scale, dims, opts["grad_floor"], opts["grad_tol"])
@@ -212,13 +218,11 @@ def network_cost(student, reference, opts, rng) -> CheckResult:
     """The cost equals the reference's under the rubric's convention (the handout: a sum)."""
     failures, total = [], 0
     for spec in opts["cases"]:
-        args = network_case(rng, spec)
-        X, labels, params, dims = args
-        ref_cost, _ = reference(X.copy(), labels.copy(), params.copy(), list(dims))
         try:
-            cost, _ = _call(student, args)
+            args, (ref_cost, _), (cost, _) = _both(student, reference, rng, spec)
         except BadReturn as exc:
             return CheckResult.fail("forward_backward_prop " + str(exc))
+        X = args[0]
         total += 1
         found = convention(cost, ref_cost, X.shape[0])
         accepted = {"sum": {"sum"}, "mean": {"mean"}, "either": {"sum", "mean"}}[opts["cost"]]
