@@ -32,18 +32,49 @@ def load_reference(folder: Path) -> Reference:
     return _REFERENCES[folder]
 
 
+class Grader:
+    """Grades many submissions against one rubric; use as a context manager.
+
+    Holds what can be shared between submissions (the reference, and the
+    sandbox resources); each submission still gets its own fresh worker
+    processes and scratch folder.
+    """
+
+    def __init__(self, rubric, timeout: Optional[float] = None):
+        self.rubric = rubric
+        self.reference = load_reference(rubric.reference)
+        self.timeout = timeout or _rubric_timeout(rubric)
+
+    def grade(self, submission: Path, label: Optional[str] = None) -> SubmissionResult:
+        """Grade the student folder ``submission``; never raises for the student's faults.
+
+        ``label`` is what the result calls the submission (default: the path as given).
+        """
+        start = time.perf_counter()
+        results: Dict[str, PartResult] = {}
+        # Loading runs the student's top-level code (often their own sanity checks): allow it more.
+        with Sandbox(Path(submission), timeout=self.timeout,
+                     load_timeout=max(2 * self.timeout, 2.0)) as sandbox:
+            for _, part in self.rubric.parts():
+                results[part.id] = grade_part(sandbox, self.rubric, self.reference, part)
+        timing = {"seconds": round(time.perf_counter() - start, 3)}
+        name = label if label is not None else str(submission)
+        return score_submission(self.rubric, name, results, __version__, timing)
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> "Grader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def grade(submission: Path, rubric, timeout: Optional[float] = None) -> SubmissionResult:
-    """Grade the student folder ``submission`` against ``rubric``; never raises for student faults."""
-    start = time.perf_counter()
-    reference = load_reference(rubric.reference)
-    call_timeout = timeout or _rubric_timeout(rubric)
-    results: Dict[str, PartResult] = {}
-    # Loading runs the student's top-level code (often their own sanity checks): allow it more.
-    with Sandbox(Path(submission), timeout=call_timeout, load_timeout=max(2 * call_timeout, 2.0)) as sandbox:
-        for _, part in rubric.parts():
-            results[part.id] = grade_part(sandbox, rubric, reference, part)
-    timing = {"seconds": round(time.perf_counter() - start, 3)}
-    return score_submission(rubric, str(submission), results, __version__, timing)
+    """Grade one student folder against ``rubric`` (see :class:`Grader`)."""
+    with Grader(rubric, timeout) as grader:
+        return grader.grade(submission)
 
 
 def _rubric_timeout(rubric) -> float:
