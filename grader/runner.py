@@ -17,7 +17,8 @@ from .checks import REGISTRY
 from .checks.base import CheckResult
 from .checks.numeric import seeded_rng
 from .reference import Reference, RefFunction
-from .sandbox.process import Sandbox, Worker
+from .sandbox.limits import DEFAULT_LIMITS, Limits
+from .sandbox.process import Sandbox, Worker, Zygote
 from .sandbox.student import StudentError, StudentFunction
 from .scoring import (CheckOutcome, PartResult, SubmissionResult, score_check, score_part,
                       score_submission, unscored_checks)
@@ -35,15 +36,24 @@ def load_reference(folder: Path) -> Reference:
 class Grader:
     """Grades many submissions against one rubric; use as a context manager.
 
-    Holds what can be shared between submissions (the reference, and the
-    sandbox resources); each submission still gets its own fresh worker
-    processes and scratch folder.
+    Holds what can be shared between submissions: the reference (in this
+    process) and one sandbox zygote (a child with numpy loaded, forking fresh
+    workers). Each submission still gets its own scratch folder and fresh
+    worker processes, and nothing of one student's reaches another's.
     """
 
-    def __init__(self, rubric, timeout: Optional[float] = None):
+    def __init__(self, rubric, timeout: Optional[float] = None, limits: Optional[Limits] = None,
+                 mode: Optional[str] = None):
         self.rubric = rubric
         self.reference = load_reference(rubric.reference)
-        self.timeout = timeout or _rubric_timeout(rubric)
+        base = limits or getattr(rubric, "limits", None) or DEFAULT_LIMITS
+        # Loading runs the student's top-level code (often their own sanity checks): allow it more.
+        self.limits = base.override(timeout=timeout, load_timeout=max(2 * timeout, 2.0) if timeout else None)
+        self.zygote = Zygote(mode, self.limits)
+
+    @property
+    def mode(self) -> str:
+        return self.zygote.mode
 
     def grade(self, submission: Path, label: Optional[str] = None) -> SubmissionResult:
         """Grade the student folder ``submission``; never raises for the student's faults.
@@ -52,9 +62,7 @@ class Grader:
         """
         start = time.perf_counter()
         results: Dict[str, PartResult] = {}
-        # Loading runs the student's top-level code (often their own sanity checks): allow it more.
-        with Sandbox(Path(submission), timeout=self.timeout,
-                     load_timeout=max(2 * self.timeout, 2.0)) as sandbox:
+        with Sandbox(Path(submission), self.limits, zygote=self.zygote) as sandbox:
             for _, part in self.rubric.parts():
                 results[part.id] = grade_part(sandbox, self.rubric, self.reference, part)
         timing = {"seconds": round(time.perf_counter() - start, 3)}
@@ -62,7 +70,7 @@ class Grader:
         return score_submission(self.rubric, name, results, __version__, timing)
 
     def close(self) -> None:
-        pass
+        self.zygote.close()
 
     def __enter__(self) -> "Grader":
         return self
@@ -77,23 +85,20 @@ def grade(submission: Path, rubric, timeout: Optional[float] = None) -> Submissi
         return grader.grade(submission)
 
 
-def _rubric_timeout(rubric) -> float:
-    timeouts = [c.options.get("timeout", 10.0) for _, p in rubric.parts() for c in p.checks]
-    return float(max(timeouts)) if timeouts else 10.0
+def isolation_plan(rubric, part) -> Tuple[Dict[str, List[str]], Dict[str, str]]:
+    """Which modules get proxies for which functions, and which names to rebind, for a part.
 
-
-def isolation_plan(rubric, part) -> Tuple[List[str], Dict[str, str]]:
-    """Which reference modules to inject, and which names to rebind to them, for a part.
-
-    A reference module is injected unless it provides a function graded in this
-    part: the student's code can then call the reference's softmax while its
-    network is graded, but never a reference copy of the function under grading.
+    A module of the isolate map (e.g. q1_softmax) is replaced by a proxy module
+    unless it provides a function graded in this part. Its functions call back
+    to the grader, which answers with the reference's values: the student's
+    network runs on the reference's softmax, yet no reference code ever enters
+    the child, and nothing stands in for the function under grading.
     """
     graded = {c.name for c in part.find}
-    providers: Dict[str, set] = {}
-    for fn, module in rubric.isolate.items():
-        providers.setdefault(module, set()).add(fn)
-    inject = sorted(m for m, fns in providers.items() if not fns & graded)
+    providers: Dict[str, List[str]] = {}
+    for fn, module in sorted(rubric.isolate.items()):
+        providers.setdefault(module, []).append(fn)
+    inject = {m: fns for m, fns in sorted(providers.items()) if not set(fns) & graded}
     rebind = {fn: m for fn, m in rubric.isolate.items() if m in inject and fn not in graded}
     return inject, rebind
 
@@ -101,8 +106,9 @@ def isolation_plan(rubric, part) -> Tuple[List[str], Dict[str, str]]:
 def grade_part(sandbox: Sandbox, rubric, reference: Reference, part) -> PartResult:
     """Load the part's candidates in a fresh worker and run its checks."""
     inject, rebind = isolation_plan(rubric, part)
+    callbacks = {fn: reference.find(fn) for fns in inject.values() for fn in fns if reference.find(fn)}
     targets = list(dict.fromkeys((c.module, c.name) for c in part.find))
-    worker = sandbox.open(targets, reference.sources(inject), rebind)
+    worker = sandbox.open(targets, inject, rebind, callbacks)
     try:
         return _grade_loaded(worker, rubric, reference, part)
     finally:

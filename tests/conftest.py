@@ -85,6 +85,14 @@ def rubric():
 
 
 @pytest.fixture(scope="session")
+def shared_grader(rubric):
+    """One Grader (one sandbox zygote) for the whole session: as a batch would run."""
+    from grader.runner import Grader
+    with Grader(rubric) as grader:
+        yield grader
+
+
+@pytest.fixture(scope="session")
 def reference():
     from grader.reference import Reference
     return Reference(REFERENCE)

@@ -27,9 +27,9 @@ def test_reference_scores_full_marks(rubric):
 
 
 @pytest.mark.parametrize("name", sorted(MANIFEST))
-def test_sample_scores(rubric, name):
+def test_sample_scores(shared_grader, name):
     entry = MANIFEST[name]
-    result = grade(SAMPLES / name, rubric)
+    result = shared_grader.grade(SAMPLES / name)
     lost = {p.id: p.score for p in result.parts() if p.score < p.max_score}
     allowed = set(entry["parts"]) | set(entry.get("spreads_to", []))
     assert set(lost) <= allowed, "points lost outside the mistake's parts: %s" % lost

@@ -6,6 +6,7 @@ import os
 import numpy as np
 import pytest
 
+from grader.sandbox.limits import Limits
 from grader.sandbox.process import Sandbox
 from grader.sandbox.student import StudentFunction
 
@@ -16,9 +17,9 @@ def make(tmp_path):
 
     def build(source, name="mod", fn="f", timeout=5.0):
         (tmp_path / (name + ".py")).write_text(source)
-        sandbox = Sandbox(tmp_path, timeout=timeout, load_timeout=5.0)
+        sandbox = Sandbox(tmp_path, Limits(timeout=timeout, load_timeout=5.0))
         sandboxes.append(sandbox)
-        worker = sandbox.open([[name, fn]], {}, {})
+        worker = sandbox.open([[name, fn]], {}, {}, {})
         return worker, StudentFunction(worker, "%s.%s" % (name, fn), fn)
 
     yield build

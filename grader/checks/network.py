@@ -20,7 +20,7 @@ NETWORK_DEFAULTS = {
     "cost": "sum",                       # sum | mean | either: the cost convention accepted
     "grad_floor": 1e-3,                  # the relative error's denominator never drops below this
     "step": 1e-4,                        # finite-difference step, times max(1, |params|)
-    "max_coords": 80,                    # coordinate-wise up to this many parameters, else directions
+    "max_coords": 30,                    # coordinate-wise up to this many parameters, else directions
     "directions": 3,                     # random directions per block for large cases
     "check_cost": False,                 # network_gradient: also require a finite, right cost
 }

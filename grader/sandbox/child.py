@@ -1,25 +1,52 @@
 """The sandboxed child: a zygote that forks one worker per part to run student code.
 
-Run as ``python -I child.py READ_FD WRITE_FD``. The zygote imports numpy once and
-never imports student or reference code; for every ``load`` it forks a worker,
-waits for it and reports how it ended. The worker loads the student's modules
-(injecting the reference modules the grader sent for isolation) and answers
-calls until told to end. Only tagged values cross (see wire.py); what the
-student prints is captured per call, capped, and returned as text.
+Run as ``python -I [-S] child.py CONFIG_JSON``; CONFIG_JSON gives the pipe fds,
+an optional extra module folder (``site``: numpy alone, in the private view
+of bwrap mode), the unprivileged uid/gid for workers and the resource limits.
+
+The zygote imports numpy (and the modules students commonly use) once and never
+imports student or reference code; it holds nothing secret, since everything
+it has is inherited by the workers it forks. For every ``fork`` it forks a
+worker, tells the grader, waits for it and reports how it ended. The worker
+drops privileges, sets its limits, then receives its ``load`` message straight
+from the grader, loads the student's modules (with proxies for the isolated
+functions: they call back to the grader, so no reference code is ever here)
+and answers calls until told to end.
 """
-import importlib.util  # before any finder of ours is installed: find_spec must not import
+import json
 import os
-import random  # noqa: F401  (student code and testfns share the one random module)
 import signal
 import sys
-import time
-import traceback
-import types
 
-import numpy as np
+CONFIG = json.loads(sys.argv[1]) if __name__ == "__main__" else {}
+if CONFIG.get("site"):
+    sys.path.insert(0, CONFIG["site"])
 
-# `python -I` leaves the script's folder off sys.path: add it for our two
-# siblings only, and take it away before any student code runs.
+# Everything a worker may import is imported here, while the interpreter's own
+# files are still readable: after the worker drops to an unprivileged uid, a
+# Python installed in a 0700 home cannot read its standard library any more.
+import collections  # noqa: E402,F401
+import copy  # noqa: E402,F401
+import functools  # noqa: E402,F401
+import importlib.util  # noqa: E402  (before any finder of ours: find_spec must not import)
+import itertools  # noqa: E402,F401
+import math  # noqa: E402,F401
+import random  # noqa: E402,F401  (student code and testfns share the one random module)
+import re  # noqa: E402,F401
+import resource  # noqa: E402
+import string  # noqa: E402,F401
+import time  # noqa: E402
+import traceback  # noqa: E402
+import types  # noqa: E402
+
+import numpy as np  # noqa: E402
+import numpy.fft  # noqa: E402,F401
+import numpy.linalg  # noqa: E402,F401
+import numpy.random  # noqa: E402,F401
+import numpy.testing  # noqa: E402,F401
+
+# `python -I` leaves the script's folder off sys.path: add it for our siblings
+# only, and take it away before any student code runs.
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, _HERE)
 import testfns  # noqa: E402
@@ -124,21 +151,61 @@ class StudentFinder:
             self.report.setdefault(name, {"status": "ok"})
 
 
-def inject_reference(modules):
-    """Place reference modules (name -> source) in sys.modules, as the isolation rule asks."""
-    for name, source in modules.items():
-        module = types.ModuleType(name)
-        module.__file__ = "<reference %s>" % name
-        sys.modules[name] = module
-        exec(compile(source, module.__file__, "exec"), module.__dict__)
+class Channel:
+    """The worker's pipes to the grader; also carries proxy calls back to it."""
+
+    def __init__(self, rfd, wfd):
+        self.rfd, self.wfd = rfd, wfd
+
+    def callback(self, name, args):
+        """Ask the grader to run the reference's ``name`` on ``args``; return its value.
+
+        The student's code sees an ordinary function. Errors come back as a
+        built-in exception type of the same name where there is one.
+        """
+        wire.send(self.wfd, {"op": "callback", "fn": name, "args": [wire.encode(a) for a in args]})
+        reply = wire.recv(self.rfd)
+        if reply.get("op") != "callback_result":
+            raise RuntimeError("the grader did not answer the call of %s" % name)
+        if reply.get("error"):
+            error = reply["error"]
+            kind = getattr(__builtins__, str(error.get("type")), None) if not isinstance(
+                __builtins__, dict) else __builtins__.get(str(error.get("type")))
+            if not (isinstance(kind, type) and issubclass(kind, Exception)):
+                kind = RuntimeError
+            raise kind(str(error.get("message", "")))
+        return wire.decode(reply.get("value"))
 
 
-def load(message):
+def _proxy(channel, name):
+    def proxy(*args):
+        return channel.callback(name, args)
+
+    proxy.__name__ = proxy.__qualname__ = name
+    return proxy
+
+
+def _gradcheck_stub(f, x):
+    """Stands in for gradcheck_naive while another function is graded: checks nothing."""
+    return None
+
+
+def install_proxies(channel, modules):
+    """Modules named as the student imports them, whose isolated functions call the grader."""
+    for module_name, names in modules.items():
+        module = types.ModuleType(module_name)
+        module.__file__ = "<grader proxy %s>" % module_name
+        for name in names:
+            setattr(module, name, _gradcheck_stub if name == "gradcheck_naive" else _proxy(channel, name))
+        sys.modules[module_name] = module
+
+
+def load(message, channel):
     """Load the requested student modules; return the reply and the functions found."""
     directory = message["dir"]
     os.chdir(directory)
     sys.path.insert(0, directory)
-    inject_reference(message.get("inject", {}))
+    install_proxies(channel, message.get("inject", {}))
     finder = StudentFinder(directory)
     sys.meta_path.insert(0, finder)
     functions, found, capture = {}, {}, CappedWriter()
@@ -147,7 +214,7 @@ def load(message):
         for module_name, fn_name in message["targets"]:
             key = module_name + "." + fn_name
             module = sys.modules.get(module_name)
-            if module is None or getattr(module, "__file__", "").startswith("<reference"):
+            if module is None or getattr(module, "__file__", "").startswith("<grader proxy"):
                 if not os.path.isfile(os.path.join(directory, module_name + ".py")):
                     found[key] = "no file"
                     continue
@@ -157,9 +224,9 @@ def load(message):
                     finder.report.setdefault(module_name, dict(describe_error(exc), status="error"))
                     found[key] = "module failed"
                     continue
-            for fname, ref_module in message.get("rebind", {}).items():
-                if fname in module.__dict__ and ref_module in sys.modules:
-                    module.__dict__[fname] = getattr(sys.modules[ref_module], fname)
+            for fname, proxy_module in message.get("rebind", {}).items():
+                if fname in module.__dict__ and proxy_module in sys.modules:
+                    module.__dict__[fname] = getattr(sys.modules[proxy_module], fname)
             fn = module.__dict__.get(fn_name)
             if callable(fn):
                 functions[key] = fn
@@ -170,8 +237,7 @@ def load(message):
                 found[key] = "not defined" if fn is None else "not callable"
     finally:
         sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
-    reply = {"op": "loaded", "pid": os.getpid(), "found": found,
-             "modules": finder.report, "stdout": capture.text()}
+    reply = {"op": "loaded", "found": found, "modules": finder.report, "stdout": capture.text()}
     return reply, functions
 
 
@@ -205,7 +271,10 @@ def call_once(fn, args, keep_args):
         elapsed = time.perf_counter() - start
         sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
     result = {"error": error, "stdout": capture.text(), "elapsed": elapsed}
-    result["value"] = wire.encode(value) if error is None else {"t": "none"}
+    try:
+        result["value"] = wire.encode(value) if error is None else {"t": "none"}
+    except MemoryError:
+        result["value"] = {"t": "other", "type": "?", "v": "<too large to send>"}
     if keep_args:
         result["args_after"] = [wire.encode(a) if not callable(a) else {"t": "none"} for a in args]
     return result
@@ -244,67 +313,120 @@ def handle_call(functions, message):
     raise wire.ProtocolError("unknown op %r" % op)
 
 
-def serve(rfd, wfd, functions):
+def serve(channel, functions):
     while True:
-        message = wire.recv(rfd)
+        message = wire.recv(channel.rfd)
         if message.get("op") == "end":
             return
         try:
             reply = handle_call(functions, message)
         except (KeyError, wire.ProtocolError) as exc:
             reply = {"op": "refused", "why": str(exc)[:200]}
-        wire.send(wfd, reply)
+        wire.send(channel.wfd, reply)
 
 
-def worker(rfd, wfd, message):
+# ---------------------------------------------------------------- processes
+
+def restrict(config):
+    """Limits and the unprivileged identity of a worker, before any student code runs."""
+    limits = config.get("limits", {})
+    for name, value in (("RLIMIT_AS", limits.get("memory_bytes")), ("RLIMIT_FSIZE", limits.get("file_bytes")),
+                        ("RLIMIT_CPU", limits.get("cpu_seconds")), ("RLIMIT_NPROC", limits.get("processes")),
+                        ("RLIMIT_CORE", 0)):
+        if value is not None and hasattr(resource, name):
+            try:
+                resource.setrlimit(getattr(resource, name), (int(value), int(value)))
+            except (ValueError, OSError):
+                pass
+    if config.get("uid") is not None:
+        os.setgroups([])
+        os.setgid(int(config["gid"]))
+        os.setuid(int(config["uid"]))
+
+
+def worker(channel, config):
     os.setpgid(0, 0)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    for sig in (signal.SIGTERM, signal.SIGUSR1, signal.SIGCHLD):
+        signal.signal(sig, signal.SIG_DFL)
     try:
-        reply, functions = load(message)
-        wire.send(wfd, reply)
-        serve(rfd, wfd, functions)
+        restrict(config)
+        message = wire.recv(channel.rfd)
+        if message.get("op") != "load":
+            return
+        reply, functions = load(message, channel)
+        wire.send(channel.wfd, reply)
+        serve(channel, functions)
     finally:
         os._exit(0)
 
 
-def zygote(rfd, wfd):
+def sweep(config):
+    """Kill every process of the workers' uid (escapees from the worker's group included)."""
+    if config.get("uid") is None:
+        return
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgroups([])
+            os.setgid(int(config["gid"]))
+            os.setuid(int(config["uid"]))
+            os.kill(-1, signal.SIGKILL)   # as that uid: reaches exactly its processes
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+
+def zygote(channel, config):
+    current = {"pid": None}
+
+    def kill_worker(signum, frame):
+        # The grader asks (SIGUSR1) when a call overran: it may not know the
+        # worker's pid in this pid namespace, so the zygote does the killing.
+        if current["pid"]:
+            try:
+                os.killpg(current["pid"], signal.SIGKILL)
+            except OSError:
+                pass
+        sweep(config)
+
+    signal.signal(signal.SIGUSR1, kill_worker)
     while True:
         try:
-            message = wire.recv(rfd)
+            message = wire.recv(channel.rfd)
         except wire.Closed:
             return
-        if message.get("op") != "load":
+        if message.get("op") != "fork":
             return
         go_r, go_w = os.pipe()
         pid = os.fork()
         if pid == 0:
             os.close(go_w)
-            os.read(go_r, 1)   # wait until the grader knows our pid: see below
+            os.read(go_r, 1)   # wait until the grader knows we exist: see below
             os.close(go_r)
-            worker(rfd, wfd, message)
+            worker(channel, config)
         os.close(go_r)
-        # The grader learns the worker's pid before the worker runs any student
-        # code, so it can kill the worker's process group on a timeout at load.
-        # Sent before the worker may write, the two messages never interleave.
-        wire.send(wfd, {"op": "forked", "pid": pid})
+        current["pid"] = pid
+        # Sent before the worker may write anything, so the two never interleave.
+        wire.send(channel.wfd, {"op": "forked", "pid": pid})
         os.write(go_w, b"g")
         os.close(go_w)
         _, status = os.waitpid(pid, 0)
+        current["pid"] = None
+        sweep(config)
         if os.WIFSIGNALED(status):
             ended = {"op": "exited", "signal": os.WTERMSIG(status), "code": None}
         else:
             ended = {"op": "exited", "signal": None, "code": os.WEXITSTATUS(status)}
-        wire.send(wfd, ended)
+        wire.send(channel.wfd, ended)
 
 
-def main(argv):
-    rfd, wfd = int(argv[1]), int(argv[2])
+def main():
     # Student output must never reach the protocol pipes or the grader's terminal.
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
-    zygote(rfd, wfd)
+    zygote(Channel(CONFIG["rfd"], CONFIG["wfd"]), CONFIG)
 
 
 if __name__ == "__main__":
-    main(sys.argv)
+    main()
