@@ -52,18 +52,50 @@ def _submission_dir(path: str) -> Path:
     return folder
 
 
+def sandbox_options(fn):
+    """The sandbox's limits and isolation mode, overriding the rubric's ``limits:``."""
+    options = [
+        click.option("--timeout", type=float, default=None, metavar="SECONDS",
+                     help="Time limit per call of a student function."),
+        click.option("--budget", type=float, default=None, metavar="SECONDS",
+                     help="Time limit for everything one submission may take."),
+        click.option("--memory", "memory_mb", type=int, default=None, metavar="MIB",
+                     help="Memory limit of the student's process."),
+        click.option("--isolation", type=click.Choice(["auto", "bwrap", "uid", "plain"]), default="auto",
+                     show_default=True, help="Sandbox mode; auto picks the strongest that works here."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _make_grader(rubric, timeout, budget, memory_mb, isolation):
+    from .runner import Grader
+    limits = rubric.limits.override(budget=budget, memory_mb=memory_mb)
+    return Grader(rubric, timeout=timeout, limits=limits, mode=None if isolation == "auto" else isolation)
+
+
 @main.command(epilog=EXIT_CODES_HELP)
-@click.argument("submission", metavar="DIR")
+@click.argument("submission", metavar="DIR", required=False)
 @click.option("--rubric", "rubric_path", metavar="FILE", help="Rubric YAML (default: the bundled rubrics/a1.yaml).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--min-score", type=float, default=None, metavar="X", help="Exit with 1 when the score is below X.")
-@click.option("--timeout", type=float, default=None, metavar="SECONDS", help="Time limit per call of a student function.")
-def check(submission: str, rubric_path: str | None, fmt: str, min_score: float | None, timeout: float | None) -> None:
+@sandbox_options
+@click.option("--explain-sandbox", is_flag=True, help="Say which isolation mode is active here, and exit.")
+def check(submission: str | None, rubric_path: str | None, fmt: str, min_score: float | None,
+          timeout: float | None, budget: float | None, memory_mb: int | None, isolation: str,
+          explain_sandbox: bool) -> None:
     """Grade the student folder DIR and print the result."""
-    from .runner import grade
+    if explain_sandbox:
+        from .sandbox import isolation as iso
+        click.echo(iso.explain(iso.detect(None if isolation == "auto" else isolation)))
+        sys.exit(EXIT_OK)
+    if submission is None:
+        raise click.UsageError("missing argument DIR (the student's folder)")
     rubric = _load_rubric(rubric_path)
     folder = _submission_dir(submission)
-    result = grade(folder, rubric, timeout=timeout)
+    with _make_grader(rubric, timeout, budget, memory_mb, isolation) as grader:
+        result = grader.grade(folder)
     if fmt == "json":
         from .report.json_report import render
         click.echo(render(result), nl=False)

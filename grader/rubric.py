@@ -66,6 +66,7 @@ from typing import Any, Dict, Iterable, Iterator, Mapping, Optional, Tuple, Unio
 from .adapters import ADAPTERS
 from .checks.base import REGISTRY, CheckKind
 from .errors import RubricError
+from .sandbox.limits import DEFAULT_LIMITS, Limits
 from .yamlines import At, LineDict, LineList, describe, is_number, parse_yaml, plain, suggest
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
@@ -74,7 +75,7 @@ PYTHON2_POLICIES = ("port", "reject")
 POLICY_DEFAULTS: Dict[str, Any] = {"cost": "sum", "python2": "port"}
 POINTS_TOLERANCE = 1e-9
 
-TOP_KEYS = ("name", "seed", "reference", "options", "policy", "isolate", "questions")
+TOP_KEYS = ("name", "seed", "reference", "options", "policy", "isolate", "limits", "questions")
 QUESTION_KEYS = ("id", "title", "points", "parts")
 PART_KEYS = ("id", "title", "find", "checks")
 CHECK_KEYS = ("id", "kind", "points", "visibility", "hint", "title")
@@ -177,6 +178,7 @@ class Rubric:
     isolate: Mapping[str, str] = field(hash=False)
     policy: Mapping[str, Any] = field(hash=False)
     questions: Tuple[QuestionSpec, ...]
+    limits: Limits = field(default=DEFAULT_LIMITS, hash=False)
 
     def parts(self) -> Iterator[Tuple[QuestionSpec, PartSpec]]:
         """Every (question, part) pair, in rubric order."""
@@ -337,6 +339,20 @@ def _read_isolate(data: dict, at: At) -> Dict[str, str]:
             raise item.error("expected a module name, got %s" % describe(module))
         isolate[name] = module
     return isolate
+
+
+def _read_limits(data: dict, at: At) -> Limits:
+    """The sandbox's limits: the defaults of sandbox/limits.py, with the rubric's numbers."""
+    if "limits" not in data:
+        return DEFAULT_LIMITS
+    where = at.child(data, "limits")
+    given = _mapping(data["limits"], where, "limit name -> number")
+    known = tuple(DEFAULT_LIMITS.as_dict())
+    _no_unknown_keys(given, known, where, "limits")
+    for key, value in given.items():
+        if not is_number(value) or value <= 0:
+            raise where.child(given, key).error("expected a positive number, got %s" % describe(value))
+    return Limits.from_mapping(plain(given))
 
 
 @dataclass(frozen=True)
@@ -581,7 +597,8 @@ def load_rubric(path: PathLike) -> Rubric:
     reference = _read_reference(data, at, path)
     policy = _read_policy(data, at)
     isolate = _read_isolate(data, at)
+    limits = _read_limits(data, at)
     ctx = _Context(kinds, _read_global_options(data, at, kinds))
     questions = _read_questions(data, at, ctx)
     return Rubric(path=path, sha256=hashlib.sha256(raw).hexdigest(), name=name, seed=seed,
-                  reference=reference, isolate=isolate, policy=policy, questions=questions)
+                  reference=reference, isolate=isolate, policy=policy, questions=questions, limits=limits)

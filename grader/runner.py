@@ -67,7 +67,9 @@ class Grader:
                 results[part.id] = grade_part(sandbox, self.rubric, self.reference, part)
         timing = {"seconds": round(time.perf_counter() - start, 3)}
         name = label if label is not None else str(submission)
-        return score_submission(self.rubric, name, results, __version__, timing)
+        result = score_submission(self.rubric, name, results, __version__, timing)
+        result.sandbox = self.mode
+        return result
 
     def close(self) -> None:
         self.zygote.close()

@@ -64,6 +64,7 @@ class SubmissionResult:
     rubric: Dict[str, str]
     questions: List[QuestionResult] = field(default_factory=list)
     timing: Dict[str, float] = field(default_factory=dict)
+    sandbox: str = ""          # the isolation mode the student's code ran under
 
     def parts(self) -> List[PartResult]:
         return [p for q in self.questions for p in q.parts]

@@ -50,7 +50,7 @@ seed: 7
 reference: ref
 options:
   rtol: 1e-3
-  timeout: 5
+  grad_tol: 5
 policy: {cost: either, python2: {port_with_penalty: 0.25}}
 isolate: {softmax: q1_softmax, sigmoid: q2_sigmoid}
 questions:
@@ -164,7 +164,7 @@ def test_option_merging_order(loaded):
     assert defaults["rtol"] == pytest.approx(1e-3)      # top-level beats the kind default
     assert own["rtol"] == pytest.approx(1e-9)           # the check's key beats the top level
     assert defaults["atol"] == COMMON_DEFAULTS["atol"]  # untouched common default
-    assert defaults["timeout"] == 5 and own["timeout"] == 5
+    assert defaults["grad_tol"] == 5 and own["grad_tol"] == 5
     assert defaults["cases"] == []
     # Plain Python: lists stay (plain) lists, nothing YAML-specific leaks out.
     assert own["cases"] == [[[1, 2]], [[3, 4]]]
@@ -201,7 +201,7 @@ def test_defaults_when_optional_keys_absent(tmp_path, monkeypatch):
     text = VALID.replace("reference: ref\n", "").replace("name: Toy assignment\n", "")
     text = text.replace("policy: {cost: either, python2: {port_with_penalty: 0.25}}\n", "")
     text = text.replace("isolate: {softmax: q1_softmax, sigmoid: q2_sigmoid}\n", "")
-    text = text.replace("options:\n  rtol: 1e-3\n  timeout: 5\n", "")
+    text = text.replace("options:\n  rtol: 1e-3\n  grad_tol: 5\n", "")
     ref = tmp_path / "default_ref"
     ref.mkdir()
     monkeypatch.setattr(rubric_module, "default_reference_dir", lambda: ref)
@@ -253,7 +253,7 @@ MALFORMED = [
      "unknown check kind 'toy_gard' (known: "),
     ("unknown_option", "rtol: 1.0e-9", "rtoll: 1.0e-9  #<", CHECK1 + ".rtoll",
      "unknown option 'rtoll' for check kind 'toy_values'"),
-    ("unknown_global_option", "  timeout: 5\n", "  timeout: 5\n  bogus: 1  #<\n", "options.bogus",
+    ("unknown_global_option", "  grad_tol: 5\n", "  grad_tol: 5\n  bogus: 1  #<\n", "options.bogus",
      "option 'bogus' is not accepted by any check kind"),
     ("option_not_a_number", 'step: "1e-7"', "step: fast  #<", NET_CHECK0 + ".step", "must be a number"),
     ("global_option_not_a_number", "rtol: 1e-3", "rtol: tight  #<", "options.rtol", "must be a number"),
@@ -318,7 +318,7 @@ def test_unknown_kind_lists_known_kinds(tmp_path):
 
 def test_unknown_option_lists_accepted_options(tmp_path):
     path = write_rubric(tmp_path, edited("rtol: 1.0e-9", "rtoll: 1.0e-9"))
-    with pytest.raises(RubricError, match=r"accepted: atol, cases, grad_tol, rtol, timeout.*did you mean 'rtol'"):
+    with pytest.raises(RubricError, match=r"accepted: atol, cases, grad_tol, rtol.*did you mean 'rtol'"):
         load_rubric(path)
 
 

@@ -22,7 +22,6 @@ COMMON_DEFAULTS: Dict[str, Any] = {
     "rtol": 1e-6,        # relative tolerance for value comparisons
     "atol": 1e-8,        # absolute tolerance for value comparisons
     "grad_tol": 1e-6,    # |a - n| / max(1, |a|, |n|) bound for gradient checks
-    "timeout": 10.0,     # seconds one call of the student's function may take
 }
 
 

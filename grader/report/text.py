@@ -16,7 +16,8 @@ def _pts(score: float, max_score: float) -> str:
 def render(result: SubmissionResult, console: Console) -> None:
     """Print the per-check table, then hints, notes and the student's own output."""
     table = Table(box=box.SIMPLE_HEAD, show_lines=False, expand=False,
-                  title="a1grader %s: %s" % (result.grader_version, escape(result.submission)))
+                  title="a1grader %s: %s" % (result.grader_version, escape(result.submission)),
+                  caption="sandbox: %s" % result.sandbox if result.sandbox else None)
     table.add_column("Question")
     table.add_column("Part")
     table.add_column("Check")

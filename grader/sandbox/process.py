@@ -250,7 +250,7 @@ class Zygote:
         if self.mode != "bwrap":
             return self.proc.pid
         if self._host_pid is None:
-            self._host_pid = _find_descendant(self.proc.pid, b"child.py")
+            self._host_pid = _find_descendant(self.proc.pid, self.plan.command[-1].encode())
         return self._host_pid
 
 
@@ -268,10 +268,13 @@ def _find_descendant(root: int, needle: bytes) -> Optional[int]:
             for kid in kids:
                 try:
                     with open("/proc/%d/cmdline" % kid, "rb") as handle:
-                        if needle in handle.read():
-                            return kid
+                        argv = handle.read().split(b"\0")
                 except OSError:
-                    pass
+                    continue
+                # bwrap's own argv contains the script too: the zygote is the
+                # process whose argv *runs* it (the script right after the flags).
+                if needle in argv and not argv[0].endswith(b"bwrap"):
+                    return kid
             nxt.extend(kids)
         frontier = nxt
     return None
@@ -345,7 +348,7 @@ class Worker:
     def _load(self) -> None:
         budget = self.sandbox.remaining()
         if budget <= 0:
-            return self._fail_load("timeout", "not run: the submission's time budget (%g s) is used up"
+            return self._fail_load("timeout", "was not run: the submission's time budget (%g s) is used up"
                                    % self.sandbox.limits.budget)
         limit = min(self.sandbox.limits.load_timeout, budget)
         deadline = time.monotonic() + limit
@@ -408,7 +411,7 @@ class Worker:
         """Send one request and return the reply, or a synthetic failure reply."""
         if self.pid is None:
             if self.reloads >= MAX_RELOADS or self.loaded.get("failure"):
-                return {"op": "failed", "failure": "crashed", "error": "not run: the process had failed too often"}
+                return {"op": "failed", "failure": "crashed", "error": "was not run: the process had failed too often"}
             self.reloads += 1
             self._load()
             if self.pid is None:
@@ -418,7 +421,7 @@ class Worker:
         if budget <= 0:
             self.failures.append("timeout")
             return {"op": "failed", "failure": "timeout",
-                    "error": "not run: the submission's time budget (%g s) is used up" % self.sandbox.limits.budget}
+                    "error": "was not run: the submission's time budget (%g s) is used up" % self.sandbox.limits.budget}
         limit = min(timeout, budget)
         deadline = time.monotonic() + limit
         try:
