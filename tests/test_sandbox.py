@@ -83,3 +83,47 @@ def test_weird_return_values_are_opaque(make):
     _, f = make("def f():\n    return {'score': 40}, object()\n")
     value = f()
     assert type(value).__name__ == "tuple" and all(type(v).__name__ == "Opaque" for v in value)
+
+
+@pytest.mark.parametrize("mode", ["bwrap", "uid"])
+def test_nothing_passes_from_one_submission_to_the_next(tmp_path, mode):
+    """Two students graded one after the other by the same zygote share nothing.
+
+    (In plain mode, for a student's own machine, /tmp is shared: docs/security.md.)
+    """
+    from grader.sandbox import isolation
+    from grader.sandbox.process import Zygote
+    if isolation.detect(mode) != mode:
+        pytest.skip("mode %s is not available on this machine" % mode)
+    writer, reader = tmp_path / "a", tmp_path / "b"
+    writer.mkdir()
+    reader.mkdir()
+    (writer / "mod.py").write_text(
+        "import os, tempfile\n"
+        "def f():\n"
+        "    out = []\n"
+        "    for path in ('/tmp/a1_left_behind', os.path.join(os.getcwd(), 'left_behind')):\n"
+        "        try:\n"
+        "            open(path, 'w').write('secret')\n"
+        "            out.append(path)\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "    return ' '.join(out)\n")
+    (reader / "mod.py").write_text(
+        "import glob, os\n"
+        "def f():\n"
+        "    found = glob.glob('/tmp/a1_left_behind') + glob.glob(os.path.join(os.getcwd(), '..', '*', 'left_behind'))\n"
+        "    return ' '.join(found)\n")
+    zygote = Zygote(mode, Limits(timeout=5.0, load_timeout=5.0))
+    try:
+        for folder, expect_empty in ((writer, False), (reader, True)):
+            with Sandbox(folder, zygote.limits, zygote=zygote) as sandbox:
+                worker = sandbox.open([["mod", "f"]], {}, {}, {})
+                value = StudentFunction(worker, "mod.f", "f")()
+                worker.end()
+            if expect_empty:
+                assert value == "", "the second student found the first one's files: %s" % value
+            else:
+                assert "left_behind" in value   # the writer could write in its own folder
+    finally:
+        zygote.close()

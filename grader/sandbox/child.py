@@ -28,16 +28,24 @@ if CONFIG.get("site"):
 import collections  # noqa: E402,F401
 import copy  # noqa: E402,F401
 import functools  # noqa: E402,F401
+import glob  # noqa: E402,F401
+import heapq  # noqa: E402,F401
+import io  # noqa: E402,F401
 import importlib.util  # noqa: E402  (before any finder of ours: find_spec must not import)
 import itertools  # noqa: E402,F401
 import math  # noqa: E402,F401
+import operator  # noqa: E402,F401
+import pickle  # noqa: E402,F401
 import random  # noqa: E402,F401  (student code and testfns share the one random module)
 import re  # noqa: E402,F401
 import resource  # noqa: E402
+import shutil  # noqa: E402,F401
 import string  # noqa: E402,F401
+import tempfile  # noqa: E402,F401
 import time  # noqa: E402
 import traceback  # noqa: E402
 import types  # noqa: E402
+import warnings  # noqa: E402,F401
 
 import numpy as np  # noqa: E402
 import numpy.fft  # noqa: E402,F401

@@ -81,14 +81,22 @@ def bwrap_args(bwrap: str, scratch_root: Path) -> List[str]:
             "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
             "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
             "--cap-add", "CAP_KILL",
-            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+            # A read-only, empty /tmp: the scratch folder is the only place a worker
+            # can write, and it is deleted after each submission.
+            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--remount-ro", "/tmp"]
     for system in ("/usr", "/lib", "/lib64", "/bin", "/etc/ld.so.cache"):
         if os.path.exists(system):
             args += ["--ro-bind", system, system]
+    # Folders bwrap makes for mount points are 0700: make them passable, or the
+    # worker, once unprivileged, could not reach the interpreter's files.
+    needed = {Path("/sandbox"), Path("/sandbox/site"), Path("/sandbox/child")} | set(base.parents)
+    for folder in sorted(needed - {Path("/")}, key=lambda p: len(p.parts)):
+        args += ["--perms", "0755", "--dir", str(folder)]
     args += ["--ro-bind", str(base), str(base)]
     # The interpreter's own site-packages may hold the grader (and its reference): hide it.
-    for key in ("purelib", "platlib"):
-        site = Path(sysconfig.get_paths(vars={"base": str(base), "platbase": str(base)})[key])
+    sites = {Path(sysconfig.get_paths(vars={"base": str(base), "platbase": str(base)})[key])
+             for key in ("purelib", "platlib")}
+    for site in sorted(sites):
         if site.is_dir() and base in site.parents:
             args += ["--tmpfs", str(site)]
     for folder in numpy_dirs():

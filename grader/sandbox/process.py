@@ -190,8 +190,34 @@ class Zygote:
         if self.lease and os.geteuid() == 0:
             _sweep_uid(self.lease.uid)
 
+    def forget_files(self) -> None:
+        """Remove what the workers' uid left in shared temporary folders (uid mode only).
+
+        The next submission runs under the same uid: it must not find the last
+        one's files. In bwrap mode those folders are read-only in the view.
+        """
+        if self.mode != "uid" or not self.lease:
+            return
+        for folder in ("/tmp", "/var/tmp", "/dev/shm"):
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            for entry in entries:
+                try:
+                    if entry.path == str(self.scratch_root) or \
+                            entry.stat(follow_symlinks=False).st_uid != self.lease.uid:
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        shutil.rmtree(entry.path, ignore_errors=True)
+                    else:
+                        os.unlink(entry.path)
+                except OSError:
+                    pass
+
     def close(self) -> None:
         self.stop()
+        self.forget_files()
         if self.lease:
             self.lease.release()
         shutil.rmtree(self.scratch_root, ignore_errors=True)
@@ -307,6 +333,7 @@ class Sandbox:
             self.zygote.close()
         else:
             shutil.rmtree(self.scratch, ignore_errors=True)
+            self.zygote.forget_files()
 
     def __enter__(self) -> "Sandbox":
         return self
