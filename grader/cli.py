@@ -12,6 +12,7 @@ import click
 
 from . import __version__
 from .errors import EXIT_BELOW_MIN, EXIT_OK, GraderError, SubmissionError
+from .report import FORMATS, render
 
 EXIT_CODES_HELP = ("Exit codes: 0 graded; 1 graded but the score is below --min-score; "
                    "2 usage, rubric or submission-path error.")
@@ -52,6 +53,24 @@ def _submission_dir(path: str) -> Path:
     return folder
 
 
+def _emit(result, fmt: str, out_path: str | None, folder: str) -> None:
+    """Print the report, or write it to ``out_path`` (its folder is created)."""
+    if out_path is None and fmt == "text":
+        from rich.console import Console
+        from .report.text import render as render_text
+        render_text(result, Console())
+        return
+    text = render(result, fmt, folder=folder)
+    if out_path is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(out_path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise GraderError("cannot write %s: %s" % (out_path, exc.strerror)) from None
+
+
 def sandbox_options(fn):
     """The sandbox's limits and isolation mode, overriding the rubric's ``limits:``."""
     options = [
@@ -78,11 +97,14 @@ def _make_grader(rubric, timeout, budget, memory_mb, isolation):
 @main.command(epilog=EXIT_CODES_HELP)
 @click.argument("submission", metavar="DIR", required=False)
 @click.option("--rubric", "rubric_path", metavar="FILE", help="Rubric YAML (default: the bundled rubrics/a1.yaml).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="text (a table), json (the result tree), junit (XML for CI), github (workflow "
+                   "annotations), markdown (for a step summary), gradescope (results.json).")
+@click.option("--out", "out_path", metavar="FILE", help="Write the report to FILE instead of standard output.")
 @click.option("--min-score", type=float, default=None, metavar="X", help="Exit with 1 when the score is below X.")
 @sandbox_options
 @click.option("--explain-sandbox", is_flag=True, help="Say which isolation mode is active here, and exit.")
-def check(submission: str | None, rubric_path: str | None, fmt: str, min_score: float | None,
+def check(submission: str | None, rubric_path: str | None, fmt: str, out_path: str | None, min_score: float | None,
           timeout: float | None, budget: float | None, memory_mb: int | None, isolation: str,
           explain_sandbox: bool) -> None:
     """Grade the student folder DIR and print the result."""
@@ -96,13 +118,7 @@ def check(submission: str | None, rubric_path: str | None, fmt: str, min_score: 
     folder = _submission_dir(submission)
     with _make_grader(rubric, timeout, budget, memory_mb, isolation) as grader:
         result = grader.grade(folder)
-    if fmt == "json":
-        from .report.json_report import render
-        click.echo(render(result), nl=False)
-    else:
-        from rich.console import Console
-        from .report.text import render as render_text
-        render_text(result, Console())
+    _emit(result, fmt, out_path, submission)
     if min_score is not None and result.score < min_score:
         sys.exit(EXIT_BELOW_MIN)
     sys.exit(EXIT_OK)

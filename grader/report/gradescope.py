@@ -1,0 +1,36 @@
+"""Gradescope's results.json (gradescope-autograders.readthedocs.io, "Autograder Specifications").
+
+Top level: ``score``, ``execution_time`` (seconds), ``output``, ``stdout_visibility``,
+``tests``; each test: ``name``, ``score``, ``max_score``, ``status`` (passed/failed),
+``output``, ``visibility`` (visible, hidden, after_due_date, after_published).
+"""
+from __future__ import annotations
+
+import json
+
+from ..scoring import SubmissionResult
+from .common import check_name, check_text, feedback_lines, pts
+
+
+def results(result: SubmissionResult, stdout_visibility: str = "hidden") -> dict:
+    tests = []
+    for question in result.questions:
+        for part in question.parts:
+            extra = feedback_lines(part)
+            for i, check in enumerate(part.checks):
+                output = check_text(part, check)
+                if i == 0 and extra and part.score < part.max_score:
+                    output += "\n\n" + "\n".join(extra)
+                tests.append({"name": "%s %s" % (question.id, check_name(part, check)),
+                              "number": "%s.%d" % (question.id.lstrip("q"), len(tests) + 1),
+                              "score": check.score, "max_score": check.max_score,
+                              "status": "passed" if check.passed else "failed",
+                              "output": output, "visibility": check.visibility})
+    summary = ["%s %s: %s" % (q.id, p.title, pts(p.score, p.max_score)) for q in result.questions for p in q.parts]
+    return {"score": result.score, "execution_time": round(float(result.timing.get("seconds", 0.0)), 3),
+            "output": "Score %s\n%s" % (pts(result.score, result.max_score), "\n".join(summary)),
+            "stdout_visibility": stdout_visibility, "tests": tests}
+
+
+def render(result: SubmissionResult) -> str:
+    return json.dumps(results(result), indent=2, ensure_ascii=False) + "\n"
