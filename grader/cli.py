@@ -124,5 +124,37 @@ def check(submission: str | None, rubric_path: str | None, fmt: str, out_path: s
     sys.exit(EXIT_OK)
 
 
+@main.group()
+def gradescope() -> None:
+    """Gradescope autograder bundles."""
+
+
+@gradescope.command("build")
+@click.option("--rubric", "rubric_path", metavar="FILE", help="Rubric YAML (default: the bundled rubrics/a1.yaml).")
+@click.option("--out", "out_path", metavar="FILE", default="autograder.zip", show_default=True)
+def gradescope_build(rubric_path: str | None, out_path: str) -> None:
+    """Build the autograder zip to upload to Gradescope."""
+    from .bundles import build_gradescope
+    from .rubric import default_rubric_path
+    path = build_gradescope(Path(rubric_path) if rubric_path else default_rubric_path(), Path(out_path))
+    click.echo("wrote %s" % path)
+
+
+@main.group()
+def kit() -> None:
+    """The students' self-check kit (public checks, no reference)."""
+
+
+@kit.command("build")
+@click.option("--rubric", "rubric_path", metavar="FILE", help="Rubric YAML (default: the bundled rubrics/a1.yaml).")
+@click.option("--out", "out_path", metavar="DIR", required=True)
+def kit_build(rubric_path: str | None, out_path: str) -> None:
+    """Build the student kit into DIR."""
+    from .bundles import build_kit
+    from .rubric import default_rubric_path
+    path = build_kit(Path(rubric_path) if rubric_path else default_rubric_path(), Path(out_path))
+    click.echo("wrote %s" % path)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -106,3 +106,83 @@ class RefFunction:
         if fn is None:
             raise GraderError("the reference has no function %r" % name)
         return fn
+
+
+def call_key(name: str, args) -> str:
+    """A stable key for one call of a reference function: its name and its exact arguments."""
+    import hashlib
+    import json
+    from .sandbox import wire
+    payload = json.dumps([name, [wire.encode(a) for a in args]], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+
+
+class Recorder:
+    """Wraps a Reference; every value its functions return is recorded by call key.
+
+    Used to build the student kit: the public checks are run once against the
+    reference at build time, and the kit ships the recorded expected values
+    instead of the reference's code.
+    """
+
+    def __init__(self, reference: Reference):
+        self.inner = reference
+        self.folder = reference.folder
+        self.recorded: Dict[str, Dict[str, Any]] = {}
+
+    def _wrap(self, name: str, fn: Optional[Callable[..., Any]]) -> Optional[Callable[..., Any]]:
+        if fn is None:
+            return None
+
+        def recording(*args: Any) -> Any:
+            from .sandbox import wire
+            key = call_key(name, args)
+            value = fn(*args)
+            self.recorded.setdefault(name, {})[key] = wire.encode(value)
+            return value
+
+        return recording
+
+    def function(self, module: str, name: str) -> Optional[Callable[..., Any]]:
+        return self._wrap(name, self.inner.function(module, name))
+
+    def find(self, name: str) -> Optional[Callable[..., Any]]:
+        return self._wrap(name, self.inner.find(name))
+
+
+class RecordedReference:
+    """The reference as a student's kit has it: recorded values, no code.
+
+    A call whose arguments were not recorded at build time raises GraderError
+    (the kit only runs the public checks, whose inputs are fixed by the seed).
+    """
+
+    recorded_only = True
+
+    def __init__(self, path: Path):
+        import json
+        self.folder = Path(path)
+        try:
+            self.recorded: Dict[str, Dict[str, Any]] = json.loads(self.folder.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise GraderError("cannot read the recorded reference %s: %s" % (path, exc)) from None
+
+    def _replay(self, name: str) -> Optional[Callable[..., Any]]:
+        table = self.recorded.get(name)
+        if table is None:
+            return None
+
+        def replay(*args: Any) -> Any:
+            from .sandbox import wire
+            key = call_key(name, args)
+            if key not in table:
+                raise GraderError("no recorded reference value for this call of %s" % name)
+            return wire.decode(table[key])
+
+        return replay
+
+    def function(self, module: str, name: str) -> Optional[Callable[..., Any]]:
+        return self._replay(name)
+
+    def find(self, name: str) -> Optional[Callable[..., Any]]:
+        return self._replay(name)

@@ -16,7 +16,7 @@ from .adapters import ADAPTERS
 from .checks import REGISTRY
 from .checks.base import CheckResult
 from .checks.numeric import seeded_rng
-from .reference import Reference, RefFunction
+from .reference import RecordedReference, Reference, RefFunction
 from .sandbox.limits import DEFAULT_LIMITS, Limits
 from .sandbox.process import Sandbox, Worker, Zygote
 from .sandbox.student import StudentError, StudentFunction
@@ -26,10 +26,11 @@ from .scoring import (CheckOutcome, PartResult, SubmissionResult, score_check, s
 _REFERENCES: Dict[Path, Reference] = {}
 
 
-def load_reference(folder: Path) -> Reference:
+def load_reference(folder: Path):
+    """The reference of a folder, or the recorded values of a student kit (a .json file)."""
     folder = Path(folder).resolve()
     if folder not in _REFERENCES:
-        _REFERENCES[folder] = Reference(folder)
+        _REFERENCES[folder] = RecordedReference(folder) if folder.suffix == ".json" else Reference(folder)
     return _REFERENCES[folder]
 
 
@@ -108,6 +109,10 @@ def isolation_plan(rubric, part) -> Tuple[Dict[str, List[str]], Dict[str, str]]:
 def grade_part(sandbox: Sandbox, rubric, reference: Reference, part) -> PartResult:
     """Load the part's candidates in a fresh worker and run its checks."""
     inject, rebind = isolation_plan(rubric, part)
+    if getattr(reference, "recorded_only", False):
+        # A student's kit has no reference code to answer the proxies: the
+        # student's own functions are used instead (the real grading isolates).
+        inject, rebind = {}, {}
     callbacks = {fn: reference.find(fn) for fns in inject.values() for fn in fns if reference.find(fn)}
     targets = list(dict.fromkeys((c.module, c.name) for c in part.find))
     worker = sandbox.open(targets, inject, rebind, callbacks)
@@ -149,6 +154,10 @@ def _grade_loaded(worker: Worker, rubric, reference: Reference, part) -> PartRes
 def run_check(rubric, part, spec, student, ref) -> CheckOutcome:
     """Run one check; a student failure or a grader bug fails that check alone."""
     kind = REGISTRY[spec.kind]
+    if spec.visibility != "visible" and getattr(ref.reference, "recorded_only", False):
+        outcome = score_check(spec, 0.0, "graded after submission (a hidden check worth %g points)" % spec.points, {})
+        outcome.hint = None
+        return outcome
     opts = dict(spec.options)
     if "cost" in kind.options() and "cost" in rubric.policy:
         opts["cost"] = rubric.policy["cost"]

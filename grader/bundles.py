@@ -1,0 +1,170 @@
+"""Bundles for the course's tools: the Gradescope autograder zip and the student kit.
+
+* ``build_gradescope``: a zip with ``setup.sh`` (installs the grader on Gradescope's
+  Ubuntu image and makes its files unreadable to the student's uid) and
+  ``run_autograder`` (grades ``/autograder/submission`` into
+  ``/autograder/results/results.json``); the grader's source, reference and
+  rubric ride inside the zip, never in the submission's folder.
+* ``build_kit``: the student-facing self-check: the grader's code without the
+  reference, the public part of the rubric, and the expected values of the
+  public cases recorded from the reference at build time.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Iterable, Optional
+
+import yaml
+
+from .errors import GraderError
+
+PACKAGE = Path(__file__).resolve().parent
+SKIP = {"__pycache__", "assets"}
+
+SETUP_SH = """#!/usr/bin/env bash
+# Runs once, as root, when Gradescope builds the autograder image.
+set -euo pipefail
+apt-get install -y python3 python3-venv python3-pip bubblewrap >/dev/null 2>&1 || true
+python3 -m venv /autograder/venv
+/autograder/venv/bin/pip install --quiet /autograder/source/a1grader
+# The reference and the rubric stay out of the student's reach: the student's
+# code runs as an unprivileged uid (and, where bubblewrap works, cannot see them).
+chmod -R go-rwx /autograder/source
+"""
+
+RUN_AUTOGRADER = """#!/usr/bin/env bash
+# Runs for every submission. A1GRADER_AUTOGRADER_ROOT moves /autograder (for tests);
+# A1GRADER_PYTHON picks the interpreter (default: the venv setup.sh made).
+ROOT="${A1GRADER_AUTOGRADER_ROOT:-/autograder}"
+PY="${A1GRADER_PYTHON:-$ROOT/venv/bin/python}"
+export PYTHONPATH="$ROOT/source/a1grader${PYTHONPATH:+:$PYTHONPATH}"
+mkdir -p "$ROOT/results"
+cd "$ROOT/source"
+if ! "$PY" -m grader.cli check "$ROOT/submission" --rubric "$ROOT/source/rubric.yaml" \\
+        --format gradescope --out "$ROOT/results/results.json" 2> "$ROOT/results/grader_error.txt"; then
+    status=$?
+    if [ "$status" -ne 1 ]; then
+        "$PY" - "$ROOT/results" <<'PY'
+import json, pathlib, sys
+results = pathlib.Path(sys.argv[1])
+error = (results / "grader_error.txt").read_text(errors="replace").strip()[-2000:]
+json.dump({"score": 0.0, "output": "The autograder could not grade this submission: " + error,
+           "stdout_visibility": "hidden", "tests": []}, open(results / "results.json", "w"))
+PY
+    fi
+fi
+"""
+
+
+def _copy_tree(src: Path, dst: Path, skip: Iterable[str] = SKIP) -> None:
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns(*skip, "*.pyc"))
+
+
+def _source_root() -> Path:
+    """The repository (or the installed package) the grader runs from."""
+    repo = PACKAGE.parent
+    return repo if (repo / "pyproject.toml").is_file() else PACKAGE
+
+
+def _rubric_with_reference(rubric_path: Path, reference: Optional[str]) -> str:
+    """The rubric's text with its `reference:` set (or removed, to use the bundled one)."""
+    data = yaml.safe_load(rubric_path.read_text(encoding="utf-8"))
+    if reference is None:
+        data.pop("reference", None)
+    else:
+        data["reference"] = reference
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def build_gradescope(rubric_path: Path, out: Path) -> Path:
+    """Write the Gradescope autograder zip to ``out``; return its path."""
+    from .rubric import load_rubric
+    rubric = load_rubric(rubric_path)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        source = _source_root()
+        pkg = root / "a1grader"
+        pkg.mkdir()
+        for name in ("pyproject.toml", "README.md"):
+            if (source / name).is_file():
+                shutil.copy(source / name, pkg / name)
+        _copy_tree(PACKAGE, pkg / "grader")
+        _copy_tree(rubric.reference, pkg / "reference", skip={"__pycache__"})
+        (pkg / "rubrics").mkdir()
+        shutil.copy(rubric_path, pkg / "rubrics" / "a1.yaml")
+        # The rubric graded with: its reference is the copy inside the zip.
+        (root / "rubric.yaml").write_text(_rubric_with_reference(rubric_path, "a1grader/reference"))
+        for name, text in (("setup.sh", SETUP_SH), ("run_autograder", RUN_AUTOGRADER)):
+            (root / name).write_text(text)
+            os.chmod(root / name, 0o755)
+        out = Path(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(root.rglob("*")):
+                if path.is_file():
+                    info = zipfile.ZipInfo(str(path.relative_to(root)))
+                    info.external_attr = (stat.S_IMODE(path.stat().st_mode) | stat.S_IFREG) << 16
+                    info.compress_type = zipfile.ZIP_DEFLATED
+                    archive.writestr(info, path.read_bytes())
+    return out
+
+
+KIT_README = """# Assignment 1 self-check
+
+Checks your code before you submit it, with the public part of the course's
+rubric. It contains no solution: the expected values of the public cases were
+recorded from the course's reference when this kit was made. Checks marked
+"graded after submission" are graded only on the course's side.
+
+    pip install numpy click pyyaml rich
+    cd {kit}
+    python -m grader.cli check /path/to/your/assignment1 --rubric rubric.yaml
+
+Your folder holds q1_softmax.py, q2_sigmoid.py, q2_gradcheck.py and q2_neural.py
+(or q1_softmax.py and a q2_neural.py holding the rest). In this self-check your
+network uses your own softmax and sigmoid; the real grading uses correct ones,
+so that one mistake costs points once.
+"""
+
+
+def public_rubric(rubric_path: Path) -> dict:
+    """The rubric a student may see: hidden checks keep their id, kind and points only."""
+    data = yaml.safe_load(rubric_path.read_text(encoding="utf-8"))
+    for question in data.get("questions", []):
+        for part in question.get("parts", []):
+            for i, check in enumerate(part.get("checks", [])):
+                if check.get("visibility", "visible") != "visible":
+                    part["checks"][i] = {k: check[k] for k in ("id", "kind", "points", "visibility", "title")
+                                         if k in check}
+    data["reference"] = "expected.json"
+    return data
+
+
+def build_kit(rubric_path: Path, out: Path) -> Path:
+    """Write the student kit into the folder ``out`` (created; must not exist or be empty)."""
+    import json
+    from .reference import Recorder
+    from .rubric import load_rubric
+    from .runner import Grader, load_reference
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise GraderError("kit folder is not empty: %s" % out)
+    rubric = load_rubric(rubric_path)
+    recorder = Recorder(load_reference(rubric.reference))
+    recorder.recorded_only = True   # run like the kit will: no proxies, hidden checks not run
+    with Grader(rubric) as grader:
+        grader.reference = recorder
+        result = grader.grade(rubric.reference)
+    if result.score < sum(c.points for _, p in rubric.parts() for c in p.checks if c.visibility == "visible"):
+        raise GraderError("the reference does not pass the public checks; kit not built")
+    out.mkdir(parents=True, exist_ok=True)
+    _copy_tree(PACKAGE, out / "grader")
+    (out / "expected.json").write_text(json.dumps(recorder.recorded, sort_keys=True))
+    (out / "rubric.yaml").write_text(yaml.safe_dump(public_rubric(rubric_path), sort_keys=False, allow_unicode=True))
+    (out / "README.md").write_text(KIT_README.format(kit=out.name))
+    return out

@@ -1,0 +1,169 @@
+"""The course's tools: Gradescope's autograder zip, CI formats, and the student kit."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+import zipfile
+
+import pytest
+import yaml
+
+from conftest import DEFAULT_RUBRIC, REFERENCE, ROOT, SAMPLES
+
+VISIBILITIES = {"visible", "hidden", "after_due_date", "after_published"}
+
+
+def cli(*args, cwd=ROOT, env=None):
+    return subprocess.run([sys.executable, "-m", "grader.cli", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=300, env=env)
+
+
+@pytest.fixture(scope="module")
+def autograder(tmp_path_factory):
+    """The built zip, unpacked as Gradescope would: /autograder/source holds its contents."""
+    tmp = tmp_path_factory.mktemp("gradescope")
+    run = cli("gradescope", "build", "--out", str(tmp / "autograder.zip"))
+    assert run.returncode == 0, run.stderr
+    with zipfile.ZipFile(tmp / "autograder.zip") as archive:
+        names = archive.namelist()
+        assert "setup.sh" in names and "run_autograder" in names   # at the root, not in a folder
+        archive.extractall(tmp / "autograder" / "source")
+    return tmp / "autograder"
+
+
+def run_autograder(root, submission):
+    shutil.rmtree(root / "submission", ignore_errors=True)
+    shutil.rmtree(root / "results", ignore_errors=True)
+    if submission is not None:
+        shutil.copytree(submission, root / "submission")
+    env = dict(os.environ, A1GRADER_AUTOGRADER_ROOT=str(root), A1GRADER_PYTHON=sys.executable)
+    subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env, check=True, timeout=300)
+    return json.loads((root / "results" / "results.json").read_text())
+
+
+def validate_results(data):
+    """Field by field, as Gradescope's autograder specification describes results.json."""
+    assert isinstance(data["score"], float)
+    assert isinstance(data["output"], str)
+    assert data.get("stdout_visibility", "hidden") in VISIBILITIES
+    if "execution_time" in data:
+        assert isinstance(data["execution_time"], (int, float)) and data["execution_time"] >= 0
+    for test in data["tests"]:
+        assert isinstance(test["name"], str) and test["name"]
+        assert isinstance(test["score"], (int, float)) and isinstance(test["max_score"], (int, float))
+        assert 0 <= test["score"] <= test["max_score"]
+        assert isinstance(test["output"], str)
+        assert test["visibility"] in VISIBILITIES
+        assert test["status"] in ("passed", "failed")
+        assert (test["status"] == "passed") == (test["score"] == test["max_score"])
+    assert data["score"] == pytest.approx(sum(t["score"] for t in data["tests"]), abs=1e-3)
+
+
+def test_gradescope_zip_grades_the_correct_sample(autograder):
+    setup = (autograder / "source" / "setup.sh").read_text()
+    assert "pip install" in setup and "chmod -R go-rwx /autograder/source" in setup
+    data = run_autograder(autograder, SAMPLES / "correct")
+    validate_results(data)
+    assert data["score"] == 40.0 and len(data["tests"]) == 26
+    hidden = [t for t in data["tests"] if t["visibility"] != "visible"]
+    assert {t["name"] for t in hidden} == {"q2 ce_grad / targeted_values", "q2 forward_backward_prop / targeted_cases"}
+
+
+def test_gradescope_zip_explains_lost_points(autograder):
+    data = run_autograder(autograder, SAMPLES / "sigmoid_grad_from_x")
+    validate_results(data)
+    failed = [t for t in data["tests"] if t["status"] == "failed"]
+    assert failed and all(t["name"].startswith("q2 sigmoid_grad") for t in failed)
+    assert all("expected" in t["output"] for t in failed)
+
+
+def test_gradescope_zip_without_a_submission_still_writes_results(autograder):
+    data = run_autograder(autograder, None)
+    validate_results(data)
+    assert data["score"] == 0.0 and "could not grade" in data["output"]
+
+
+def test_github_workflow_command_line_gives_junit(tmp_path):
+    workflow = yaml.safe_load((ROOT / "examples" / "github-actions.yml").read_text())
+    steps = [s["run"] for s in workflow["jobs"]["grade"]["steps"] if "run" in s and "--format junit" in s["run"]]
+    assert len(steps) == 1
+    args = steps[0].split()[1:]   # drop 'grader'
+    args = [str(SAMPLES / "softmax_no_shift") if a == '"$SUBMISSION"' else a for a in args]
+    run = cli(*args, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr    # 36.17 >= 30
+    suites = ET.parse(tmp_path / "reports" / "a1grader.xml").getroot()
+    cases = suites.findall(".//testcase")
+    assert len(cases) == 26
+    failures = [c for c in cases if c.find("failure") is not None]
+    assert failures and all(c.get("classname") == "q1.softmax" for c in failures)
+    assert "expected" in failures[0].find("failure").get("message")
+
+
+def test_github_annotations_point_at_the_students_file():
+    run = cli("check", "sample_submissions/sigmoid_unstable", "--format", "github")
+    errors = [line for line in run.stdout.splitlines() if line.startswith("::error")]
+    assert errors and all("file=sample_submissions/sigmoid_unstable/q2_sigmoid.py" in e for e in errors)
+
+
+def test_markdown_summary():
+    run = cli("check", "sample_submissions/network_both_mean", "--format", "markdown")
+    assert "**Score: 37/40**" in run.stdout
+    assert "| q2 | forward_backward_prop | ❌ cost_convention |" in run.stdout
+
+
+@pytest.fixture(scope="module")
+def kit(tmp_path_factory):
+    out = tmp_path_factory.mktemp("kitbuild") / "kit"
+    run = cli("kit", "build", "--out", str(out))
+    assert run.returncode == 0, run.stderr
+    return out
+
+
+def test_kit_holds_no_reference_code(kit):
+    def code_lines(paths):
+        return {line.strip() for path in paths for line in path.read_text().splitlines()
+                if len(line.strip()) > 25 and not line.strip().startswith(("#", '"', "def ", "from ", "import "))}
+
+    # The solution's own lines: boilerplate the grader shares (np.asarray(...)) is no leak.
+    reference_lines = code_lines(REFERENCE.glob("*.py")) - code_lines((ROOT / "grader").rglob("*.py"))
+    assert len(reference_lines) > 20, "the probe needs lines to look for"
+    for path in kit.rglob("*"):
+        if path.is_file():
+            text = path.read_text(errors="replace")
+            leaked = [line for line in reference_lines if line in text]
+            assert not leaked, "%s contains reference code: %s" % (path, leaked[:2])
+    assert not (kit / "grader" / "assets").exists()
+    hidden = yaml.safe_load((kit / "rubric.yaml").read_text())
+    checks = [c for q in hidden["questions"] for p in q["parts"] for c in p["checks"] if c.get("visibility") != "visible"
+              and "visibility" in c]
+    assert checks and all(set(c) <= {"id", "kind", "points", "visibility", "title"} for c in checks)
+
+
+def kit_check(kit, sample):
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    run = cli("check", str(SAMPLES / sample), "--rubric", "rubric.yaml", "--format", "json", cwd=kit, env=env)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout)
+
+
+def test_kit_self_check(kit):
+    data = kit_check(kit, "correct")
+    checks = {(p["id"], c["id"]): c for q in data["questions"] for p in q["parts"] for c in p["checks"]}
+    pending = {k for k, c in checks.items() if c["message"].startswith("graded after submission")}
+    assert pending == {("ce_grad", "targeted_values"), ("forward_backward_prop", "targeted_cases")}
+    assert all(c["passed"] for k, c in checks.items() if k not in pending)
+    assert data["score"] == 40 - 1 - 3
+
+
+def test_kit_finds_the_same_mistakes_as_the_grader(kit, shared_grader):
+    for sample in ("softmax_no_shift", "gradcheck_one_sided", "network_transposed_weight_grad"):
+        data = kit_check(kit, sample)
+        full = shared_grader.grade(SAMPLES / sample)
+        public = {(p.id, c.id): c.score for p in full.parts() for c in p.checks if c.visibility == "visible"}
+        kit_scores = {(p["id"], c["id"]): c["score"] for q in data["questions"] for p in q["parts"]
+                      for c in p["checks"] if (p["id"], c["id"]) in public}
+        assert kit_scores == public, sample
