@@ -43,7 +43,12 @@ def values(student, reference, opts, rng) -> CheckResult:
 
 
 def _verb(record) -> str:
-    return ("raised " + record.error) if record.failure == "exception" else record.error
+    """What the call did, to follow 'it': 'raised ...', 'took longer than ...', 'failed: ...'."""
+    if record.failure == "exception":
+        return "raised " + record.error
+    if record.failure == "timeout" and record.error.startswith("took"):
+        return record.error
+    return "failed: " + record.error
 
 
 def _tally(total: int, failures: List[str], ok_text: str) -> CheckResult:
