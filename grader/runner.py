@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from . import __version__
+from . import __version__, legacy
 from .adapters import ADAPTERS
 from .checks import REGISTRY
 from .checks.base import CheckResult
@@ -20,7 +20,7 @@ from .reference import RecordedReference, Reference, RefFunction
 from .sandbox.limits import DEFAULT_LIMITS, Limits
 from .sandbox.process import Sandbox, Worker, Zygote
 from .sandbox.student import StudentError, StudentFunction
-from .scoring import (CheckOutcome, PartResult, SubmissionResult, score_check, score_part,
+from .scoring import (CheckOutcome, PartResult, SubmissionResult, points, score_check, score_part,
                       score_submission, unscored_checks)
 
 _REFERENCES: Dict[Path, Reference] = {}
@@ -64,8 +64,9 @@ class Grader:
         start = time.perf_counter()
         results: Dict[str, PartResult] = {}
         with Sandbox(Path(submission), self.limits, zygote=self.zygote) as sandbox:
+            files = legacy.prepare(sandbox.scratch, self.rubric.policy)
             for _, part in self.rubric.parts():
-                results[part.id] = grade_part(sandbox, self.rubric, self.reference, part)
+                results[part.id] = grade_part(sandbox, self.rubric, self.reference, part, files)
         timing = {"seconds": round(time.perf_counter() - start, 3)}
         name = label if label is not None else str(submission)
         result = score_submission(self.rubric, name, results, __version__, timing)
@@ -106,7 +107,8 @@ def isolation_plan(rubric, part) -> Tuple[Dict[str, List[str]], Dict[str, str]]:
     return inject, rebind
 
 
-def grade_part(sandbox: Sandbox, rubric, reference: Reference, part) -> PartResult:
+def grade_part(sandbox: Sandbox, rubric, reference: Reference, part,
+               files: Optional[Dict[str, "legacy.FileReport"]] = None) -> PartResult:
     """Load the part's candidates in a fresh worker and run its checks."""
     inject, rebind = isolation_plan(rubric, part)
     if getattr(reference, "recorded_only", False):
@@ -117,12 +119,12 @@ def grade_part(sandbox: Sandbox, rubric, reference: Reference, part) -> PartResu
     targets = list(dict.fromkeys((c.module, c.name) for c in part.find))
     worker = sandbox.open(targets, inject, rebind, callbacks)
     try:
-        return _grade_loaded(worker, rubric, reference, part)
+        return _grade_loaded(worker, rubric, reference, part, files or {})
     finally:
         worker.end()
 
 
-def _grade_loaded(worker: Worker, rubric, reference: Reference, part) -> PartResult:
+def _grade_loaded(worker: Worker, rubric, reference, part, files) -> PartResult:
     loaded = worker.loaded
     output = loaded.get("stdout", "")
     if loaded.get("failure"):
@@ -131,9 +133,10 @@ def _grade_loaded(worker: Worker, rubric, reference: Reference, part) -> PartRes
     found, modules = loaded["found"], loaded["modules"]
     chosen = next((c for c in part.find if found.get(c.module + "." + c.name) == "ok"), None)
     if chosen is None:
-        status, why = _why_missing(part, found, modules)
+        status, why = _why_missing(part, found, modules, files)
         return score_part(part, status, unscored_checks(part, why), output=output)
-    notes = _load_notes(chosen, modules)
+    notes = _load_notes(chosen, modules) + (files[chosen.module].notes(rubric.policy)
+                                            if chosen.module in files else [])
     label = "%s in %s.py" % (chosen.name, chosen.module)
     student = StudentFunction(worker, chosen.module + "." + chosen.name, label)
     if chosen.adapter:
@@ -147,6 +150,11 @@ def _grade_loaded(worker: Worker, rubric, reference: Reference, part) -> PartRes
                        if reference.function(c.module, c.name)), None)
     ref = RefFunction(ref_fn, reference)
     checks = [run_check(rubric, part, spec, student, ref) for spec in part.checks]
+    report = files.get(chosen.module)
+    if report is not None and report.ported and legacy._penalty(rubric.policy):
+        keep = 1.0 - legacy._penalty(rubric.policy)
+        for check in checks:
+            check.score = points(check.score * keep)
     status = "timeout" if "timeout" in worker.failures else "crashed" if worker.failures else "graded"
     return score_part(part, status, checks, function=label, notes=notes, output=output)
 
@@ -173,8 +181,14 @@ def run_check(rubric, part, spec, student, ref) -> CheckOutcome:
     return score_check(spec, result.fraction, result.message, dict(result.details))
 
 
-def _why_missing(part, found, modules) -> Tuple[str, str]:
+def _why_missing(part, found, modules, files=None) -> Tuple[str, str]:
     """The status and one-line reason when no candidate function could be used."""
+    for c in part.find:
+        report = (files or {}).get(c.module)
+        if report is not None and report.python2 and not report.ported:
+            line, what = report.python2
+            return "error", ("%s.py is Python 2 (line %d: %s); this course's rubric does not port Python 2"
+                             % (c.module, line, what))
     absent = {c.module for c in part.find if found.get(c.module + "." + c.name) == "no file"}
     for c in part.find:
         report = modules.get(c.module, {})

@@ -7,6 +7,7 @@ import numpy as np
 
 from .base import CheckResult, register
 from .inputs import generate, literal
+from ..sandbox.student import failure_phrase
 from .numeric import as_float_array, mismatch, short
 
 
@@ -43,12 +44,7 @@ def values(student, reference, opts, rng) -> CheckResult:
 
 
 def _verb(record) -> str:
-    """What the call did, to follow 'it': 'raised ...', 'took longer than ...', 'failed: ...'."""
-    if record.failure == "exception":
-        return "raised " + record.error
-    if record.failure == "timeout" and record.error.startswith("took"):
-        return record.error
-    return "failed: " + record.error
+    return failure_phrase(record)
 
 
 def _tally(total: int, failures: List[str], ok_text: str) -> CheckResult:

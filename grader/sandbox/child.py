@@ -208,8 +208,21 @@ def install_proxies(channel, modules):
         sys.modules[module_name] = module
 
 
+# Removed from numpy in 1.24 but common in older submissions (legacy.py notes their use).
+NUMPY_ALIASES = {"float": float, "int": int, "object": object, "complex": complex, "str": str, "bool": bool}
+
+
+def restore_numpy_aliases():
+    for name, value in NUMPY_ALIASES.items():
+        try:
+            getattr(np, name)
+        except AttributeError:
+            setattr(np, name, value)
+
+
 def load(message, channel):
     """Load the requested student modules; return the reply and the functions found."""
+    restore_numpy_aliases()
     directory = message["dir"]
     os.chdir(directory)
     sys.path.insert(0, directory)

@@ -19,9 +19,26 @@ class StudentError(Exception):
         super().__init__(self.describe())
 
     def describe(self) -> str:
-        verb = {"exception": "raised", "timeout": "", "crashed": "", "protocol": ""}.get(self.record.failure or "", "")
-        text = ("%s %s" % (verb, self.record.error)).strip()
+        text = failure_phrase(self.record)
         return "%s %s" % (text, self.context) if self.context else text
+
+
+def failure_phrase(record: CallRecord) -> str:
+    """What a failed call did, as a phrase that follows the function's name.
+
+    'raised ValueError: ... (q1_softmax.py line 12)', 'still raises
+    NotImplementedError at line 57 of q2_neural.py (unfinished?)', 'took longer
+    than 10 s (timeout)', 'failed: the process was killed by SIGSEGV'.
+    """
+    info = record.error_info or {}
+    if record.failure == "exception" and info.get("type") == "NotImplementedError":
+        where = " at line %s of %s" % (info.get("line"), info.get("file")) if info.get("file") else ""
+        return "still raises NotImplementedError%s (unfinished?)" % where
+    if record.failure == "exception":
+        return "raised " + (record.error or "")
+    if record.failure == "timeout" and (record.error or "").startswith("took"):
+        return record.error or ""
+    return "failed: " + (record.error or "")
 
 
 class StudentFunction:
