@@ -124,6 +124,109 @@ def check(submission: str | None, rubric_path: str | None, fmt: str, out_path: s
     sys.exit(EXIT_OK)
 
 
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("root", metavar="ROOT")
+@click.option("--rubric", "rubric_path", metavar="FILE", help="Rubric YAML (default: the bundled rubrics/a1.yaml).")
+@click.option("--db", "db_path", default="grades.db", show_default=True, metavar="FILE", help="The gradebook (SQLite).")
+@click.option("--jobs", type=int, default=None, metavar="N", help="Parallel graders (default: the number of cores).")
+@click.option("--force", is_flag=True, help="Regrade submissions that are unchanged since they were graded.")
+@click.option("--shard", default=None, metavar="K/N", help="Grade only the K-th of N deterministic parts of the class.")
+@click.option("--quiet", is_flag=True, help="No progress bar: one log line per submission.")
+@sandbox_options
+def batch(root: str, rubric_path: str | None, db_path: str, jobs: int | None, force: bool, shard: str | None,
+          quiet: bool, timeout: float | None, budget: float | None, memory_mb: int | None, isolation: str) -> None:
+    """Grade every submission under ROOT into the gradebook; resumable."""
+    from . import batch as batching
+    if not Path(root).is_dir():
+        raise GraderError("submissions folder not found: %s" % root)
+    rubric = _load_rubric(rubric_path)
+    limits = rubric.limits.override(budget=budget, memory_mb=memory_mb)
+    mode = None if isolation == "auto" else isolation
+    stats = _run_with_progress(batching, Path(root), rubric, db_path, jobs, force, batching.parse_shard(shard),
+                               timeout, limits, mode, quiet)
+    click.echo("graded %d, unchanged %d, could not grade %d, of %d submissions in %.1f s -> %s" % (
+        stats.graded, stats.skipped, stats.failed, stats.total, stats.seconds, db_path), err=quiet)
+    if stats.scores and not quiet:
+        from .report.summary import render_terminal
+        render_terminal(db_path)
+
+
+def _run_with_progress(batching, root, rubric, db_path, jobs, force, shard, timeout, limits, mode, quiet):
+    if quiet:
+        def log(student, stats):
+            click.echo("%s done (%d graded, %d failed)" % (student, stats.graded, stats.failed), err=True)
+        return batching.run(root, rubric, Path(db_path), jobs, force, shard, timeout, limits, mode, log)
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
+    columns = (TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}/s"),
+               TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("failed: {task.fields[failed]}"))
+    with Progress(*columns, transient=False) as bar:
+        task = bar.add_task("grading", total=None, rate="0.0", failed=0)
+        started = [None]
+
+        def tick(student, stats):
+            import time
+            started[0] = started[0] or time.monotonic()
+            done = stats.graded + stats.failed
+            rate = done / max(time.monotonic() - started[0], 1e-6)
+            bar.update(task, total=stats.total - stats.skipped, completed=done, rate="%.1f" % rate,
+                       failed=stats.failed)
+        return batching.run(root, rubric, Path(db_path), jobs, force, shard, timeout, limits, mode, tick)
+
+
+@main.command()
+@click.option("--db", "db_path", default="grades.db", show_default=True, metavar="FILE")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option("--out", "out_path", metavar="FILE", help="Write to FILE instead of standard output.")
+def export(db_path: str, fmt: str, out_path: str | None) -> None:
+    """One row per student: total, per question and per part scores."""
+    from .gradebook import iter_results
+    from .report.export import to_csv, to_json
+    rows = list(iter_results(Path(db_path)))
+    text = to_csv(rows) if fmt == "csv" else to_json(rows)
+    _write(text, out_path)
+
+
+@main.command()
+@click.option("--db", "db_path", default="grades.db", show_default=True, metavar="FILE")
+@click.option("--out", "out_dir", required=True, metavar="DIR")
+def feedback(db_path: str, out_dir: str) -> None:
+    """One Markdown feedback file per student."""
+    from .gradebook import iter_results
+    from .report.markdown import render as render_md
+    from .scoring import result_from_dict
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    count = 0
+    for row in iter_results(Path(db_path)):
+        data = row.result_dict()
+        text = render_md(result_from_dict(data)) if data else "# %s\n\nNot graded: %s\n" % (row.student, row.error)
+        (folder / ("%s.md" % row.student)).write_text(text, encoding="utf-8")
+        count += 1
+    click.echo("wrote %d feedback files to %s" % (count, folder))
+
+
+@main.command()
+@click.argument("sources", nargs=-1, required=True, metavar="A.db B.db ...")
+@click.option("--into", "into", required=True, metavar="FILE")
+def merge(sources, into: str) -> None:
+    """Combine gradebooks (from shards) into one."""
+    from .gradebook import merge as merge_books
+    count = merge_books([Path(s) for s in sources], Path(into))
+    click.echo("merged %d rows into %s" % (count, into))
+
+
+def _write(text: str, out_path: str | None) -> None:
+    if out_path is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(out_path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise GraderError("cannot write %s: %s" % (out_path, exc.strerror)) from None
+
+
 @main.group()
 def gradescope() -> None:
     """Gradescope autograder bundles."""

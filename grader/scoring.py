@@ -130,3 +130,23 @@ def score_submission(rubric, submission: str, parts: Dict[str, PartResult], vers
         score=points(sum(q.score for q in questions)),
         max_score=points(sum(q.max_score for q in questions)),
         questions=questions, timing=timing)
+
+
+def _from_dict(cls, data: Dict[str, Any]):
+    """A dataclass from its ``asdict`` form; unknown keys are ignored, nested trees rebuilt."""
+    import dataclasses
+    nested = {"questions": QuestionResult, "parts": PartResult, "checks": CheckOutcome}
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        if f.name in nested and isinstance(value, list):
+            value = [_from_dict(nested[f.name], v) for v in value]
+        kwargs[f.name] = value
+    return cls(**kwargs)
+
+
+def result_from_dict(data: Dict[str, Any]) -> SubmissionResult:
+    """The result tree back from its JSON form (the gradebook stores that)."""
+    return _from_dict(SubmissionResult, data)

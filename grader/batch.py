@@ -1,0 +1,126 @@
+"""Grade a whole class: discover, shard, skip what is unchanged, grade in parallel, keep each grade.
+
+The parent process alone writes the gradebook, one committed row per submission
+as soon as it is graded. Worker processes are forked from the warm parent
+(numpy and the grader already imported); each holds one :class:`Grader`, whose
+sandbox zygote (with its own unprivileged uid) serves all its submissions, each
+in fresh worker processes and a fresh scratch folder.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, List, Optional, Tuple
+
+from . import __version__
+from .discover import Submission, discover, shard_of
+from .errors import GraderError
+from .gradebook import Gradebook, make_row
+
+_GRADER = None   # the worker process's Grader
+
+
+@dataclass
+class BatchStats:
+    total: int = 0
+    skipped: int = 0
+    graded: int = 0
+    failed: int = 0          # submissions that could not be graded (bad zip, ...)
+    seconds: float = 0.0
+    scores: List[float] = field(default_factory=list)
+
+
+def parse_shard(text: Optional[str]) -> Tuple[int, int]:
+    """'2/5' -> (2, 5); None -> (1, 1)."""
+    if not text:
+        return 1, 1
+    try:
+        k, n = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise GraderError("--shard must look like K/N, e.g. 2/5, not %r" % text) from None
+    if not 1 <= k <= n:
+        raise GraderError("--shard %s: K must be between 1 and N" % text)
+    return k, n
+
+
+def _init_worker(rubric, timeout, limits, mode) -> None:
+    global _GRADER
+    from multiprocessing.util import Finalize
+    from .runner import Grader
+    _GRADER = Grader(rubric, timeout=timeout, limits=limits, mode=mode)
+    Finalize(_GRADER, _GRADER.close, exitpriority=10)
+
+
+def _grade_one(job: Tuple[str, str]) -> Tuple[str, Optional[dict], Optional[str], float]:
+    student, path = job
+    start = time.perf_counter()
+    try:
+        result = _GRADER.grade(Path(path), label=student)
+        return student, result.to_dict(), None, time.perf_counter() - start
+    except Exception as exc:  # noqa: BLE001 - one submission's grader failure must not stop the class
+        return student, None, "the grader failed: %s: %s" % (type(exc).__name__, exc), time.perf_counter() - start
+
+
+def plan(root: Path, cache: Path, shard: Tuple[int, int]) -> List[Submission]:
+    """The submissions of this shard, in student order."""
+    k, n = shard
+    return [s for s in discover(root, cache) if n == 1 or shard_of(s.student, n) == k]
+
+
+def run(root: Path, rubric, db: Path, jobs: Optional[int] = None, force: bool = False,
+        shard: Tuple[int, int] = (1, 1), timeout: Optional[float] = None, limits=None, mode: Optional[str] = None,
+        progress: Optional[Callable[[str, BatchStats], None]] = None) -> BatchStats:
+    """Grade every submission under ``root`` into the gradebook ``db``; return the counts."""
+    root = Path(root)
+    if not root.is_dir():
+        raise GraderError("submissions folder not found: %s" % root)
+    start = time.perf_counter()
+    stats = BatchStats()
+    with tempfile.TemporaryDirectory(prefix="a1grader-batch-") as tmp, Gradebook(db) as book:
+        submissions = plan(root, Path(tmp), shard)
+        stats.total = len(submissions)
+        todo = []
+        for sub in submissions:
+            digest = sub.content_hash()
+            if not force and book.is_current(sub.student, digest, rubric.sha256, __version__):
+                stats.skipped += 1
+                continue
+            if sub.path is None:
+                book.put(make_row(sub.student, digest, rubric.sha256, __version__, None, sub.error,
+                                  max_score=rubric.max_score))
+                stats.failed += 1
+                _report(progress, sub.student, stats)
+                continue
+            todo.append((sub, digest))
+        if todo:
+            _grade_all(todo, book, rubric, stats, jobs, timeout, limits, mode, progress)
+    stats.seconds = time.perf_counter() - start
+    return stats
+
+
+def _report(progress, student, stats) -> None:
+    if progress:
+        progress(student, stats)
+
+
+def _grade_all(todo, book, rubric, stats, jobs, timeout, limits, mode, progress) -> None:
+    hashes = {sub.student: digest for sub, digest in todo}
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
+    context = multiprocessing.get_context("fork")
+    with context.Pool(jobs, initializer=_init_worker, initargs=(rubric, timeout, limits, mode)) as pool:
+        work = [(sub.student, str(sub.path)) for sub, _ in todo]
+        for student, result, error, seconds in pool.imap_unordered(_grade_one, work):
+            book.put(make_row(student, hashes[student], rubric.sha256, __version__, result, error, seconds,
+                              max_score=rubric.max_score))
+            if result is None:
+                stats.failed += 1
+            else:
+                stats.graded += 1
+                stats.scores.append(float(result["score"]))
+            _report(progress, student, stats)
+        pool.close()
+        pool.join()

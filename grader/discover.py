@@ -1,0 +1,144 @@
+"""Find the submissions of a class under one folder: folders, zips, LMS export shapes.
+
+Shapes understood (student id from the folder or file name):
+
+* ``ROOT/<student>/`` with the student's ``.py`` files, possibly wrapped in a
+  single inner folder (``ROOT/<student>/assignment1/q1_softmax.py``);
+* ``ROOT/<student>.zip`` holding the same (unpacked safely into a cache folder);
+* flat LMS downloads ``ROOT/<name>_<id>_<sub>_<file>.py`` (Canvas-style), grouped
+  by ``<name>_<id>``.
+
+A zip is refused, with a message, if an entry is absolute, escapes with ``..``,
+is a link, or if the archive is larger or holds more files than the limits (a
+zip bomb). A refused or unreadable submission is reported, not fatal.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import stat
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import List, Optional
+
+MAX_ZIP_BYTES = 50 * 1024 * 1024     # uncompressed total
+MAX_ZIP_FILES = 2000
+MAX_RATIO = 200                       # uncompressed / compressed, over the archive
+_CANVAS = re.compile(r"^(?P<student>[A-Za-z0-9-]+_(?:LATE_)?\d+)_\d+_(?P<file>.+\.py)$")
+
+
+@dataclass
+class Submission:
+    """One student's work: where it is, or why it cannot be graded."""
+
+    student: str
+    path: Optional[Path]
+    source: Path
+    error: Optional[str] = None
+
+    def content_hash(self) -> str:
+        """sha256 over the relative paths and bytes of the files that would be graded."""
+        digest = hashlib.sha256()
+        if self.path is None:
+            digest.update(("error:" + (self.error or "")).encode())
+            return digest.hexdigest()
+        for path in sorted(self.path.rglob("*")):
+            rel = path.relative_to(self.path)
+            if path.is_file() and not path.is_symlink() and not any(
+                    p.startswith(".") or p == "__pycache__" for p in rel.parts):
+                digest.update(str(rel).encode() + b"\0" + path.read_bytes() + b"\0")
+        return digest.hexdigest()
+
+
+def unwrap(folder: Path) -> Path:
+    """Descend through single inner folders that hold no .py file of their own."""
+    while True:
+        entries = [p for p in folder.iterdir() if not p.name.startswith((".", "__MACOSX"))]
+        dirs = [p for p in entries if p.is_dir()]
+        if len(dirs) == 1 and not any(p.suffix == ".py" for p in entries):
+            folder = dirs[0]
+            continue
+        return folder
+
+
+def check_zip(archive: zipfile.ZipFile) -> Optional[str]:
+    """Why this zip must not be unpacked, or None when it is safe."""
+    infos = archive.infolist()
+    if len(infos) > MAX_ZIP_FILES:
+        return "the zip holds %d files (limit %d)" % (len(infos), MAX_ZIP_FILES)
+    total = sum(i.file_size for i in infos)
+    packed = sum(i.compress_size for i in infos) or 1
+    if total > MAX_ZIP_BYTES:
+        return "the zip unpacks to %d MB (limit %d MB)" % (total >> 20, MAX_ZIP_BYTES >> 20)
+    if total > 1024 * 1024 and total / packed > MAX_RATIO:
+        return "the zip's compression ratio is %d:1, like a zip bomb" % (total // packed)
+    for info in infos:
+        name = PurePosixPath(info.filename.replace("\\", "/"))
+        if name.is_absolute() or info.filename.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", info.filename):
+            return "the zip holds an absolute path: %s" % info.filename
+        if ".." in name.parts:
+            return "the zip holds a path that leaves its folder: %s" % info.filename
+        if stat.S_ISLNK(info.external_attr >> 16):
+            return "the zip holds a link: %s" % info.filename
+    return None
+
+
+def unpack(zip_path: Path, into: Path) -> Path:
+    """Unpack a student's zip into ``into`` after checking it; ValueError says why not."""
+    try:
+        with zipfile.ZipFile(zip_path) as archive:
+            problem = check_zip(archive)
+            if problem:
+                raise ValueError(problem)
+            into.mkdir(parents=True, exist_ok=True)
+            for info in archive.infolist():
+                target = into / PurePosixPath(info.filename.replace("\\", "/"))
+                if info.is_dir():
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with archive.open(info) as src, open(target, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
+        raise ValueError("the zip cannot be read (%s)" % exc) from None
+    return unwrap(into)
+
+
+def discover(root: Path, cache: Path) -> List[Submission]:
+    """Every submission under ``root``, sorted by student id; zips unpack under ``cache``."""
+    root = Path(root)
+    found: List[Submission] = []
+    flat: dict = {}
+    for entry in sorted(root.iterdir()):
+        if entry.name.startswith((".", "__")):
+            continue
+        if entry.is_dir():
+            found.append(Submission(entry.name, unwrap(entry), entry))
+        elif entry.suffix.lower() == ".zip":
+            student = entry.stem
+            try:
+                found.append(Submission(student, unpack(entry, cache / student), entry))
+            except ValueError as exc:
+                found.append(Submission(student, None, entry, "%s: %s" % (entry.name, exc)))
+        elif entry.suffix == ".py" and _CANVAS.match(entry.name):
+            match = _CANVAS.match(entry.name)
+            flat.setdefault(match.group("student"), []).append((entry, match.group("file")))
+    for student, files in sorted(flat.items()):
+        folder = cache / student
+        folder.mkdir(parents=True, exist_ok=True)
+        for path, name in files:
+            shutil.copyfile(path, folder / re.sub(r"-\d+(?=\.py$)", "", name))   # Canvas renames resubmissions
+        found.append(Submission(student, folder, root))
+    seen = {}
+    for sub in found:
+        if sub.student in seen:
+            sub.student = "%s~%s" % (sub.student, sub.source.suffix.lstrip(".") or "dir")
+        seen[sub.student] = sub
+    return sorted(found, key=lambda s: s.student)
+
+
+def shard_of(student: str, count: int) -> int:
+    """The shard (1..count) a student belongs to: stable across machines and runs."""
+    return int(hashlib.sha256(student.encode("utf-8")).hexdigest()[:12], 16) % count + 1

@@ -1,0 +1,134 @@
+"""The gradebook: one SQLite file (WAL mode), one row per student, kept as soon as graded.
+
+Each row holds the student id, the content hash of what was graded, the rubric's
+hash, the grader's version, the full result tree (JSON), the score, the status
+and the timings. A row is committed the moment its submission is graded, so a
+batch killed at any point loses nothing it finished; re-running skips every
+student whose content, rubric and grader version are unchanged.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional
+
+from .errors import GraderError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS grades (
+    student TEXT PRIMARY KEY,
+    content_hash TEXT NOT NULL,
+    rubric_hash TEXT NOT NULL,
+    grader_version TEXT NOT NULL,
+    score REAL NOT NULL,
+    max_score REAL NOT NULL,
+    status TEXT NOT NULL,            -- graded | error
+    error TEXT,
+    result TEXT,                     -- the result tree as JSON (null for an error)
+    seconds REAL NOT NULL,
+    graded_at TEXT NOT NULL
+)
+"""
+COLUMNS = ("student", "content_hash", "rubric_hash", "grader_version", "score", "max_score", "status",
+           "error", "result", "seconds", "graded_at")
+
+
+@dataclass
+class Row:
+    student: str
+    content_hash: str
+    rubric_hash: str
+    grader_version: str
+    score: float
+    max_score: float
+    status: str
+    error: Optional[str]
+    result: Optional[str]
+    seconds: float
+    graded_at: str
+
+    def result_dict(self) -> Optional[Dict[str, Any]]:
+        return json.loads(self.result) if self.result else None
+
+
+class Gradebook:
+    """An open gradebook file. Use as a context manager."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        try:
+            self.db = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise GraderError("cannot open gradebook %s: %s" % (path, exc)) from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> "Gradebook":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def get(self, student: str) -> Optional[Row]:
+        cur = self.db.execute("SELECT %s FROM grades WHERE student = ?" % ", ".join(COLUMNS), (student,))
+        found = cur.fetchone()
+        return Row(*found) if found else None
+
+    def is_current(self, student: str, content_hash: str, rubric_hash: str, version: str) -> bool:
+        """True when this student's stored grade is for exactly this content, rubric and grader."""
+        row = self.get(student)
+        return row is not None and (row.content_hash, row.rubric_hash, row.grader_version) == (
+            content_hash, rubric_hash, version)
+
+    def put(self, row: Row) -> None:
+        """Store (or replace) one student's row and commit it now."""
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO grades (%s) VALUES (%s)" % (
+                ", ".join(COLUMNS), ", ".join("?" * len(COLUMNS))), tuple(getattr(row, c) for c in COLUMNS))
+
+    def rows(self) -> List[Row]:
+        cur = self.db.execute("SELECT %s FROM grades ORDER BY student" % ", ".join(COLUMNS))
+        return [Row(*r) for r in cur.fetchall()]
+
+    def __len__(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM grades").fetchone()[0]
+
+
+def make_row(student: str, content_hash: str, rubric_hash: str, version: str, result: Optional[Dict[str, Any]],
+             error: Optional[str] = None, seconds: float = 0.0, max_score: float = 0.0) -> Row:
+    """A row for a graded result, or (``result`` None) for a submission that could not be graded."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    if result is None:
+        return Row(student, content_hash, rubric_hash, version, 0.0, max_score, "error", error, None, seconds, now)
+    return Row(student, content_hash, rubric_hash, version, float(result["score"]), float(result["max_score"]),
+               "graded", None, json.dumps(result, sort_keys=False), seconds, now)
+
+
+def merge(sources: List[Path], into: Path) -> int:
+    """Copy every row of the source gradebooks into ``into`` (newest ``graded_at`` wins); count them."""
+    count = 0
+    with Gradebook(into) as target:
+        for source in sources:
+            if not Path(source).is_file():
+                raise GraderError("gradebook not found: %s" % source)
+            with Gradebook(source) as book:
+                for row in book.rows():
+                    current = target.get(row.student)
+                    if current is None or current.graded_at <= row.graded_at:
+                        target.put(row)
+                        count += 1
+    return count
+
+
+def iter_results(path: Path) -> Iterator[Row]:
+    if not Path(path).is_file():
+        raise GraderError("gradebook not found: %s" % path)
+    with Gradebook(path) as book:
+        yield from book.rows()

@@ -1,0 +1,97 @@
+"""The class picture from a gradebook: distribution, means, check pass rates, common hints.
+
+``class_summary`` computes it once; the terminal (end of ``grader batch``) and
+the HTML report render it.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+from ..gradebook import Row, iter_results
+
+
+@dataclass
+class ClassSummary:
+    count: int = 0
+    graded: int = 0
+    max_score: float = 0.0
+    scores: Dict[str, float] = field(default_factory=dict)          # student -> score
+    part_means: Dict[str, Tuple[float, float]] = field(default_factory=dict)     # part -> (mean, max)
+    question_means: Dict[str, Tuple[float, float]] = field(default_factory=dict)
+    check_pass: Dict[str, Tuple[int, int]] = field(default_factory=dict)         # "part/check" -> (passed, total)
+    hints: List[Tuple[str, int]] = field(default_factory=list)                   # most frequent first
+    attention: List[Tuple[str, str]] = field(default_factory=list)               # (student, why)
+
+    @property
+    def mean(self) -> float:
+        return sum(self.scores.values()) / len(self.scores) if self.scores else 0.0
+
+    def histogram(self, bins: int = 10) -> List[Tuple[float, float, int]]:
+        """(low, high, count) over [0, max_score]."""
+        top = self.max_score or 1.0
+        width = top / bins
+        counts = [0] * bins
+        for score in self.scores.values():
+            counts[min(bins - 1, int(score / width))] += 1
+        return [(i * width, (i + 1) * width, c) for i, c in enumerate(counts)]
+
+
+def class_summary(rows: List[Row]) -> ClassSummary:
+    summary = ClassSummary(count=len(rows))
+    parts: Dict[str, List[float]] = {}
+    part_max: Dict[str, float] = {}
+    questions: Dict[str, List[float]] = {}
+    q_max: Dict[str, float] = {}
+    hints: Counter = Counter()
+    for row in rows:
+        result = row.result_dict()
+        if result is None:
+            summary.attention.append((row.student, row.error or "could not be graded"))
+            continue
+        summary.graded += 1
+        summary.max_score = max(summary.max_score, float(result["max_score"]))
+        summary.scores[row.student] = float(result["score"])
+        for question in result["questions"]:
+            questions.setdefault(question["id"], []).append(question["score"])
+            q_max[question["id"]] = question["max_score"]
+            for part in question["parts"]:
+                parts.setdefault(part["id"], []).append(part["score"])
+                part_max[part["id"]] = part["max_score"]
+                if part["status"] != "graded":
+                    why = part["checks"][0]["message"] if part["checks"] else ""
+                    summary.attention.append((row.student, "%s: %s (%s)" % (part["id"], part["status"], why[:120])))
+                for check in part["checks"]:
+                    key = "%s/%s" % (part["id"], check["id"])
+                    passed, total = summary.check_pass.get(key, (0, 0))
+                    summary.check_pass[key] = (passed + bool(check["passed"]), total + 1)
+                for mistake in part.get("mistakes", []) or []:
+                    hints["%s: %s" % (part["id"], mistake.get("hint", mistake.get("id")))] += 1
+                if not part.get("mistakes"):
+                    for hint in part.get("hints", []):
+                        hints["%s: %s" % (part["id"], hint)] += 1
+    summary.part_means = {p: (sum(v) / len(v), part_max[p]) for p, v in parts.items()}
+    summary.question_means = {q: (sum(v) / len(v), q_max[q]) for q, v in questions.items()}
+    summary.hints = hints.most_common()
+    return summary
+
+
+def render_terminal(db_path) -> None:
+    """A compact table and a text histogram, for the end of ``grader batch``."""
+    from rich.console import Console
+    from rich.table import Table
+    summary = class_summary(list(iter_results(Path(db_path))))
+    console = Console()
+    table = Table(title="class: %d submissions, mean %.2f/%g" % (summary.count, summary.mean, summary.max_score))
+    table.add_column("part")
+    table.add_column("mean", justify="right")
+    for part, (mean, top) in summary.part_means.items():
+        table.add_row(part, "%.2f/%g" % (mean, top))
+    console.print(table)
+    peak = max((c for _, _, c in summary.histogram()), default=0) or 1
+    for low, high, count in summary.histogram():
+        console.print("%5.1f-%5.1f | %s %d" % (low, high, "#" * round(30 * count / peak), count))
+    for student, why in summary.attention[:10]:
+        console.print("needs a look: %s: %s" % (student, why))

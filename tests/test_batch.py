@@ -1,0 +1,187 @@
+"""Grading a whole class: discovery, parallel grading, the gradebook, resuming, shards, exports."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import zipfile
+
+import pytest
+import yaml
+
+from grader.discover import check_zip, discover, shard_of
+
+from conftest import ROOT, SAMPLES
+
+MANIFEST = yaml.safe_load((SAMPLES / "manifest.yaml").read_text())
+FULL = 40.0
+
+
+def cli(*args, **kwargs):
+    return subprocess.run([sys.executable, "-m", "grader.cli", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, **kwargs)
+
+
+def zip_folder(folder, target, inner=None):
+    with zipfile.ZipFile(target, "w") as archive:
+        for path in sorted(folder.glob("*.py")):
+            archive.write(path, "%s/%s" % (inner, path.name) if inner else path.name)
+
+
+@pytest.fixture
+def klass(tmp_path):
+    """A class of 6: folders, a folder wrapping an inner folder, a zip, a zip wrapping a folder, a bad zip."""
+    root = tmp_path / "class"
+    root.mkdir()
+    for name in ("correct", "softmax_no_shift", "network_both_mean"):
+        shutil.copytree(SAMPLES / name, root / name)
+    shutil.copytree(SAMPLES / "gradcheck_no_abs", root / "nested" / "assignment1")
+    zip_folder(SAMPLES / "sigmoid_unstable", root / "zipped.zip")
+    zip_folder(SAMPLES / "correct_two_file", root / "zipwrapped.zip", inner="hw1")
+    (root / "broken.zip").write_bytes(b"this is not a zip")
+    return root
+
+
+EXPECTED = {"correct": "correct", "softmax_no_shift": "softmax_no_shift", "network_both_mean": "network_both_mean",
+            "nested": "gradcheck_no_abs", "zipped": "sigmoid_unstable", "zipwrapped": "correct_two_file"}
+
+
+def rows(db):
+    with sqlite3.connect(str(db)) as conn:
+        return {r[0]: r[1:] for r in conn.execute("SELECT student, score, status, result, graded_at FROM grades")}
+
+
+def expected_parts(sample):
+    scores = {"softmax": 10.0, "sigmoid": 3.0, "sigmoid_grad": 4.0, "ce_grad": 3.0, "gradcheck_naive": 4.0,
+              "forward_backward_prop": 16.0}
+    scores.update(MANIFEST[sample]["scores"])
+    return scores
+
+
+def test_batch_grades_every_shape_like_check(klass, tmp_path):
+    db = tmp_path / "grades.db"
+    run = cli("batch", str(klass), "--db", str(db), "--jobs", "2", "--quiet")
+    assert run.returncode == 0, run.stderr
+    got = rows(db)
+    assert set(got) == set(EXPECTED) | {"broken"}
+    assert got["broken"][1] == "error"
+    for student, sample in EXPECTED.items():
+        result = json.loads(got[student][2])
+        parts = {p["id"]: p["score"] for q in result["questions"] for p in q["parts"]}
+        assert parts == pytest.approx(expected_parts(sample)), student
+    with sqlite3.connect(str(db)) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+    # Unchanged: nothing is graded again. --force regrades everything gradable.
+    before = {s: r[3] for s, r in rows(db).items()}
+    time.sleep(1.1)
+    assert "graded 0, unchanged 7" in cli("batch", str(klass), "--db", str(db), "--quiet").stderr
+    assert {s: r[3] for s, r in rows(db).items()} == before
+    (klass / "correct" / "q1_softmax.py").write_text((SAMPLES / "softmax_no_shift" / "q1_softmax.py").read_text())
+    assert "graded 1, unchanged 6" in cli("batch", str(klass), "--db", str(db), "--quiet").stderr
+    assert rows(db)["correct"][0] < FULL
+    assert "graded 6, unchanged 0, could not grade 1" in cli("batch", str(klass), "--db", str(db), "--quiet",
+                                                               "--force").stderr
+
+    # Exports and feedback.
+    table = list(csv.DictReader(io.StringIO(cli("export", "--db", str(db)).stdout)))
+    assert [r["student"] for r in table] == sorted(set(EXPECTED) | {"broken"})
+    by_student = {r["student"]: r for r in table}
+    assert list(table[0])[:6] == ["student", "score", "max_score", "status", "q1", "q2"]
+    assert by_student["softmax_no_shift"]["softmax"] == "6.1667" and by_student["broken"]["max_score"] == "40"
+    data = json.loads(cli("export", "--db", str(db), "--format", "json").stdout)
+    assert {"student", "score", "max_score", "parts"} <= set(data[0])
+    out = tmp_path / "feedback"
+    assert cli("feedback", "--db", str(db), "--out", str(out)).returncode == 0
+    assert sorted(p.stem for p in out.glob("*.md")) == sorted(set(EXPECTED) | {"broken"})
+    assert "cost_convention" in (out / "network_both_mean.md").read_text()
+
+
+@pytest.mark.parametrize("name,problem", [("../evil.py", "leaves its folder"), ("/etc/evil.py", "absolute path")])
+def test_dangerous_zips_are_refused(tmp_path, name, problem):
+    path = tmp_path / "s.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("q1_softmax.py", "x = 1\n")
+        archive.writestr(name, "print('escaped')\n")
+    found = discover(tmp_path, tmp_path / "cache")
+    assert found[0].path is None and problem in found[0].error
+    assert not (tmp_path / "evil.py").exists()
+
+
+def test_zip_bomb_is_refused(tmp_path):
+    path = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("q1_softmax.py", b"0" * (60 * 1024 * 1024))
+    with zipfile.ZipFile(path) as archive:
+        assert "limit" in check_zip(archive)
+    assert discover(tmp_path, tmp_path / "cache")[0].path is None
+
+
+def test_shards_cover_everyone_once_and_merge_back(klass, tmp_path):
+    students = [s.student for s in discover(klass, tmp_path / "c")]
+    shards = [[s for s in students if shard_of(s, 3) == k] for k in (1, 2, 3)]
+    assert sorted(sum(shards, [])) == sorted(students)
+    dbs = []
+    for k in (1, 2, 3):
+        db = tmp_path / ("s%d.db" % k)
+        assert cli("batch", str(klass), "--db", str(db), "--shard", "%d/3" % k, "--quiet").returncode == 0
+        assert set(rows(db)) == set(shards[k - 1])
+        dbs.append(str(db))
+    merged = tmp_path / "all.db"
+    assert cli("merge", *dbs, "--into", str(merged)).returncode == 0
+    whole = tmp_path / "whole.db"
+    cli("batch", str(klass), "--db", str(whole), "--quiet")
+    assert {s: r[0] for s, r in rows(merged).items()} == {s: r[0] for s, r in rows(whole).items()}
+
+
+def test_killed_batch_resumes_without_loss_or_duplicates(tmp_path):
+    root = tmp_path / "class"
+    root.mkdir()
+    samples = ["correct", "softmax_no_shift", "sigmoid_unstable", "network_both_mean", "gradcheck_one_sided",
+               "correct_two_file"]
+    for i in range(12):
+        shutil.copytree(SAMPLES / samples[i % len(samples)], root / ("student%02d" % i))
+    db = tmp_path / "grades.db"
+    proc = subprocess.Popen([sys.executable, "-m", "grader.cli", "batch", str(root), "--db", str(db), "--jobs", "1",
+                             "--quiet"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if db.exists():
+            try:
+                if 1 <= len(rows(db)) < 12:
+                    break
+            except sqlite3.Error:
+                pass
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    partial = rows(db)
+    assert 1 <= len(partial) < 12, "the batch was not killed in the middle"
+    run = cli("batch", str(root), "--db", str(db), "--jobs", "1", "--quiet")
+    assert run.returncode == 0
+    assert "graded %d, unchanged %d" % (12 - len(partial), len(partial)) in run.stderr
+    final = rows(db)
+    assert len(final) == 12
+    with sqlite3.connect(str(db)) as conn:
+        assert conn.execute("SELECT COUNT(*), COUNT(DISTINCT student) FROM grades").fetchone() == (12, 12)
+    for student, (score, status, _, graded_at) in partial.items():
+        assert final[student][3] == graded_at       # kept, not graded twice
+    for i in range(12):
+        sample = samples[i % len(samples)]
+        assert final["student%02d" % i][0] == pytest.approx(FULL - (40 - sum(expected_parts(sample).values())))
+
+
+def test_bad_batch_arguments():
+    for args, needle in ((["batch", "nope"], "submissions folder not found"),
+                         (["batch", "sample_submissions", "--shard", "4/3"], "--shard"),
+                         (["export", "--db", "missing.db"], "gradebook not found")):
+        run = cli(*args)
+        assert run.returncode == 2 and needle in run.stderr and "Traceback" not in run.stderr
