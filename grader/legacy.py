@@ -18,6 +18,7 @@ feedback can say so.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,10 +104,16 @@ def _compiles(text: str, name: str) -> Optional[SyntaxError]:
     return None
 
 
+@functools.lru_cache(maxsize=1)
+def _tool():
+    """One refactoring tool: building it compiles every fixer's pattern (slow)."""
+    from fissix.refactor import RefactoringTool
+    return RefactoringTool(list(FIXERS))
+
+
 def port(text: str, name: str) -> Optional[str]:
     """The Python 3 version of a Python 2 source, or None when it is not valid Python 2 either."""
-    from fissix.refactor import RefactoringTool
-    tool = RefactoringTool(list(FIXERS))
+    tool = _tool()
     try:
         return str(tool.refactor_string(text if text.endswith("\n") else text + "\n", name))
     except Exception:  # noqa: BLE001 - fissix raises its own parse errors; any failure means "cannot port"

@@ -19,7 +19,11 @@ NETWORK_DEFAULTS = {
     "cases": [{"dims": [3, 4, 5, 3]}],   # each a spec for the `network` input generator
     "cost": "sum",                       # sum | mean | either: the cost convention accepted
     "grad_floor": 1e-3,                  # the relative error's denominator never drops below this
-    "step": 1e-4,                        # finite-difference step, times max(1, |params|)
+    # Centered differences with 2 points and a step of 1e-5 (times max(1, |params|)):
+    # truncation ~1e-10 and rounding ~1e-10 on costs of order 10, far below
+    # grad_tol * grad_floor; 4 points is there for rubrics with rougher costs.
+    "step": 1e-5,
+    "stencil": 2,
     "max_coords": 30,                    # coordinate-wise up to this many parameters, else directions
     "directions": 3,                     # random directions per block for large cases
     "check_cost": False,                 # network_gradient: also require a finite, right cost
@@ -89,7 +93,8 @@ def _summarize(wrong_by_case: List[Tuple[str, Dict[str, str]]], total_blocks: in
     return CheckResult.fail(message, fraction=1 - n_wrong / total_blocks, blocks=blocks)
 
 
-@register("network_consistency", defaults=NETWORK_DEFAULTS)
+# Finite differences carry ~1e-7 of noise here: a looser bound than against the reference.
+@register("network_consistency", defaults=dict(NETWORK_DEFAULTS, grad_tol=1e-5))
 def network_consistency(student, reference, opts, rng) -> CheckResult:
     """The student's gradient matches finite differences of the student's own cost.
 
@@ -117,7 +122,7 @@ def network_consistency(student, reference, opts, rng) -> CheckResult:
             return out
 
         try:
-            numeric, _ = central_difference(costs, params, directions, step)
+            numeric, _ = central_difference(costs, params, directions, step, int(opts["stencil"]))
         except _StudentFailed as exc:
             return CheckResult.fail("forward_backward_prop failed at a perturbed point: %s" % exc.record.error)
         except BadReturn as exc:

@@ -173,16 +173,20 @@ class Zygote:
     def stop(self) -> None:
         """Kill the zygote and every worker and descendant it had."""
         if self.proc is not None:
-            _kill_group(self.proc.pid)   # bwrap: the pid namespace dies with it
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-            for fd in (self.rfd, self.wfd):
+            for fd in (self.wfd, self.rfd):   # an idle zygote exits on EOF, and is reaped normally
                 try:
                     os.close(fd)
                 except OSError:
                     pass
+            try:
+                self.proc.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                pass
+            _kill_group(self.proc.pid)   # whatever is left; in bwrap the pid namespace dies with it
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
             self.proc = None
         for pid in self.worker_pids:
             _kill_group(pid)

@@ -1,0 +1,240 @@
+"""Benchmark `grader batch`: throughput, cost per submission, memory, and isolation overhead.
+
+    python benchmarks/bench_batch.py [--n 200] [--jobs 2] [--sample 20]
+
+Generates N synthetic submissions (copies of a mix of the bundled samples), grades
+them with `grader batch`, and prints: submissions per second, wall and CPU per
+submission, the peak RSS of any one grading process, and two ratios measured in
+this same run (machines here are noisy: compare within one run only):
+
+ (a) `grader batch --jobs 1` per submission / the same checks run in-process on
+     the same submissions, without any sandbox (the cost of isolation);
+ (b) `grader batch --jobs 1` per submission / a loop that starts a fresh
+     `python -m grader.cli check` per submission.
+
+It also times re-running the unchanged batch (everything skipped). Prints figures;
+asserts nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import types
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "sample_submissions"
+MIX = ["correct", "correct_two_file", "softmax_no_shift", "softmax_loops", "sigmoid_unstable",
+       "gradcheck_one_sided", "gradcheck_no_abs", "network_both_mean", "network_transposed_weight_grad",
+       "legacy_python2"]
+
+
+def make_class(folder: Path, n: int) -> None:
+    for i in range(n):
+        shutil.copytree(SAMPLES / MIX[i % len(MIX)], folder / ("s%04d" % i))
+
+
+def children_usage():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+
+
+def timed(cmd):
+    cpu0, _ = children_usage()
+    start = time.perf_counter()
+    subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wall = time.perf_counter() - start
+    cpu1, maxrss = children_usage()
+    return wall, cpu1 - cpu0, maxrss
+
+
+# ------------------------------------------------------------------ in-process, no isolation
+
+class InProcess:
+    """Calls a function in this process and reports like the sandbox (for ratio a)."""
+
+    def __init__(self, fn, name):
+        self.fn, self.name, self.label = fn, name, name
+
+    def run(self, *args, keep_args=False):
+        import contextlib
+        import copy
+        import io
+        from grader.sandbox import testfns
+        from grader.sandbox.process import CallRecord
+        from grader.sandbox.wire import FunctionSpec
+        logs, real = [], []
+        for a in args:
+            if isinstance(a, FunctionSpec):
+                logs.append([])
+                real.append(testfns.build(a.name, a.params, logs[-1]))
+            else:
+                real.append(copy.deepcopy(a))
+        out = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(out):
+                value = self.fn(*real)
+        except Exception as exc:  # noqa: BLE001
+            return CallRecord(failure="exception", error=repr(exc), error_info={"type": type(exc).__name__},
+                              stdout=out.getvalue())
+        return CallRecord(value=value, stdout=out.getvalue(), f_calls=logs,
+                          args_after=[a if not callable(a) else None for a in real] if keep_args else None)
+
+    def __call__(self, *args):
+        from grader.sandbox.student import StudentError
+        record = self.run(*args)
+        if not record.ok:
+            raise StudentError(record)
+        return record.value
+
+    def map(self, args, vary, values):
+        return [self.run(*[v if i == vary else a for i, a in enumerate(args)]) for v in values]
+
+    def time(self, *args, repeat=5):
+        import numpy as np
+        from grader.sandbox.process import CallRecord
+        best = base = float("inf")
+        for _ in range(repeat):
+            t = time.perf_counter()
+            self.fn(np.array(args[0]))
+            best = min(best, time.perf_counter() - t)
+            t = time.perf_counter()
+            np.exp(args[0])
+            base = min(base, time.perf_counter() - t)
+        return CallRecord(value=(best, base))
+
+
+def load_module(folder: Path, name: str, inject):
+    saved = dict(sys.modules)
+    sys.modules.update(inject)
+    sys.path.insert(0, str(folder))
+    try:
+        spec = importlib.util.spec_from_file_location(name, folder / (name + ".py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        import contextlib
+        import io
+        with contextlib.redirect_stdout(io.StringIO()):
+            spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.path.remove(str(folder))
+        for key in list(sys.modules):
+            if key not in saved:
+                del sys.modules[key]
+        sys.modules.update(saved)
+
+
+def grade_in_process(folder: Path, rubric, reference) -> float:
+    """The same checks, same inputs, no sandbox: the student's modules imported right here."""
+    from grader.adapters import ADAPTERS
+    from grader.checks import REGISTRY
+    from grader.checks.numeric import seeded_rng
+    from grader.reference import RefFunction
+    from grader.runner import isolation_plan
+    total = 0.0
+    for _, part in rubric.parts():
+        inject_plan, _ = isolation_plan(rubric, part)
+        inject = {m: reference.modules[m] for m in inject_plan if m in reference.modules}
+        student = None
+        for cand in part.find:
+            if not (folder / (cand.module + ".py")).exists():
+                continue
+            try:
+                module = load_module(folder, cand.module, inject)
+            except Exception:  # noqa: BLE001 - a module that does not load, as in the sandbox
+                continue
+            fn = getattr(module, cand.name, None)
+            if callable(fn):
+                student = InProcess(fn, cand.name)
+                if cand.adapter:
+                    student = ADAPTERS[cand.adapter](student)
+                break
+        if student is None:
+            continue
+        ref = RefFunction(next((reference.function(c.module, c.name) for c in part.find
+                                if reference.function(c.module, c.name)), None), reference)
+        for spec in part.checks:
+            try:
+                result = REGISTRY[spec.kind].fn(student, ref, dict(spec.options), seeded_rng(rubric.seed, part.id, spec.id))
+                total += spec.points * result.fraction
+            except Exception:  # noqa: BLE001
+                pass
+    return total
+
+
+def cpu_per_submission(folders, rubric):
+    """CPU seconds per submission in the grading process and in its sandbox (read from /proc)."""
+    from grader.runner import Grader
+    tick = os.sysconf("SC_CLK_TCK")
+    with Grader(rubric) as grader:
+        grader.grade(folders[0])   # start the zygote outside the measurement
+
+        def sandbox_cpu():
+            pid = grader.zygote._zygote_pid()
+            fields = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+            return sum(int(v) for v in fields[11:15]) / tick   # utime, stime, cutime, cstime
+
+        here0, box0 = time.process_time(), sandbox_cpu()
+        for folder in folders:
+            grader.grade(folder)
+        return (time.process_time() - here0) / len(folders), (sandbox_cpu() - box0) / len(folders)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=200)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--sample", type=int, default=20, help="submissions for the ratio measurements")
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from grader.rubric import default_rubric_path, load_rubric
+    from grader.runner import load_reference
+    from grader.sandbox import isolation
+    grader = [sys.executable, "-m", "grader.cli"]
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        make_class(tmp / "class", args.n)
+        wall, _, maxrss = timed(grader + ["batch", str(tmp / "class"), "--db", str(tmp / "all.db"),
+                                            "--jobs", str(args.jobs), "--quiet"])
+        rerun, _, _ = timed(grader + ["batch", str(tmp / "class"), "--db", str(tmp / "all.db"), "--quiet"])
+        print("isolation mode: %s" % isolation.detect())
+        print("batch of %d, --jobs %d: %.1f s wall, %.1f submissions/s" % (args.n, args.jobs, wall, args.n / wall))
+        print("  per submission: %.3f s wall" % (wall / args.n))
+        print("  peak RSS of one grading process: %.0f MB" % (maxrss / 1024))
+        print("  re-running the unchanged batch: %.2f s" % rerun)
+
+        make_class(tmp / "few", args.sample)
+        one, _, _ = timed(grader + ["batch", str(tmp / "few"), "--db", str(tmp / "few.db"), "--jobs", "1", "--quiet"])
+        per_batch = one / args.sample
+        rubric = load_rubric(default_rubric_path())
+        reference = load_reference(rubric.reference)
+        start = time.perf_counter()
+        for folder in sorted((tmp / "few").iterdir()):
+            grade_in_process(folder, rubric, reference)
+        per_inprocess = (time.perf_counter() - start) / args.sample
+        start = time.perf_counter()
+        for folder in sorted((tmp / "few").iterdir()):
+            subprocess.run(grader + ["check", str(folder), "--format", "json"], cwd=ROOT, check=True,
+                           stdout=subprocess.DEVNULL)
+        per_fresh = (time.perf_counter() - start) / args.sample
+        cpu_here, cpu_sandbox = cpu_per_submission(sorted((tmp / "few").iterdir()), rubric)
+        print("one worker's CPU per submission: %.3f s grading process + %.3f s sandbox (zygote and its workers)"
+              % (cpu_here, cpu_sandbox))
+        print("ratios over %d submissions, one process at a time:" % args.sample)
+        print("  grader batch --jobs 1: %.3f s/submission" % per_batch)
+        print("  same checks in-process, no isolation: %.3f s/submission" % per_inprocess)
+        print("  fresh `grader check` per submission: %.3f s/submission" % per_fresh)
+        print("  (a) batch / in-process = %.2f" % (per_batch / per_inprocess))
+        print("  (b) batch / fresh interpreter = %.2f" % (per_batch / per_fresh))
+
+
+if __name__ == "__main__":
+    main()
