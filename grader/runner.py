@@ -16,6 +16,7 @@ from .adapters import ADAPTERS
 from .checks import REGISTRY
 from .checks.base import CheckResult
 from .checks.numeric import seeded_rng
+from .diagnose import MISTAKES, diagnose
 from .reference import RecordedReference, Reference, RefFunction
 from .sandbox.limits import DEFAULT_LIMITS, Limits
 from .sandbox.process import Sandbox, Worker, Zygote
@@ -156,7 +157,12 @@ def _grade_loaded(worker: Worker, rubric, reference, part, files) -> PartResult:
         for check in checks:
             check.score = points(check.score * keep)
     status = "timeout" if "timeout" in worker.failures else "crashed" if worker.failures else "graded"
-    return score_part(part, status, checks, function=label, notes=notes, output=output)
+    result = score_part(part, status, checks, function=label, notes=notes, output=output)
+    for mistake in diagnose(result, student, ref):
+        result.mistakes.append({"id": mistake, "hint": MISTAKES[mistake]})
+    # A named mistake says more than the check's generic hint: it comes first.
+    result.hints = [m["hint"] for m in result.mistakes] + result.hints
+    return result
 
 
 def run_check(rubric, part, spec, student, ref) -> CheckOutcome:

@@ -44,6 +44,7 @@ class PartResult:
     hints: List[str] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)   # loading facts: partial imports, fallbacks
     output: str = ""                        # what the student's code printed while loading
+    mistakes: List[Dict[str, str]] = field(default_factory=list)   # known mistakes: {"id", "hint"}
 
 
 @dataclass
