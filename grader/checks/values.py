@@ -35,12 +35,18 @@ def values(student, reference, opts, rng) -> CheckResult:
         expected = reference(*_copy(args))
         record = student.run(*_copy(args))
         if not record.ok:
-            failures.append("on %s(%s) it %s" % (student.name, _args_text(args), _verb(record)))
+            failures.append((_size(args), "on %s(%s) it %s" % (student.name, _args_text(args), _verb(record))))
             continue
         why = mismatch(record.value, expected, opts["rtol"], opts["atol"])
         if why:
-            failures.append("%s(%s) %s" % (student.name, _args_text(args), why))
+            failures.append((_size(args), "%s(%s) %s" % (student.name, _args_text(args), why)))
+    # The smallest failing input is the easiest one for the student to reproduce by hand.
+    failures = [text for _, text in sorted(failures, key=lambda f: f[0])]
     return _tally(len(cases), failures, "matches the reference on %d input(s)" % len(cases))
+
+
+def _size(args) -> int:
+    return sum(int(np.size(a)) for a in args if isinstance(a, np.ndarray))
 
 
 def _verb(record) -> str:
