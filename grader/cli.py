@@ -207,6 +207,21 @@ def feedback(db_path: str, out_dir: str) -> None:
 
 
 @main.command()
+@click.option("--db", "db_path", default="grades.db", show_default=True, metavar="FILE")
+@click.option("--out", "out_path", default="report.html", show_default=True, metavar="FILE")
+@click.option("--feedback-dir", default=None, metavar="DIR",
+              help="Link each student to DIR/<student>.md (as written by `grader feedback`), relative to the report.")
+def report(db_path: str, out_path: str, feedback_dir: str | None) -> None:
+    """One self-contained HTML page about the whole class."""
+    from .gradebook import iter_results
+    from .report.html import render as render_html
+    from .report.summary import class_summary
+    summary = class_summary(list(iter_results(Path(db_path))))
+    _write(render_html(summary, feedback_dir=feedback_dir), out_path)
+    click.echo("wrote %s" % out_path)
+
+
+@main.command()
 @click.argument("sources", nargs=-1, required=True, metavar="A.db B.db ...")
 @click.option("--into", "into", required=True, metavar="FILE")
 def merge(sources, into: str) -> None:

@@ -1,0 +1,138 @@
+"""The class report: one self-contained HTML file (no network; plots embedded as SVG).
+
+Shows the score distribution, per-question and per-part means, a pass rate for
+every check, the most frequent hints, the submissions that need a human (could
+not be graded, timed out, crashed), and a sortable table of students linking to
+their feedback. Every number comes from :func:`report.summary.class_summary`,
+and the key figures are also written as ``data-`` attributes so tests (and
+scripts) can read them from the page.
+"""
+from __future__ import annotations
+
+import html
+import io
+from typing import List, Optional, Tuple
+
+from .summary import ClassSummary
+
+STYLE = """
+body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1100px}
+h1{margin-bottom:.2em} h2{margin-top:1.6em;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;margin:.5em 0} td,th{padding:.25em .7em;border-bottom:1px solid #eee;text-align:left}
+th{cursor:pointer;background:#f6f6f6} td.num,th.num{text-align:right}
+.figs{display:flex;flex-wrap:wrap;gap:1em} .figs svg{max-width:100%;height:auto}
+.bad{color:#b00020} .muted{color:#777}
+"""
+
+SORT_JS = """
+document.querySelectorAll('table.sortable th').forEach(function(th, col){
+  th.addEventListener('click', function(){
+    var table = th.closest('table'), body = table.tBodies[0];
+    var rows = Array.from(body.rows), asc = th.dataset.asc !== '1';
+    rows.sort(function(a, b){
+      var x = a.cells[col].dataset.v || a.cells[col].textContent, y = b.cells[col].dataset.v || b.cells[col].textContent;
+      var nx = parseFloat(x), ny = parseFloat(y);
+      var r = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : x.localeCompare(y);
+      return asc ? r : -r;
+    });
+    rows.forEach(function(r){ body.appendChild(r); });
+    th.dataset.asc = asc ? '1' : '0';
+  });
+});
+"""
+
+
+def _svg(fig) -> str:
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    import matplotlib.pyplot as plt
+    plt.close(fig)
+    text = buffer.getvalue()
+    return text[text.index("<svg"):]
+
+
+def plots(summary: ClassSummary) -> Tuple[str, str, str]:
+    """(histogram, part means, check pass rates) as inline SVG."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    plt.rcParams["svg.hashsalt"] = "a1grader"   # stable ids: the same gradebook gives the same file
+
+    fig, ax = plt.subplots(figsize=(5, 3))
+    bins = summary.histogram()
+    ax.bar([(lo + hi) / 2 for lo, hi, _ in bins], [c for _, _, c in bins],
+           width=(bins[0][1] - bins[0][0]) * 0.9 if bins else 1, color="#4c72b0")
+    ax.set_xlabel("score (of %g)" % summary.max_score)
+    ax.set_ylabel("students")
+    ax.set_title("Score distribution")
+    histogram = _svg(fig)
+
+    names = list(summary.part_means)
+    fig, ax = plt.subplots(figsize=(5, 3))
+    ax.barh(names, [100 * m / t if t else 0 for m, t in summary.part_means.values()], color="#55a868")
+    ax.set_xlim(0, 100)
+    ax.invert_yaxis()
+    ax.set_xlabel("mean, % of the part's points")
+    ax.set_title("Parts")
+    parts = _svg(fig)
+
+    checks = list(summary.check_pass)
+    fig, ax = plt.subplots(figsize=(6, 0.25 * len(checks) + 1))
+    ax.barh(checks, [100 * p / t for p, t in summary.check_pass.values()], color="#c44e52")
+    ax.set_xlim(0, 100)
+    ax.invert_yaxis()
+    ax.tick_params(axis="y", labelsize=7)
+    ax.set_xlabel("% of submissions passing")
+    ax.set_title("Checks")
+    checks_svg = _svg(fig)
+    return histogram, parts, checks_svg
+
+
+def render(summary: ClassSummary, title: str = "a1grader class report", feedback_dir: Optional[str] = None) -> str:
+    esc = html.escape
+    histogram, parts_svg, checks_svg = plots(summary)
+    out: List[str] = ["<!doctype html><html><head><meta charset='utf-8'><title>%s</title><style>%s</style></head><body>"
+                      % (esc(title), STYLE)]
+    out.append("<h1>%s</h1>" % esc(title))
+    out.append("<p id='overview' data-count='%d' data-graded='%d' data-mean='%.4f' data-max='%g'>"
+               "%d submissions, %d graded; mean score <b>%.2f</b> of %g.</p>"
+               % (summary.count, summary.graded, summary.mean, summary.max_score, summary.count, summary.graded,
+                  summary.mean, summary.max_score))
+    out.append("<div class='figs'>%s%s</div>" % (histogram, parts_svg))
+
+    out.append("<h2>Questions and parts</h2><table id='means'><tr><th>item</th><th class='num'>mean</th>"
+               "<th class='num'>of</th></tr>")
+    for name, (mean, top) in list(summary.question_means.items()) + list(summary.part_means.items()):
+        out.append("<tr data-item='%s' data-mean='%.4f'><td>%s</td><td class='num'>%.2f</td><td class='num'>%g</td></tr>"
+                   % (esc(name), mean, esc(name), mean, top))
+    out.append("</table>")
+
+    out.append("<h2>Checks</h2><div class='figs'>%s</div><table id='checks'><tr><th>check</th>"
+               "<th class='num'>passing</th></tr>" % checks_svg)
+    for name, (passed, total) in summary.check_pass.items():
+        out.append("<tr data-check='%s' data-passed='%d' data-total='%d'><td>%s</td><td class='num'>%d / %d</td></tr>"
+                   % (esc(name), passed, total, esc(name), passed, total))
+    out.append("</table>")
+
+    out.append("<h2>Most frequent hints</h2><table id='hints'><tr><th>hint</th><th class='num'>students</th></tr>")
+    for hint, count in summary.hints[:20]:
+        out.append("<tr data-count='%d'><td>%s</td><td class='num'>%d</td></tr>" % (count, esc(hint), count))
+    out.append("</table>")
+
+    out.append("<h2>Needs a human</h2>")
+    if summary.attention:
+        out.append("<ul id='attention'>%s</ul>" % "".join(
+            "<li class='bad'><b>%s</b>: %s</li>" % (esc(s), esc(why)) for s, why in summary.attention))
+    else:
+        out.append("<p id='attention' class='muted'>Nothing: every submission was graded normally.</p>")
+
+    out.append("<h2>Students</h2><table id='students' class='sortable'><thead><tr><th>student</th>"
+               "<th class='num'>score</th></tr></thead><tbody>")
+    for student, score in sorted(summary.scores.items()):
+        name = esc(student)
+        if feedback_dir is not None:
+            name = "<a href='%s/%s.md'>%s</a>" % (esc(feedback_dir), esc(student), name)
+        out.append("<tr data-student='%s'><td>%s</td><td class='num' data-v='%.4f'>%g</td></tr>"
+                   % (esc(student), name, score, score))
+    out.append("</tbody></table><script>%s</script></body></html>" % SORT_JS)
+    return "\n".join(out) + "\n"
