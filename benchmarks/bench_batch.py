@@ -26,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import types
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,60 +56,6 @@ def timed(cmd):
 
 # ------------------------------------------------------------------ in-process, no isolation
 
-class InProcess:
-    """Calls a function in this process and reports like the sandbox (for ratio a)."""
-
-    def __init__(self, fn, name):
-        self.fn, self.name, self.label = fn, name, name
-
-    def run(self, *args, keep_args=False):
-        import contextlib
-        import copy
-        import io
-        from grader.sandbox import testfns
-        from grader.sandbox.process import CallRecord
-        from grader.sandbox.wire import FunctionSpec
-        logs, real = [], []
-        for a in args:
-            if isinstance(a, FunctionSpec):
-                logs.append([])
-                real.append(testfns.build(a.name, a.params, logs[-1]))
-            else:
-                real.append(copy.deepcopy(a))
-        out = io.StringIO()
-        try:
-            with contextlib.redirect_stdout(out):
-                value = self.fn(*real)
-        except Exception as exc:  # noqa: BLE001
-            return CallRecord(failure="exception", error=repr(exc), error_info={"type": type(exc).__name__},
-                              stdout=out.getvalue())
-        return CallRecord(value=value, stdout=out.getvalue(), f_calls=logs,
-                          args_after=[a if not callable(a) else None for a in real] if keep_args else None)
-
-    def __call__(self, *args):
-        from grader.sandbox.student import StudentError
-        record = self.run(*args)
-        if not record.ok:
-            raise StudentError(record)
-        return record.value
-
-    def map(self, args, vary, values):
-        return [self.run(*[v if i == vary else a for i, a in enumerate(args)]) for v in values]
-
-    def time(self, *args, repeat=5):
-        import numpy as np
-        from grader.sandbox.process import CallRecord
-        best = base = float("inf")
-        for _ in range(repeat):
-            t = time.perf_counter()
-            self.fn(np.array(args[0]))
-            best = min(best, time.perf_counter() - t)
-            t = time.perf_counter()
-            np.exp(args[0])
-            base = min(base, time.perf_counter() - t)
-        return CallRecord(value=(best, base))
-
-
 def load_module(folder: Path, name: str, inject):
     saved = dict(sys.modules)
     sys.modules.update(inject)
@@ -135,6 +80,7 @@ def load_module(folder: Path, name: str, inject):
 def grade_in_process(folder: Path, rubric, reference) -> float:
     """The same checks, same inputs, no sandbox: the student's modules imported right here."""
     from grader.adapters import ADAPTERS
+    from grader.sandbox.local import LocalStudent
     from grader.checks import REGISTRY
     from grader.checks.numeric import seeded_rng
     from grader.reference import RefFunction
@@ -153,7 +99,7 @@ def grade_in_process(folder: Path, rubric, reference) -> float:
                 continue
             fn = getattr(module, cand.name, None)
             if callable(fn):
-                student = InProcess(fn, cand.name)
+                student = LocalStudent(fn, cand.name)
                 if cand.adapter:
                     student = ADAPTERS[cand.adapter](student)
                 break

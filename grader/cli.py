@@ -60,15 +60,7 @@ def _emit(result, fmt: str, out_path: str | None, folder: str) -> None:
         from .report.text import render as render_text
         render_text(result, Console())
         return
-    text = render(result, fmt, folder=folder)
-    if out_path is None:
-        click.echo(text, nl=False)
-        return
-    try:
-        Path(out_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(out_path).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise GraderError("cannot write %s: %s" % (out_path, exc.strerror)) from None
+    _write(render(result, fmt, folder=folder), out_path)
 
 
 def sandbox_options(fn):
