@@ -24,7 +24,9 @@ import time
 
 import numpy as np
 
-MAX_FRAME = 64 * 1024 * 1024      # bytes in one message
+MAX_FRAME = 64 * 1024 * 1024      # bytes in one message (the grader's, with a submission's files)
+MAX_REPLY = 8 * 1024 * 1024       # bytes in one message from a worker (the grader reads these)
+MAX_CONTAINERS = 200_000          # JSON objects and arrays in one message, counted before parsing
 MAX_ARRAY_BYTES = 32 * 1024 * 1024
 MAX_DEPTH = 8
 MAX_ITEMS = 100_000               # list/tuple items in one message
@@ -220,16 +222,30 @@ def send(fd, message, deadline=None):
 
 
 def recv(fd, deadline=None, max_frame=MAX_FRAME):
-    """Read one framed JSON message from ``fd``; validate its size before reading it."""
+    """Read one framed JSON message from ``fd``, bounded in size, structure and depth.
+
+    The length is checked before the payload is read, the number of JSON
+    containers before it is parsed (a frame of a million ``{}`` would cost the
+    reader gigabytes), and nesting too deep for the parser is a ProtocolError,
+    never a RecursionError: whatever the other side sends, the reader gets a
+    message or one of this module's exceptions.
+    """
     header = _read_exact(fd, 4, deadline)
     (length,) = struct.unpack(">I", header)
     if length > max_frame:
         raise ProtocolError("message of %d bytes exceeds the limit" % length)
     payload = _read_exact(fd, length, deadline)
+    return parse(payload)
+
+
+def parse(payload):
+    """One frame's payload as a message (a dict), or ProtocolError."""
+    if payload.count(b"{") + payload.count(b"[") > MAX_CONTAINERS:
+        raise ProtocolError("message holds too many values")
     try:
         message = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ProtocolError("message is not JSON") from exc
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ProtocolError("message is not JSON within the limits") from exc
     if not isinstance(message, dict):
         raise ProtocolError("message is not an object")
     return message
@@ -243,6 +259,8 @@ def _read_exact(fd, n, deadline):
             chunk = os.read(fd, min(n, 1 << 20))
         except BlockingIOError:
             continue
+        except OSError as exc:   # a reset socket: the other side is gone
+            raise Closed(str(exc)) from exc
         if not chunk:
             raise Closed("pipe closed")
         chunks.append(chunk)
