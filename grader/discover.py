@@ -15,18 +15,94 @@ zip bomb). A refused or unreadable submission is reported, not fatal.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import stat
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 MAX_ZIP_BYTES = 50 * 1024 * 1024     # uncompressed total
 MAX_ZIP_FILES = 2000
 MAX_RATIO = 200                       # uncompressed / compressed, over the archive
+MAX_FILES = 300                       # files of one submission sent to the sandbox
+MAX_BYTES = 20 * 1024 * 1024          # bytes of one submission sent to the sandbox
+MAX_DEPTH = 6                         # folder levels below the submission's own
+SKIPPED_DIRS = ("__pycache__", "__MACOSX")
+SKIPPED_SUFFIXES = (".pyc", ".pyo")
 _CANVAS = re.compile(r"^(?P<student>[A-Za-z0-9-]+_(?:LATE_)?\d+)_\d+_(?P<file>.+\.py)$")
+
+
+@dataclass
+class SubmissionFiles:
+    """The files of one submission exactly as they are graded, and what was left out and why."""
+
+    files: List[Tuple[str, bytes]] = field(default_factory=list)   # (posix relative path, content)
+    skipped: List[str] = field(default_factory=list)                # one line each, for the feedback
+
+    def digest(self) -> str:
+        """sha256 over every graded file, each path and content length-prefixed (no two sets collide)."""
+        digest = hashlib.sha256(b"a1grader-files-v2\0")
+        for rel, data in self.files:
+            name = rel.encode("utf-8", "surrogateescape")
+            digest.update(len(name).to_bytes(8, "big") + name + len(data).to_bytes(8, "big"))
+            digest.update(data)
+        return digest.hexdigest()
+
+
+def read_files(folder: Path) -> SubmissionFiles:
+    """The regular files under ``folder`` that grading uses, never following a link.
+
+    Hidden files, ``__pycache__`` and compiled ``.pyc`` files are not graded
+    (Python would otherwise run bytecode that no one can read); links are left
+    out with a note, whatever they point to; so are files past the limits on
+    count, size and depth. The same list is hashed and sent to the sandbox, so
+    what is graded is what is hashed. Raises OSError when ``folder`` itself
+    cannot be read.
+    """
+    out = SubmissionFiles()
+    total = 0
+    stack: List[Tuple[Path, str, int]] = [(Path(folder), "", 0)]
+    while stack:
+        here, prefix, depth = stack.pop()
+        with os.scandir(here) as entries:
+            listing = sorted(entries, key=lambda e: e.name, reverse=True)
+        for entry in listing:
+            rel = prefix + entry.name
+            if entry.name.startswith(".") or entry.name in SKIPPED_DIRS or entry.name.endswith(SKIPPED_SUFFIXES):
+                continue
+            if entry.is_symlink():
+                out.skipped.append("%s is a link: not followed, not graded" % rel)
+            elif entry.is_dir(follow_symlinks=False):
+                if depth < MAX_DEPTH:
+                    stack.append((Path(entry.path), rel + "/", depth + 1))
+                else:
+                    out.skipped.append("%s is nested too deep: not graded" % rel)
+            elif not entry.is_file(follow_symlinks=False):
+                continue
+            elif len(out.files) >= MAX_FILES:
+                out.skipped.append("%s: more than %d files, not graded" % (rel, MAX_FILES))
+            else:
+                data = _read_nofollow(Path(entry.path), MAX_BYTES - total)
+                if data is None:
+                    out.skipped.append("%s: the submission is over %d MB, not graded" % (rel, MAX_BYTES >> 20))
+                    continue
+                total += len(data)
+                out.files.append((rel, data))
+    out.files.sort()
+    return out
+
+
+def _read_nofollow(path: Path, room: int) -> Optional[bytes]:
+    """The file's bytes if it is at most ``room`` bytes; refuses a link swapped in meanwhile."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            return b""
+        data = handle.read(room + 1)
+    return data if len(data) <= room else None
 
 
 @dataclass
@@ -39,24 +115,20 @@ class Submission:
     error: Optional[str] = None
 
     def content_hash(self) -> str:
-        """sha256 over the relative paths and bytes of the files that would be graded."""
-        digest = hashlib.sha256()
+        """The digest of the files that would be graded (:meth:`SubmissionFiles.digest`)."""
         if self.path is None:
-            digest.update(("error:" + (self.error or "")).encode())
-            return digest.hexdigest()
-        for path in sorted(self.path.rglob("*")):
-            rel = path.relative_to(self.path)
-            if path.is_file() and not path.is_symlink() and not any(
-                    p.startswith(".") or p == "__pycache__" for p in rel.parts):
-                digest.update(str(rel).encode() + b"\0" + path.read_bytes() + b"\0")
-        return digest.hexdigest()
+            return hashlib.sha256(("error:" + (self.error or "")).encode()).hexdigest()
+        try:
+            return read_files(self.path).digest()
+        except OSError as exc:
+            return hashlib.sha256(("unreadable:%s" % exc).encode()).hexdigest()
 
 
 def unwrap(folder: Path) -> Path:
-    """Descend through single inner folders that hold no .py file of their own."""
+    """Descend through single inner folders (never a link) that hold no .py file of their own."""
     while True:
         entries = [p for p in folder.iterdir() if not p.name.startswith((".", "__MACOSX"))]
-        dirs = [p for p in entries if p.is_dir()]
+        dirs = [p for p in entries if p.is_dir() and not p.is_symlink()]
         if len(dirs) == 1 and not any(p.suffix == ".py" for p in entries):
             folder = dirs[0]
             continue
@@ -113,6 +185,10 @@ def discover(root: Path, cache: Path) -> List[Submission]:
     flat: dict = {}
     for entry in sorted(root.iterdir()):
         if entry.name.startswith((".", "__")):
+            continue
+        if entry.is_symlink():
+            student = entry.stem if entry.suffix.lower() == ".zip" else entry.name
+            found.append(Submission(student, None, entry, "%s is a link: not followed" % entry.name))
             continue
         if entry.is_dir():
             found.append(Submission(entry.name, unwrap(entry), entry))

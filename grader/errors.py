@@ -1,7 +1,9 @@
 """User-facing errors and the exit codes of the ``grader`` command.
 
 This module is the one place the exit codes live (DESIGN rule 8): 0 graded;
-1 graded but below ``--min-score``; 2 usage, rubric or submission-path error.
+1 graded but below ``--min-score``; 2 usage, rubric or submission-path error
+(and a sandbox that cannot be had safely here); 3 the grader itself failed
+(not the submission's fault: nothing was recorded as its grade).
 A :class:`GraderError` is something the user can fix; the command prints its
 message as one line and exits with its ``exit_code``, never with a traceback.
 """
@@ -12,6 +14,7 @@ from typing import Optional
 EXIT_OK = 0
 EXIT_BELOW_MIN = 1
 EXIT_USAGE = 2
+EXIT_GRADER_FAULT = 3
 
 
 class GraderError(Exception):
@@ -49,3 +52,17 @@ class RubricError(GraderError):
 
 class SubmissionError(GraderError):
     """A submission path that does not exist, is not a folder, or cannot be read."""
+
+
+class SandboxUnavailable(GraderError):
+    """No isolation mode that is safe here could be started (e.g. plain mode as root)."""
+
+
+class GraderFault(GraderError):
+    """The grader's own machinery failed (the sandbox's zygote, a scratch file system).
+
+    Never the student's doing and never stored as their grade: a batch records
+    the submission as not graded and grades it again on the next run.
+    """
+
+    exit_code = EXIT_GRADER_FAULT

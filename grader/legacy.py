@@ -1,40 +1,20 @@
-"""Real submissions, made loadable: Python 2 files, odd encodings, package-style imports.
+"""Real submissions, made loadable: what was done to each file, as the feedback tells it.
 
-Runs in the grading process on the sandbox's scratch copy of a submission,
-before any of it is imported. It only reads and rewrites text (``compile`` in
-the grader never runs the code), and reports what it did per file so the
-feedback can say so.
-
-* A file that is not UTF-8 and has no coding line is re-encoded from latin-1.
-* A file that does not compile as Python 3 but parses as Python 2 is ported
-  with fissix (a maintained lib2to3 fork) and the fixers in ``FIXERS``, unless
-  the rubric's ``python2`` policy is ``reject``. Python 2's ``/`` on two ints
-  floors; the port leaves ``/`` alone (docs/legacy.md).
-* ``from .q1_softmax import x`` and ``from pkg.q1_softmax import x`` become
-  ``from q1_softmax import x`` when q1_softmax.py is in the submission, so the
-  student's own file (or, for an isolated function, the grader's proxy) is used.
-* Uses of NumPy aliases removed in 1.24 (``np.float``, ...) are noted; the child
-  restores them in its own numpy.
+The work itself (decoding, porting Python 2 with fissix, rewriting package-style
+imports) reads and rewrites untrusted text, so it runs inside a sandbox worker
+(grader/sandbox/porting.py, called by the child's ``prepare``), within the
+submission's limits and budget. This module turns the worker's report, which is
+untrusted data, into validated :class:`FileReport` objects and feedback notes.
 """
 from __future__ import annotations
 
-import functools
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
-# The fixers that matter for this homework's code, in one place.
-FIXERS = tuple("fissix.fixes.fix_" + name for name in (
-    "print", "xrange", "dict", "has_key", "except", "raise", "imports", "imports2", "basestring",
-    "unicode", "long", "ne", "apply", "exec", "execfile", "raw_input", "input", "itertools",
-    "itertools_imports", "map", "filter", "zip", "next", "numliterals", "reduce", "renames",
-    "standarderror", "sys_exc", "throw", "tuple_params", "types", "urllib", "repr", "funcattrs",
-    "methodattrs", "nonzero", "operator", "getcwdu", "intern", "isinstance", "xreadlines", "buffer",
-))
-NUMPY_ALIASES = ("float", "int", "bool", "object", "complex", "str")
-_ALIAS_USE = re.compile(r"\b(?:np|numpy)\.(%s)\b" % "|".join(NUMPY_ALIASES))
-_CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.M)
+from .sandbox import porting
+
+port = porting.port   # the pure text transformation, for tests and tools
 
 
 @dataclass
@@ -79,100 +59,51 @@ def _penalty(policy) -> float:
     return 0.0
 
 
-def _decode(raw: bytes) -> Tuple[str, bool]:
-    """The file's text, and whether it had to be read as latin-1."""
-    head = b"\n".join(raw.splitlines()[:2])
-    match = _CODING.search(head)
-    if match:
-        try:
-            return raw.decode(match.group(1).decode("ascii")), False
-        except (LookupError, UnicodeDecodeError):
-            pass
-    try:
-        return raw.decode("utf-8-sig"), False
-    except UnicodeDecodeError:
-        return raw.decode("latin-1"), True
+def rejects(policy) -> bool:
+    """True when the rubric's policy grades Python 2 files as they are (no port)."""
+    return isinstance(policy, dict) and policy.get("python2") == "reject"
 
 
-def _compiles(text: str, name: str) -> Optional[SyntaxError]:
-    try:
-        compile(text, name, "exec", dont_inherit=True)
-    except SyntaxError as exc:
-        return exc
-    except ValueError as exc:   # null bytes
-        return SyntaxError(str(exc))
-    return None
+def _text(value: Any, cap: int = 300) -> str:
+    if not isinstance(value, str):
+        raise ValueError("expected text")
+    return value[:cap]
 
 
-@functools.lru_cache(maxsize=1)
-def _tool():
-    """One refactoring tool: building it compiles every fixer's pattern (slow)."""
-    from fissix.refactor import RefactoringTool
-    return RefactoringTool(list(FIXERS))
+def _line(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("expected a line number")
+    return value
 
 
-def port(text: str, name: str) -> Optional[str]:
-    """The Python 3 version of a Python 2 source, or None when it is not valid Python 2 either."""
-    tool = _tool()
-    try:
-        return str(tool.refactor_string(text if text.endswith("\n") else text + "\n", name))
-    except Exception:  # noqa: BLE001 - fissix raises its own parse errors; any failure means "cannot port"
-        return None
+def from_wire(data: Any) -> Dict[str, FileReport]:
+    """The worker's ``prepared`` reports, validated; ValueError when malformed.
 
-
-def _first_change(before: str, after: str) -> Optional[Tuple[int, str, str]]:
-    for number, (old, new) in enumerate(zip(before.splitlines(), after.splitlines()), start=1):
-        if old != new:
-            return number, old, new
-    return None
-
-
-def _rewrite_imports(text: str, siblings: set) -> Tuple[str, List[str]]:
-    """Package-style imports of the submission's own modules, made plain."""
-    changed: List[str] = []
-
-    def from_import(match: "re.Match[str]") -> str:
-        module = match.group(2)
-        if module not in siblings:
-            return match.group(0)
-        changed.append(match.group(0))
-        return "%sfrom %s import" % (match.group(1), module)
-
-    def plain_import(match: "re.Match[str]") -> str:
-        module = match.group(2)
-        if module not in siblings:
-            return match.group(0)
-        changed.append(match.group(0))
-        return "%simport %s as %s" % (match.group(1), module, match.group(3) or module)
-
-    text = re.sub(r"^([ \t]*)from\s+(?:\.+|[A-Za-z_][\w.]*\.)([A-Za-z_]\w*)\s+import", from_import, text, flags=re.M)
-    text = re.sub(r"^([ \t]*)import\s+[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*\.([A-Za-z_]\w*)(?:\s+as\s+([A-Za-z_]\w*))?",
-                  plain_import, text, flags=re.M)
-    return text, changed
+    Everything in ``data`` came from a process that ran student code: only the
+    expected fields, types and sizes are kept.
+    """
+    if not isinstance(data, dict) or len(data) > 200:
+        raise ValueError("reports are not a mapping")
+    reports: Dict[str, FileReport] = {}
+    for module, raw in data.items():
+        if not isinstance(module, str) or not module.isidentifier() or not isinstance(raw, dict):
+            raise ValueError("malformed report")
+        report = FileReport(module)
+        if raw.get("python2") is not None:
+            line, what = raw["python2"]
+            report.python2 = (_line(line), _text(what))
+        report.ported = raw.get("ported") is True
+        if raw.get("first_change") is not None:
+            line, before, after = raw["first_change"]
+            report.first_change = (_line(line), _text(before), _text(after))
+        report.reencoded = raw.get("reencoded") is True
+        report.imports = [_text(v) for v in raw.get("imports", [])][:20]
+        aliases = [_text(v) for v in raw.get("numpy_aliases", [])]
+        report.numpy_aliases = [a for a in aliases if a in porting.NUMPY_ALIASES]
+        reports[module] = report
+    return reports
 
 
 def prepare(folder: Path, policy) -> Dict[str, FileReport]:
-    """Make the student files in ``folder`` loadable in place; report per module."""
-    reject = isinstance(policy, dict) and policy.get("python2") == "reject"
-    files = sorted(p for p in Path(folder).glob("*.py") if p.is_file())
-    siblings = {p.stem for p in files}
-    reports: Dict[str, FileReport] = {}
-    for path in files:
-        report = FileReport(path.stem)
-        raw = path.read_bytes()
-        text, report.reencoded = _decode(raw)
-        original = text
-        error = _compiles(text, path.name)
-        if error is not None:
-            ported = port(text, path.name)
-            if ported is not None and _compiles(ported, path.name) is None:
-                report.python2 = (error.lineno or 0, error.msg or "Python 2 syntax")
-                if not reject:
-                    text, report.ported = ported, True
-                    report.first_change = _first_change(original, ported)
-        text, report.imports = _rewrite_imports(text, siblings - {path.stem})
-        report.numpy_aliases = sorted(set(_ALIAS_USE.findall(text)))
-        if text != original or report.reencoded:
-            path.write_text(text, encoding="utf-8")
-        reports[path.stem] = report
-    return reports
+    """Prepare ``folder`` in this process: for tests of trusted files only, never for a submission."""
+    return from_wire(porting.prepare(str(folder), rejects(policy)))

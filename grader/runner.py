@@ -17,9 +17,11 @@ from .checks import REGISTRY
 from .checks.base import CheckResult
 from .checks.numeric import seeded_rng
 from .diagnose import MISTAKES, diagnose
+from .discover import SubmissionFiles, read_files
+from .errors import GraderFault, SubmissionError
 from .reference import RecordedReference, Reference, RefFunction
 from .sandbox.limits import DEFAULT_LIMITS, Limits
-from .sandbox.process import Sandbox, Worker, Zygote
+from .sandbox.process import Sandbox, Worker, Zygote, ZygoteFailure
 from .sandbox.student import StudentError, StudentFunction
 from .scoring import (CheckOutcome, PartResult, SubmissionResult, points, score_check, score_part,
                       score_submission, unscored_checks)
@@ -45,13 +47,13 @@ class Grader:
     """
 
     def __init__(self, rubric, timeout: Optional[float] = None, limits: Optional[Limits] = None,
-                 mode: Optional[str] = None):
+                 mode: Optional[str] = None, unsafe: bool = False):
         self.rubric = rubric
         self.reference = load_reference(rubric.reference)
         base = limits or getattr(rubric, "limits", None) or DEFAULT_LIMITS
         # Loading runs the student's top-level code (often their own sanity checks): allow it more.
         self.limits = base.override(timeout=timeout, load_timeout=max(2 * timeout, 2.0) if timeout else None)
-        self.zygote = Zygote(mode, self.limits)
+        self.zygote = Zygote(mode, self.limits, unsafe=unsafe)
 
     @property
     def mode(self) -> str:
@@ -61,18 +63,44 @@ class Grader:
         """Grade the student folder ``submission``; never raises for the student's faults.
 
         ``label`` is what the result calls the submission (default: the path as given).
+        Raises SubmissionError when the folder cannot be read, and GraderFault
+        when the sandbox failed twice (the grader's fault: nothing to record).
         """
         start = time.perf_counter()
-        results: Dict[str, PartResult] = {}
-        with Sandbox(Path(submission), self.limits, zygote=self.zygote) as sandbox:
-            files = legacy.prepare(sandbox.scratch, self.rubric.policy)
-            for _, part in self.rubric.parts():
-                results[part.id] = grade_part(sandbox, self.rubric, self.reference, part, files)
+        try:
+            files = read_files(Path(submission))
+        except OSError as exc:
+            raise SubmissionError("submission folder cannot be read: %s (%s)" % (
+                submission, exc.strerror or exc)) from None
+        for attempt in (1, 2):
+            try:
+                results = self._grade_files(files)
+                break
+            except ZygoteFailure as exc:
+                # Whatever went wrong may have left the zygote in any state: never reuse it.
+                self.zygote.stop()
+                if attempt == 2:
+                    raise GraderFault("the sandbox failed while grading %s: %s" % (submission, exc)) from None
         timing = {"seconds": round(time.perf_counter() - start, 3)}
         name = label if label is not None else str(submission)
         result = score_submission(self.rubric, name, results, __version__, timing)
         result.sandbox = self.mode
+        result.notes = list(files.skipped)
         return result
+
+    def _grade_files(self, files: SubmissionFiles) -> Dict[str, PartResult]:
+        results: Dict[str, PartResult] = {}
+        with Sandbox(files.files, self.limits, zygote=self.zygote) as sandbox:
+            prepared = sandbox.prepare(legacy.rejects(self.rubric.policy))
+            try:
+                reports = legacy.from_wire(prepared.reports or {})
+            except (ValueError, TypeError):
+                reports, prepared.problem = {}, "preparing your files failed: malformed report"
+            for _, part in self.rubric.parts():
+                results[part.id] = grade_part(sandbox, self.rubric, self.reference, part, reports)
+                if prepared.problem:
+                    results[part.id].notes.append(prepared.problem)
+        return results
 
     def close(self) -> None:
         self.zygote.close()

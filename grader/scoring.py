@@ -66,6 +66,7 @@ class SubmissionResult:
     questions: List[QuestionResult] = field(default_factory=list)
     timing: Dict[str, float] = field(default_factory=dict)
     sandbox: str = ""          # the isolation mode the student's code ran under
+    notes: List[str] = field(default_factory=list)   # about the submission as a whole (files not read, ...)
 
     def parts(self) -> List[PartResult]:
         return [p for q in self.questions for p in q.parts]

@@ -6,6 +6,7 @@ import os
 import numpy as np
 import pytest
 
+from grader.discover import read_files
 from grader.sandbox.limits import Limits
 from grader.sandbox.process import Sandbox
 from grader.sandbox.student import StudentFunction
@@ -17,7 +18,7 @@ def make(tmp_path):
 
     def build(source, name="mod", fn="f", timeout=5.0):
         (tmp_path / (name + ".py")).write_text(source)
-        sandbox = Sandbox(tmp_path, Limits(timeout=timeout, load_timeout=5.0))
+        sandbox = Sandbox(read_files(tmp_path).files, Limits(timeout=timeout, load_timeout=5.0))
         sandboxes.append(sandbox)
         worker = sandbox.open([[name, fn]], {}, {}, {})
         return worker, StudentFunction(worker, "%s.%s" % (name, fn), fn)
@@ -117,7 +118,7 @@ def test_nothing_passes_from_one_submission_to_the_next(tmp_path, mode):
     zygote = Zygote(mode, Limits(timeout=5.0, load_timeout=5.0))
     try:
         for folder, expect_empty in ((writer, False), (reader, True)):
-            with Sandbox(folder, zygote.limits, zygote=zygote) as sandbox:
+            with Sandbox(read_files(folder).files, zygote.limits, zygote=zygote) as sandbox:
                 worker = sandbox.open([["mod", "f"]], {}, {}, {})
                 value = StudentFunction(worker, "mod.f", "f")()
                 worker.end()

@@ -1,21 +1,29 @@
 """The sandboxed child: a zygote that forks one worker per part to run student code.
 
-Run as ``python -I [-S] child.py CONFIG_JSON``; CONFIG_JSON gives the pipe fds,
-an optional extra module folder (``site``: numpy alone, in the private view
-of bwrap mode), the unprivileged uid/gid for workers and the resource limits.
+Run as ``python -I [-S] child.py CONFIG_JSON``; CONFIG_JSON gives the control
+socket's fd, the isolation mode, an optional extra module folder (``site``:
+numpy and fissix alone, in the private view of bwrap mode), the work folder,
+the unprivileged uid/gid for workers and the resource limits.
 
 The zygote imports numpy (and the modules students commonly use) once and never
 imports student or reference code; it holds nothing secret, since everything
-it has is inherited by the workers it forks. For every ``fork`` it forks a
-worker, tells the grader, waits for it and reports how it ended. The worker
-drops privileges, sets its limits, then receives its ``load`` message straight
-from the grader, loads the student's modules (with proxies for the isolated
-functions: they call back to the grader, so no reference code is ever here)
-and answers calls until told to end.
+it has is inherited by the workers it forks. It obeys only its control socket
+(from the grader): ``open`` writes a submission's files into a fresh
+size-limited tmpfs, ``fork`` (with a socket passed along, SCM_RIGHTS) starts a
+worker that holds that socket and nothing else of the zygote's, ``kill`` ends
+it, ``close`` removes everything the submission left. It reports each
+worker's end. A worker enters its own IPC namespace, drops privileges, sets
+its limits, then serves the grader over its own socket: ``prepare`` (port the
+files, porting.py) or ``load`` (the student's modules, with proxies for the
+isolated functions: they call back to the grader, so no reference code is ever
+here) and the calls that follow.
 """
+import base64
 import json
 import os
+import select
 import signal
+import socket
 import sys
 
 CONFIG = json.loads(sys.argv[1]) if __name__ == "__main__" else {}
@@ -57,8 +65,15 @@ import numpy.testing  # noqa: E402,F401
 # only, and take it away before any student code runs.
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, _HERE)
+import kernel  # noqa: E402
 import testfns  # noqa: E402
 import wire  # noqa: E402
+try:
+    import porting  # noqa: E402
+    if not porting.preload():
+        porting = None
+except ImportError:
+    porting = None
 sys.path.remove(_HERE)
 
 STDOUT_CAP = 8 * 1024
@@ -160,10 +175,10 @@ class StudentFinder:
 
 
 class Channel:
-    """The worker's pipes to the grader; also carries proxy calls back to it."""
+    """The worker's own socket to the grader; also carries proxy calls back to it."""
 
-    def __init__(self, rfd, wfd):
-        self.rfd, self.wfd = rfd, wfd
+    def __init__(self, fd):
+        self.rfd = self.wfd = fd
 
     def callback(self, name, args):
         """Ask the grader to run the reference's ``name`` on ``args``; return its value.
@@ -348,6 +363,20 @@ def serve(channel, functions):
 
 # ---------------------------------------------------------------- processes
 
+_exit = os._exit   # bound now: student code may replace os._exit in its own worker
+IPC_FREE = ("bwrap", "uid")   # modes in which each worker gets its own IPC namespace
+SHARED_TEMP = ("/var/tmp", "/dev/shm", "/run/lock", "/dev/mqueue", "/var/crash")
+_TOKEN = re.compile(r"^[0-9a-f]{16,64}$")
+
+
+def drop(config):
+    """Become the workers' unprivileged uid (no-op without one)."""
+    if config.get("uid") is not None:
+        os.setgroups([])
+        os.setgid(int(config["gid"]))
+        os.setuid(int(config["uid"]))
+
+
 def restrict(config):
     """Limits and the unprivileged identity of a worker, before any student code runs."""
     limits = config.get("limits", {})
@@ -359,26 +388,40 @@ def restrict(config):
                 resource.setrlimit(getattr(resource, name), (int(value), int(value)))
             except (ValueError, OSError):
                 pass
-    if config.get("uid") is not None:
-        os.setgroups([])
-        os.setgid(int(config["gid"]))
-        os.setuid(int(config["uid"]))
+    # No setuid program can give back what the uid drop takes away.
+    kernel.prctl(kernel.PR_SET_NO_NEW_PRIVS, 1)
+    drop(config)
 
 
-def worker(channel, config):
-    os.setpgid(0, 0)
-    for sig in (signal.SIGTERM, signal.SIGUSR1, signal.SIGCHLD):
-        signal.signal(sig, signal.SIG_DFL)
+def prepare(message):
+    """Make the submission's files loadable (porting.py), within this worker's limits."""
+    if porting is None:
+        return {"op": "prepared", "reports": {}, "error": {"type": "ImportError", "message": "fissix is missing"}}
     try:
+        return {"op": "prepared", "reports": porting.prepare(message["dir"], bool(message.get("reject")))}
+    except BaseException as exc:  # noqa: B902 - a MemoryError on a huge file is the student's, not ours
+        return {"op": "prepared", "reports": {}, "error": describe_error(exc)}
+
+
+def worker(fd, config):
+    """One part's worker: its own socket to the grader, nothing of the zygote's."""
+    try:
+        os.setpgid(0, 0)
+        for sig in (signal.SIGTERM, signal.SIGUSR1, signal.SIGCHLD):
+            signal.signal(sig, signal.SIG_DFL)
+        if config.get("mode") in IPC_FREE:
+            kernel.unshare(kernel.CLONE_NEWIPC)   # SysV objects die with this worker
         restrict(config)
-        message = wire.recv(channel.rfd)
-        if message.get("op") != "load":
-            return
-        reply, functions = load(message, channel)
-        wire.send(channel.wfd, reply)
-        serve(channel, functions)
+        channel = Channel(fd)
+        message = wire.recv(fd)
+        if message.get("op") == "prepare":
+            wire.send(fd, prepare(message))
+        elif message.get("op") == "load":
+            reply, functions = load(message, channel)
+            wire.send(fd, reply)
+            serve(channel, functions)
     finally:
-        os._exit(0)
+        _exit(0)
 
 
 def sweep(config):
@@ -388,65 +431,202 @@ def sweep(config):
     pid = os.fork()
     if pid == 0:
         try:
-            os.setgroups([])
-            os.setgid(int(config["gid"]))
-            os.setuid(int(config["uid"]))
+            drop(config)
             os.kill(-1, signal.SIGKILL)   # as that uid: reaches exactly its processes
         finally:
-            os._exit(0)
+            _exit(0)
     os.waitpid(pid, 0)
 
 
-def zygote(channel, config):
-    current = {"pid": None}
+def contain(config):
+    """Namespaces and empty temporary folders for everything this zygote forks.
 
-    def kill_worker(signum, frame):
-        # The grader asks (SIGUSR1) when a call overran: it may not know the
-        # worker's pid in this pid namespace, so the zygote does the killing.
-        if current["pid"]:
+    bwrap has already given new network, IPC and pid namespaces; in uid mode
+    the zygote (root on the host) makes its own mount, IPC and network
+    namespaces. In both, the world-writable folders a worker could leave
+    something in are covered by empty read-only file systems, and /tmp gets a
+    fresh size-limited tmpfs for each submission (``open_submission``).
+    """
+    kernel.prctl(kernel.PR_SET_DUMPABLE, 0)
+    mode = config.get("mode")
+    if mode == "uid":
+        kernel.unshare(kernel.CLONE_NEWNS | kernel.CLONE_NEWIPC | kernel.CLONE_NEWNET)
+        kernel.mount(None, "/", None, kernel.MS_REC | kernel.MS_PRIVATE)
+    if mode in IPC_FREE:
+        for folder in SHARED_TEMP:
+            if os.path.isdir(folder) and not os.path.islink(folder):
+                kernel.tmpfs(folder, 4096, mode="0755", readonly=True)
+        probe = os.fork()   # each worker will need a new IPC namespace: fail now, not later
+        if probe == 0:
             try:
-                os.killpg(current["pid"], signal.SIGKILL)
-            except OSError:
-                pass
-        sweep(config)
+                kernel.unshare(kernel.CLONE_NEWIPC)
+                _exit(0)
+            except BaseException:  # noqa: B902
+                _exit(1)
+        if os.waitpid(probe, 0)[1] != 0:
+            raise OSError("a worker cannot get its own IPC namespace")
 
-    signal.signal(signal.SIGUSR1, kill_worker)
-    while True:
+
+def _relative(rel):
+    """A file name inside the submission, or ProtocolError."""
+    parts = rel.split("/") if isinstance(rel, str) else []
+    if not parts or len(rel) > 400 or any(p in ("", ".", "..") or p.startswith(".") for p in parts):
+        raise wire.ProtocolError("bad file name %r" % (rel,))
+    return parts
+
+
+def open_submission(message, config):
+    """A fresh folder with the submission's files, owned by the workers' uid; its path."""
+    token = message.get("token")
+    if not isinstance(token, str) or not _TOKEN.match(token):
+        raise wire.ProtocolError("bad token")
+    files = [(_relative(rel), base64.b64decode(data)) for rel, data in message.get("files", [])]
+    work = config["work"]
+    if config.get("mode") in IPC_FREE:
+        kernel.tmpfs(work, int(message.get("quota", 64 << 20)))   # this submission's /tmp, and only its
+    folder = os.path.join(work, "s-" + token)
+    pid = os.fork()
+    if pid == 0:   # the files are written with the student's own rights, in a file system no one else uses
         try:
-            message = wire.recv(channel.rfd)
-        except wire.Closed:
-            return
-        if message.get("op") != "fork":
-            return
-        go_r, go_w = os.pipe()
+            drop(config)
+            os.mkdir(folder, 0o700)
+            for parts, data in files:
+                here = folder
+                for part in parts[:-1]:
+                    here = os.path.join(here, part)
+                    if not os.path.isdir(here):
+                        os.mkdir(here, 0o700)
+                fd = os.open(os.path.join(here, parts[-1]), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
+                             0o600)
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+            _exit(0)
+        except BaseException:  # noqa: B902
+            _exit(1)
+    if os.waitpid(pid, 0)[1] != 0:
+        raise OSError("the submission's files could not be written")
+    return folder
+
+
+def close_submission(folder, config):
+    """Everything the submission left is gone: its processes, its files, its /tmp."""
+    sweep(config)
+    if config.get("mode") in IPC_FREE:
+        kernel.umount(config["work"])   # detached at once, whatever depth or count of files
+    elif folder:
+        import subprocess   # plain mode only: no privilege boundary, rm copes with any depth
+        subprocess.run(["rm", "-rf", "--", folder], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=60, check=False)
+
+
+class Zygote:
+    """Forks workers on the grader's request and reports how each one ended.
+
+    Its control socket is its own: a worker closes it before anything else
+    and talks to the grader only over the socket the grader made for it.
+    """
+
+    def __init__(self, config):
+        self.config = config
+        self.ctrl = socket.socket(fileno=int(config["control"]))
+        self.ctrl.setblocking(True)
+        self.pid = self.pidfd = None
+        self.folder = None
+
+    def send(self, message):
+        wire.send(self.ctrl.fileno(), message)
+
+    def run(self):
+        while True:
+            watch = [self.ctrl] + ([self.pidfd] if self.pidfd is not None else [])
+            ready = select.select(watch, [], [])[0]
+            if self.pidfd is not None and self.pidfd in ready:
+                self.reap()
+            if self.ctrl in ready:
+                try:
+                    message = wire.recv(self.ctrl.fileno())
+                except (wire.Closed, wire.ProtocolError):
+                    self.kill()
+                    return
+                if not self.handle(message):
+                    self.kill()
+                    return
+
+    def handle(self, message):
+        op = message.get("op")
+        if op == "fork":
+            _, fds, _, _ = socket.recv_fds(self.ctrl, 1, 1)
+            if len(fds) != 1 or self.pid is not None:
+                return False
+            self.fork(fds[0])
+        elif op == "kill":
+            self.kill()
+        elif op == "open":
+            try:
+                self.folder = open_submission(message, self.config)
+                self.send({"op": "opened", "dir": self.folder})
+            except (OSError, ValueError, wire.ProtocolError) as exc:
+                self.send({"op": "open_failed", "why": str(exc)[:300]})
+        elif op == "close":
+            self.kill()
+            if self.pid is not None:
+                os.waitpid(self.pid, 0)
+                self._forget()
+            try:
+                close_submission(self.folder, self.config)
+                self.send({"op": "closed", "ok": True})
+            except (OSError, ValueError) as exc:
+                self.send({"op": "closed", "ok": False, "why": str(exc)[:300]})
+            self.folder = None
+        else:
+            return False
+        return True
+
+    def fork(self, fd):
         pid = os.fork()
         if pid == 0:
-            os.close(go_w)
-            os.read(go_r, 1)   # wait until the grader knows we exist: see below
-            os.close(go_r)
-            worker(channel, config)
-        os.close(go_r)
-        current["pid"] = pid
-        # Sent before the worker may write anything, so the two never interleave.
-        wire.send(channel.wfd, {"op": "forked", "pid": pid})
-        os.write(go_w, b"g")
-        os.close(go_w)
-        _, status = os.waitpid(pid, 0)
-        current["pid"] = None
-        sweep(config)
+            self.ctrl.close()
+            worker(fd, self.config)
+        os.close(fd)
+        self.pid, self.pidfd = pid, os.pidfd_open(pid)
+        self.send({"op": "forked"})
+
+    def kill(self):
+        if self.pid is not None:
+            for target in (lambda: os.killpg(self.pid, signal.SIGKILL), lambda: os.kill(self.pid, signal.SIGKILL)):
+                try:
+                    target()
+                except OSError:
+                    pass
+        sweep(self.config)
+
+    def reap(self):
+        _, status = os.waitpid(self.pid, 0)
+        self._forget()
+        sweep(self.config)   # whatever the worker started, wherever it went
         if os.WIFSIGNALED(status):
-            ended = {"op": "exited", "signal": os.WTERMSIG(status), "code": None}
+            self.send({"op": "exited", "signal": os.WTERMSIG(status), "code": None})
         else:
-            ended = {"op": "exited", "signal": None, "code": os.WEXITSTATUS(status)}
-        wire.send(channel.wfd, ended)
+            self.send({"op": "exited", "signal": None, "code": os.WEXITSTATUS(status)})
+
+    def _forget(self):
+        os.close(self.pidfd)
+        self.pid = self.pidfd = None
 
 
 def main():
-    # Student output must never reach the protocol pipes or the grader's terminal.
+    # Student output must never reach the grader's terminal.
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
-    zygote(Channel(CONFIG["rfd"], CONFIG["wfd"]), CONFIG)
+    zygote = Zygote(CONFIG)
+    try:
+        contain(CONFIG)
+    except OSError as exc:
+        zygote.send({"op": "ready", "error": "the sandbox cannot be contained here (%s)" % exc})
+        return
+    zygote.send({"op": "ready", "porting": porting is not None})
+    zygote.run()
 
 
 if __name__ == "__main__":

@@ -3,14 +3,15 @@
 Three modes, strongest first (docs/security.md says what each protects):
 
 * ``bwrap``: bubblewrap gives the child a private filesystem view (the Python
-  standard library, numpy, the child's own program and the scratch folder;
+  standard library, numpy, fissix, the child's own program and a fresh tmpfs;
   nothing of the grader, the reference or the submissions), no network, its
   own pid namespace; workers also drop to an unprivileged uid.
-* ``uid``: running as root without bubblewrap: workers drop to an
-  unprivileged uid (so limits on processes hold and files are protected by
-  their permissions), but they see the same filesystem as the grader.
+* ``uid``: running as root without bubblewrap: the zygote makes its own
+  mount, IPC and network namespaces, covers the shared temporary folders, and
+  workers drop to an unprivileged uid (so limits on processes hold and files
+  are protected by their permissions); they still see the grader's filesystem.
 * ``plain``: neither (a student's laptop): resource limits and the process
-  boundary only.
+  boundary only. Refused as root: the student's code would run as root.
 """
 from __future__ import annotations
 
@@ -53,37 +54,79 @@ def detect(requested: Optional[str] = None) -> str:
     return "plain"
 
 
+def weaker_than_possible(requested: Optional[str], mode: str) -> Optional[str]:
+    """Why ``auto`` (or a requested mode) ended weaker than this machine could do, or None."""
+    if mode == "bwrap":
+        return None
+    if os.geteuid() != 0:
+        if requested in (None, "auto") and bwrap_path():
+            return ("not running as root: the sandbox runs in plain mode (no private filesystem view, no "
+                    "uid drop); grade as root, e.g. in a container, for the bwrap mode")
+        return None
+    if requested in (None, "auto", "bwrap"):
+        return "bubblewrap does not work here: the sandbox runs in %s mode (docs/security.md)" % mode
+    return None
+
+
+def choose(requested: Optional[str] = None, unsafe: bool = False) -> str:
+    """The mode to run in; refuses (SandboxUnavailable) to run student code as root without isolation."""
+    from ..errors import SandboxUnavailable
+    mode = detect(None if requested in (None, "auto") else requested)
+    if mode == "plain" and os.geteuid() == 0 and not unsafe:
+        raise SandboxUnavailable(
+            "refusing to run student code as root in plain mode (it could kill the grader or read every "
+            "file): use --isolation auto/bwrap/uid, or --i-know-it-is-unsafe in a throwaway container")
+    return mode
+
+
 def _bwrap_works() -> bool:
     path = bwrap_path()
     if not path:
         return False
     try:
-        run = subprocess.run(bwrap_args(path, Path(tempfile.gettempdir())) + ["/bin/true"],
+        run = subprocess.run(bwrap_args(path) + ["/bin/true"],
                              capture_output=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return False
     return run.returncode == 0
 
 
-def numpy_dirs() -> List[Path]:
-    """numpy's package folder and, for wheels, the folder of its bundled libraries."""
+def site_dirs() -> List[Path]:
+    """What the child may import besides the standard library, each a folder or a file.
+
+    numpy (and, for wheels, its bundled libraries) for the students; fissix and
+    appdirs, its one dependency, for porting Python 2 inside the sandbox.
+    """
     import numpy
     pkg = Path(numpy.__file__).resolve().parent
-    extra = [p for p in (pkg.parent / "numpy.libs",) if p.is_dir()]
-    return [pkg] + extra
+    found = [pkg] + [p for p in (pkg.parent / "numpy.libs",) if p.is_dir()]
+    for name in ("fissix", "appdirs"):
+        try:
+            module = __import__(name)
+        except ImportError:
+            continue
+        path = Path(module.__file__).resolve()
+        found.append(path.parent if path.name == "__init__.py" else path)
+    return found
 
 
-def bwrap_args(bwrap: str, scratch_root: Path) -> List[str]:
-    """bwrap options for a private view: read-only system and Python, numpy alone, scratch rw."""
+CHILD_FILES = ("child.py", "wire.py", "testfns.py", "kernel.py", "porting.py")
+
+
+def bwrap_args(bwrap: str) -> List[str]:
+    """bwrap options for a private view: read-only system and Python, numpy and fissix alone.
+
+    Nothing of the host is writable. The zygote mounts a fresh size-limited
+    tmpfs on /tmp for each submission (CAP_SYS_ADMIN, which workers lose with
+    their uid), and gives each worker its own IPC namespace.
+    """
     base = Path(sys.base_prefix).resolve()
     # No user namespace: workers must become a real host uid so RLIMIT_NPROC holds.
     args = [bwrap, "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-net",
             "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
             "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
-            "--cap-add", "CAP_KILL",
-            # A read-only, empty /tmp: the scratch folder is the only place a worker
-            # can write, and it is deleted after each submission.
-            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--remount-ro", "/tmp"]
+            "--cap-add", "CAP_KILL", "--cap-add", "CAP_SYS_ADMIN",
+            "--proc", "/proc", "--dev", "/dev", "--perms", "0755", "--dir", "/tmp"]
     for system in ("/usr", "/lib", "/lib64", "/bin", "/etc/ld.so.cache"):
         if os.path.exists(system):
             args += ["--ro-bind", system, system]
@@ -99,13 +142,11 @@ def bwrap_args(bwrap: str, scratch_root: Path) -> List[str]:
     for site in sorted(sites):
         if site.is_dir() and base in site.parents:
             args += ["--tmpfs", str(site)]
-    for folder in numpy_dirs():
+    for folder in site_dirs():
         args += ["--ro-bind", str(folder), "/sandbox/site/" + folder.name]
-    for name in ("child.py", "wire.py", "testfns.py", "compat.py"):
-        if (HERE / name).exists():
-            args += ["--ro-bind", str(HERE / name), "/sandbox/child/" + name]
-    args += ["--bind", str(scratch_root), "/work", "--chdir", "/work"]
-    return args
+    for name in CHILD_FILES:
+        args += ["--ro-bind", str(HERE / name), "/sandbox/child/" + name]
+    return args + ["--chdir", "/"]
 
 
 def interpreter() -> str:
@@ -144,21 +185,21 @@ class UidLease:
 
 @dataclass(frozen=True)
 class Plan:
-    """What a zygote is started with: the command, its config, and where scratch lives."""
+    """What a zygote is started with: the command, an extra module folder, where submissions go."""
 
     mode: str
     command: List[str]
     site: Optional[str]
-    scratch_root: Path
-    work_dir: str          # the scratch root as the child sees it
+    work: str              # the folder, as the child sees it, that holds one submission at a time
 
 
-def plan(mode: str, scratch_root: Path) -> Plan:
+def plan(mode: str, plain_root: Optional[Path] = None) -> Plan:
     if mode == "bwrap":
-        cmd = bwrap_args(bwrap_path() or "bwrap", scratch_root) + [interpreter(), "-I", "-S",
-                                                                  "/sandbox/child/child.py"]
-        return Plan(mode, cmd, "/sandbox/site", scratch_root, "/work")
-    return Plan(mode, [sys.executable, "-I", str(HERE / "child.py")], None, scratch_root, str(scratch_root))
+        cmd = bwrap_args(bwrap_path() or "bwrap") + [interpreter(), "-I", "-S", "/sandbox/child/child.py"]
+        return Plan(mode, cmd, "/sandbox/site", "/tmp")
+    # uid: /tmp inside the zygote's own mount namespace, a fresh tmpfs per submission.
+    work = "/tmp" if mode == "uid" else str(plain_root)
+    return Plan(mode, [sys.executable, "-I", str(HERE / "child.py")], None, work)
 
 
 def explain(mode: str) -> str:
@@ -166,7 +207,9 @@ def explain(mode: str) -> str:
     return {
         "bwrap": "bwrap: private filesystem view (no grader, reference or other submissions), no network, "
                  "own pid namespace, unprivileged uid, resource limits",
-        "uid": "uid: unprivileged uid and resource limits; same filesystem view as the grader "
-               "(install bubblewrap for a private view)",
-        "plain": "plain: separate process and resource limits only (not root: no uid drop, no private view)",
+        "uid": "uid: unprivileged uid, own mount, IPC and network namespaces, private /tmp, resource limits; "
+               "the grader's filesystem is readable where its permissions allow (install bubblewrap for a "
+               "private view)",
+        "plain": ("plain: separate process and resource limits only (no uid drop, no private view)"
+                  + ("; RUNNING AS ROOT: the student's code runs as root" if os.geteuid() == 0 else "")),
     }[mode]

@@ -17,6 +17,7 @@ class Limits:
     budget: float = 120.0        # seconds of everything one submission may take
     memory_mb: int = 1024        # address space of a worker (RLIMIT_AS); numpy imports within 200
     file_mb: int = 16            # largest file a worker may write (RLIMIT_FSIZE)
+    disk_mb: int = 64            # all a submission's workers may write, beyond its own files (tmpfs size)
     processes: int = 64          # processes and threads of the worker's uid (RLIMIT_NPROC)
 
     def to_child(self) -> Dict[str, int]:

@@ -1,34 +1,60 @@
-"""The grader's side of the sandbox: the zygote, one submission's scratch folder, workers.
+"""The grader's side of the sandbox: the zygote, one submission's scratch space, workers.
 
 A :class:`Zygote` is one long-lived child process (see child.py) started in the
-strongest isolation mode available (isolation.py); it can serve many
-submissions one after another. A :class:`Sandbox` is one submission: a fresh
-scratch copy of its files, given to the worker's unprivileged uid.
-:meth:`Sandbox.open` forks a fresh worker that loads the student's modules for
-one part; :class:`Worker` sends calls, answers the worker's callbacks (the
-isolated functions, computed here from the reference) and decodes the raw
-values that come back. A call that times out, crashes the worker or breaks the
-protocol fails alone: the worker is killed and reloaded for the next call.
+strongest isolation mode available (isolation.py); it serves many submissions
+one after another. It obeys a control socket that only the grading process and
+the zygote hold. A :class:`Sandbox` is one submission: its files, sent to the
+zygote, which writes them into a fresh size-limited tmpfs of its own (the
+grading process never touches a folder the sandbox's uid can write).
+:meth:`Sandbox.open` forks a fresh worker for one part; the grader makes a
+socket pair for it and passes one end along, so each worker speaks on its own
+channel and cannot be taken for the zygote or for another worker.
+:class:`Worker` sends calls, answers the worker's callbacks (the isolated
+functions, computed here from the reference) and decodes the raw values that
+come back. A call that times out, crashes the worker or breaks the protocol
+fails alone: the zygote kills the worker, and the next call gets a new one.
+
+Everything the zygote says is trusted (it runs no student code); everything a
+worker says is checked (wire.recv's limits, then the value decoder). Every
+wait has an absolute deadline. A zygote that misbehaves or cannot confirm a
+worker's end is replaced, and the submission is graded again from scratch
+(:class:`ZygoteFailure`): such a failure is the grader's, never the student's.
 """
 from __future__ import annotations
 
+import base64
 import json
 import os
-import shutil
+import secrets
 import signal
+import socket
 import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import isolation, wire
 from .limits import DEFAULT_LIMITS, Limits
 
-MAX_COPY_BYTES = 20 * 1024 * 1024
 MAX_RELOADS = 3
+START_TIMEOUT = 30.0     # seconds for a zygote to import numpy and say it is ready
+CONTROL_TIMEOUT = 10.0   # seconds for the zygote to answer open / close / fork
+REAP_TIMEOUT = 5.0       # seconds for a worker's end to be confirmed after end or kill
 SIGNAL_NAMES = {int(s): s.name for s in signal.Signals}
+
+
+class ZygoteFailure(Exception):
+    """The zygote failed the grader (no answer, a wrong answer, died): not the student's doing."""
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A request that got no usable reply; made here, so a worker cannot forge one."""
+
+    failure: str      # timeout | crashed | protocol
+    error: str
 
 
 @dataclass
@@ -72,43 +98,10 @@ def describe_exit(ended: Dict[str, Any], limits: Limits = DEFAULT_LIMITS) -> str
     return "the process exited with code %s" % ended.get("code")
 
 
-def copy_submission(src: Path, dst: Path) -> None:
-    """Copy the student's regular files (no links, nothing hidden, nothing huge) into ``dst``."""
-    total = 0
-    for path in sorted(src.rglob("*")):
-        rel = path.relative_to(src)
-        if path.is_symlink() or any(part.startswith(".") for part in rel.parts):
-            continue
-        target = dst / rel
-        if path.is_dir():
-            target.mkdir(parents=True, exist_ok=True)
-            continue
-        size = path.stat().st_size
-        if total + size > MAX_COPY_BYTES:
-            continue
-        total += size
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target)
-
-
 def child_env() -> Dict[str, str]:
     """The child's whole environment: nothing of the grader's is passed on."""
     return {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/nonexistent",
             "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-
-
-def _chown_tree(path: Path, uid: int, gid: int) -> None:
-    os.chown(path, uid, gid)
-    for root, dirs, files in os.walk(path):
-        for name in dirs + files:
-            os.chown(os.path.join(root, name), uid, gid, follow_symlinks=False)
-
-
-def _kill_group(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _sweep_uid(uid: int) -> None:
@@ -125,205 +118,195 @@ def _sweep_uid(uid: int) -> None:
 
 
 class Zygote:
-    """The child process that forks workers; restarted transparently if it dies.
+    """The child process that forks workers; replaced transparently when it fails.
 
     ``mode`` is an isolation mode name or None for the strongest available.
     """
 
-    def __init__(self, mode: Optional[str] = None, limits: Limits = DEFAULT_LIMITS):
-        self.mode = isolation.detect(mode)
+    def __init__(self, mode: Optional[str] = None, limits: Limits = DEFAULT_LIMITS, unsafe: bool = False):
+        self.mode = isolation.choose(mode, unsafe)
         self.limits = limits
-        self.scratch_root = Path(tempfile.mkdtemp(prefix="a1grader-"))
         self.lease = isolation.UidLease() if self.mode in ("bwrap", "uid") else None
-        if self.lease:
-            # Owned by the workers' uid; 0711 so that the zygote, root without
-            # CAP_DAC_OVERRIDE inside bwrap, can still enter it.
-            os.chown(self.scratch_root, self.lease.uid, self.lease.uid)
-            os.chmod(self.scratch_root, 0o711)
-        self.plan = isolation.plan(self.mode, self.scratch_root)
+        # Plain mode keeps its scratch folders on the host, in a folder of this user's.
+        self.plain_root = Path(tempfile.mkdtemp(prefix="a1grader-")) if self.mode == "plain" else None
+        self.plan = isolation.plan(self.mode, self.plain_root)
         self.proc: Optional[subprocess.Popen] = None
-        self.rfd = self.wfd = -1
-        self._host_pid: Optional[int] = None
-        self.worker_pids: set = set()   # host pids of live workers (plain and uid modes)
-        self._count = 0
+        self.ctrl: Optional[socket.socket] = None
+        self.porting = False
+        self.tainted = False
 
     # -- lifecycle
     def ensure(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
+        if self.proc is None or self.proc.poll() is not None or self.tainted:
             self.stop()
             self._start()
 
     def _start(self) -> None:
-        to_child_r, to_child_w = os.pipe()
-        from_child_r, from_child_w = os.pipe()
-        config = {"rfd": to_child_r, "wfd": from_child_w, "site": self.plan.site,
-                  "uid": self.lease.uid if self.lease else None,
-                  "gid": self.lease.uid if self.lease else None, "limits": self.limits.to_child()}
-        self.proc = subprocess.Popen(
-            self.plan.command + [json.dumps(config)], pass_fds=(to_child_r, from_child_w),
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            env=child_env(), cwd=str(self.scratch_root), start_new_session=True)
-        os.close(to_child_r)
-        os.close(from_child_w)
-        self.rfd, self.wfd = from_child_r, to_child_w
-        os.set_blocking(self.rfd, False)
-        os.set_blocking(self.wfd, False)
-        self._host_pid = None
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        config = {"control": theirs.fileno(), "mode": self.mode, "site": self.plan.site, "work": self.plan.work,
+                  "uid": self.lease.uid if self.lease else None, "gid": self.lease.uid if self.lease else None,
+                  "limits": self.limits.to_child()}
+        try:
+            self.proc = subprocess.Popen(
+                self.plan.command + [json.dumps(config)], pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                env=child_env(), cwd="/", start_new_session=True)
+        except OSError as exc:
+            ours.close()
+            raise ZygoteFailure("the sandbox could not be started (%s)" % exc) from None
+        finally:
+            theirs.close()
+        ours.setblocking(False)
+        self.ctrl, self.tainted = ours, False
+        ready = self._expect("ready", START_TIMEOUT)
+        if ready.get("error"):
+            self.stop()
+            raise ZygoteFailure(str(ready["error"]))
+        self.porting = ready.get("porting") is True
 
     def stop(self) -> None:
         """Kill the zygote and every worker and descendant it had."""
+        if self.ctrl is not None:
+            self.ctrl.close()   # an idle zygote exits on EOF
+            self.ctrl = None
         if self.proc is not None:
-            for fd in (self.wfd, self.rfd):   # an idle zygote exits on EOF, and is reaped normally
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
             try:
                 self.proc.wait(timeout=0.5)
             except subprocess.TimeoutExpired:
                 pass
-            _kill_group(self.proc.pid)   # whatever is left; in bwrap the pid namespace dies with it
+            try:   # our own child's group: in bwrap the pid namespace dies with it
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
             try:
-                self.proc.wait(timeout=5)
+                self.proc.wait(timeout=REAP_TIMEOUT)
             except subprocess.TimeoutExpired:
                 pass
             self.proc = None
-        for pid in self.worker_pids:
-            _kill_group(pid)
-        self.worker_pids.clear()
         if self.lease and os.geteuid() == 0:
             _sweep_uid(self.lease.uid)
 
-    def forget_files(self) -> None:
-        """Remove what the workers' uid left in shared temporary folders (uid mode only).
-
-        The next submission runs under the same uid: it must not find the last
-        one's files. In bwrap mode those folders are read-only in the view.
-        """
-        if self.mode != "uid" or not self.lease:
-            return
-        for folder in ("/tmp", "/var/tmp", "/dev/shm"):
-            try:
-                entries = list(os.scandir(folder))
-            except OSError:
-                continue
-            for entry in entries:
-                try:
-                    if entry.path == str(self.scratch_root) or \
-                            entry.stat(follow_symlinks=False).st_uid != self.lease.uid:
-                        continue
-                    if entry.is_dir(follow_symlinks=False):
-                        shutil.rmtree(entry.path, ignore_errors=True)
-                    else:
-                        os.unlink(entry.path)
-                except OSError:
-                    pass
-
     def close(self) -> None:
         self.stop()
-        self.forget_files()
         if self.lease:
             self.lease.release()
-        shutil.rmtree(self.scratch_root, ignore_errors=True)
+        if self.plain_root is not None:
+            subprocess.run(["rm", "-rf", "--", str(self.plain_root)], check=False, timeout=120,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-    # -- submissions and workers
-    def new_folder(self, submission: Path) -> tuple:
-        """A fresh scratch copy of ``submission``: (path here, path as the child sees it)."""
-        self._count += 1
-        name = "s%d" % self._count
-        here = self.scratch_root / name
-        here.mkdir(mode=0o700)
-        copy_submission(submission, here)
-        if self.lease:
-            _chown_tree(here, self.lease.uid, self.lease.uid)
-        return here, self.plan.work_dir + "/" + name
-
-    def fork(self, deadline: float) -> int:
-        """A new worker, waiting for its load message; returns its pid (as the zygote sees it)."""
-        self.ensure()
-        wire.send(self.wfd, {"op": "fork"}, deadline)
-        forked = wire.recv(self.rfd, deadline)
-        if forked.get("op") != "forked" or not isinstance(forked.get("pid"), int):
-            raise wire.ProtocolError("expected the worker's pid")
-        if self.mode != "bwrap":
-            self.worker_pids.add(forked["pid"])
-        return forked["pid"]
-
-    def kill_worker(self, pid: Optional[int]) -> Dict[str, Any]:
-        """Kill the running worker (and its descendants) and return the zygote's report of its end."""
-        zygote = self._zygote_pid()
-        if zygote:
-            try:
-                os.kill(zygote, signal.SIGUSR1)
-            except ProcessLookupError:
-                pass
-        if pid and self.mode != "bwrap":
-            _kill_group(pid)
-        return self.reaped(pid)
-
-    def reaped(self, pid: Optional[int]) -> Dict[str, Any]:
-        """Wait for the zygote's word that the worker ended; restart afresh if it does not come."""
+    # -- the control channel (trusted: only the zygote writes on it)
+    def _send(self, message: Dict[str, Any], timeout: float = CONTROL_TIMEOUT) -> None:
+        if self.ctrl is None:
+            raise ZygoteFailure("the sandbox is not running")
         try:
-            while True:
-                message = wire.recv(self.rfd, time.monotonic() + 5)
-                if message.get("op") == "exited":
-                    self.worker_pids.discard(pid)
-                    return message
-        except (wire.Timeout, wire.Closed, wire.ProtocolError):
-            self.stop()   # the stream is no longer trustworthy
-            return {"op": "exited", "signal": None, "code": None}
+            wire.send(self.ctrl.fileno(), message, time.monotonic() + timeout)
+        except (wire.Timeout, wire.Closed, wire.ProtocolError) as exc:
+            self.tainted = True
+            raise ZygoteFailure("the sandbox did not take a request (%s)" % (exc or type(exc).__name__)) from None
 
-    def _zygote_pid(self) -> Optional[int]:
-        """The zygote's pid here: the Popen child itself, or inside bwrap its descendant."""
-        if self.proc is None:
-            return None
-        if self.mode != "bwrap":
-            return self.proc.pid
-        if self._host_pid is None:
-            self._host_pid = _find_descendant(self.proc.pid, self.plan.command[-1].encode())
-        return self._host_pid
+    def _expect(self, op: str, timeout: float) -> Dict[str, Any]:
+        """The zygote's next message, which must be ``op``; else the zygote is replaced."""
+        if self.ctrl is None:
+            raise ZygoteFailure("the sandbox is not running")
+        try:
+            message = wire.recv(self.ctrl.fileno(), time.monotonic() + timeout)
+        except (wire.Timeout, wire.Closed, wire.ProtocolError) as exc:
+            self.tainted = True
+            raise ZygoteFailure("the sandbox did not answer (%s)" % (exc or type(exc).__name__)) from None
+        if message.get("op") != op and not (op == "opened" and message.get("op") == "open_failed"):
+            self.tainted = True
+            raise ZygoteFailure("the sandbox said %r, not %r" % (message.get("op"), op))
+        return message
 
+    def open_submission(self, files: Sequence[Tuple[str, bytes]]) -> str:
+        """Give the zygote a submission's files; the folder (as workers see it) they are in."""
+        self.ensure()
+        token = secrets.token_hex(16)
+        quota = sum(len(data) for _, data in files) + self.limits.disk_mb * 1024 * 1024
+        self._send({"op": "open", "token": token, "quota": quota,
+                    "files": [[rel, base64.b64encode(data).decode("ascii")] for rel, data in files]})
+        opened = self._expect("opened", CONTROL_TIMEOUT)
+        if opened.get("op") == "open_failed":
+            self.tainted = True
+            raise ZygoteFailure("the submission's scratch space could not be made (%s)" % opened.get("why"))
+        return str(opened["dir"])
 
-def _find_descendant(root: int, needle: bytes) -> Optional[int]:
-    """The first descendant of ``root`` whose command line contains ``needle``."""
-    frontier = [root]
-    for _ in range(6):
-        nxt = []
-        for pid in frontier:
+    def close_submission(self) -> None:
+        """Remove everything of the submission; a failure replaces the zygote, never costs a grade."""
+        if self.ctrl is None or self.proc is None or self.proc.poll() is not None:
+            return
+        try:
+            self._send({"op": "close"})
+            closed = self._expect("closed", CONTROL_TIMEOUT + REAP_TIMEOUT)
+            if not closed.get("ok"):
+                self.tainted = True
+        except ZygoteFailure:
+            self.tainted = True
+
+    def fork(self) -> socket.socket:
+        """A new worker; returns the grader's end of the socket that only this worker holds."""
+        self.ensure()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            self._send({"op": "fork"})
             try:
-                with open("/proc/%d/task/%d/children" % (pid, pid)) as handle:
-                    kids = [int(k) for k in handle.read().split()]
-            except OSError:
-                kids = []
-            for kid in kids:
-                try:
-                    with open("/proc/%d/cmdline" % kid, "rb") as handle:
-                        argv = handle.read().split(b"\0")
-                except OSError:
-                    continue
-                # bwrap's own argv contains the script too: the zygote is the
-                # process whose argv *runs* it (the script right after the flags).
-                if needle in argv and not argv[0].endswith(b"bwrap"):
-                    return kid
-            nxt.extend(kids)
-        frontier = nxt
-    return None
+                socket.send_fds(self.ctrl, [b"F"], [theirs.fileno()])
+            except OSError as exc:
+                self.tainted = True
+                raise ZygoteFailure("the sandbox did not take a worker's socket (%s)" % exc) from None
+        except ZygoteFailure:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        try:
+            self._expect("forked", CONTROL_TIMEOUT)
+        except ZygoteFailure:
+            ours.close()
+            raise
+        ours.setblocking(False)
+        return ours
+
+    def ended(self, kill: bool) -> Dict[str, Any]:
+        """Wait for the zygote's word that the live worker ended (killing it first if ``kill``)."""
+        if kill:
+            self._send({"op": "kill"})
+        try:
+            return self._expect("exited", REAP_TIMEOUT)
+        except ZygoteFailure:
+            if kill:
+                raise
+        # It did not stop when asked to: kill it.
+        self._send({"op": "kill"})
+        return self._expect("exited", REAP_TIMEOUT)
+
+
+@dataclass
+class Prepared:
+    """What the worker that prepared a submission's files reported (untrusted data)."""
+
+    reports: Any = None
+    problem: Optional[str] = None
 
 
 class Sandbox:
-    """One submission: its scratch copy and its time budget. Use as a context manager.
+    """One submission: its files in the zygote's scratch space and its time budget.
 
-    With no ``zygote`` given, the sandbox starts (and later stops) its own.
+    Use as a context manager. With no ``zygote`` given, the sandbox starts (and
+    later stops) its own.
     """
 
-    def __init__(self, submission: Path, limits: Limits = DEFAULT_LIMITS, zygote: Optional[Zygote] = None,
-                 mode: Optional[str] = None):
-        self.submission = Path(submission)
+    def __init__(self, files: Sequence[Tuple[str, bytes]], limits: Limits = DEFAULT_LIMITS,
+                 zygote: Optional[Zygote] = None, mode: Optional[str] = None):
         self.limits = limits
         self.own_zygote = zygote is None
         self.zygote = zygote or Zygote(mode, limits)
-        self.scratch, self.child_dir = self.zygote.new_folder(self.submission)
         self.started = time.monotonic()
+        try:
+            self.child_dir = self.zygote.open_submission(files)
+        except BaseException:
+            self._release()
+            raise
 
     @property
     def mode(self) -> str:
@@ -332,18 +315,35 @@ class Sandbox:
     def remaining(self) -> float:
         return self.limits.budget - (time.monotonic() - self.started)
 
-    def close(self) -> None:
+    def _release(self) -> None:
         if self.own_zygote:
             self.zygote.close()
-        else:
-            shutil.rmtree(self.scratch, ignore_errors=True)
-            self.zygote.forget_files()
+
+    def close(self) -> None:
+        self.zygote.close_submission()
+        self._release()
 
     def __enter__(self) -> "Sandbox":
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+    def prepare(self, reject: bool) -> Prepared:
+        """Make the files loadable (decode, port Python 2) in a worker, within the budget."""
+        worker = Worker(self, {"op": "prepare", "dir": self.child_dir, "reject": bool(reject)}, {},
+                        final="prepared")
+        try:
+            if worker.loaded.get("failure"):
+                return Prepared(None, "preparing your files failed: %s" % worker.loaded["error"])
+            reply = worker.loaded["reply"]
+            error = reply.get("error")
+            problem = None
+            if isinstance(error, dict):
+                problem = "preparing your files failed: %s" % describe_exception(error)
+            return Prepared(reply.get("reports"), problem)
+        finally:
+            worker.end()
 
     def open(self, targets: Sequence[Sequence[str]], inject: Mapping[str, Sequence[str]],
              rebind: Mapping[str, str], callbacks: Optional[Mapping[str, Callable[..., Any]]] = None) -> "Worker":
@@ -358,16 +358,40 @@ class Sandbox:
         return Worker(self, message, dict(callbacks or {}))
 
 
-class Worker:
-    """A forked worker holding one part's loaded functions; reloaded after a failure."""
+def _load_reply(reply: Dict[str, Any]) -> Dict[str, Any]:
+    """The parts of a worker's ``loaded`` message the grader uses, validated."""
+    found, modules = reply.get("found"), reply.get("modules")
+    if not isinstance(found, dict) or not isinstance(modules, dict):
+        raise wire.ProtocolError("malformed load reply")
+    states = ("ok", "no file", "module failed", "not defined", "not callable")
+    clean_found = {str(k)[:200]: v for k, v in found.items() if v in states}
+    clean_modules = {}
+    for name, info in list(modules.items())[:50]:
+        if not isinstance(info, dict):
+            raise wire.ProtocolError("malformed module report")
+        clean_modules[str(name)[:200]] = {
+            key: (str(info[key])[:500] if key not in ("line",) else info[key] if isinstance(info[key], int)
+                  and not isinstance(info[key], bool) else None)
+            for key in ("status", "type", "message", "file", "line") if info.get(key) is not None}
+    return {"found": clean_found, "modules": clean_modules, "stdout": str(reply.get("stdout", ""))[:20000]}
 
-    def __init__(self, sandbox: Sandbox, message: Dict[str, Any], callbacks: Dict[str, Callable[..., Any]]):
+
+class Worker:
+    """A forked worker holding one part's loaded functions; reloaded after a failure.
+
+    ``final`` is the op of the reply that ends loading (``loaded``, or
+    ``prepared`` for the worker that prepares the files).
+    """
+
+    def __init__(self, sandbox: Sandbox, message: Dict[str, Any], callbacks: Dict[str, Callable[..., Any]],
+                 final: str = "loaded"):
         self.sandbox = sandbox
         self.zygote = sandbox.zygote
         self.message = message
         self.callbacks = callbacks
+        self.final = final
         self.reloads = 0
-        self.pid: Optional[int] = None
+        self.sock: Optional[socket.socket] = None
         self.loaded: Dict[str, Any] = {}
         self.failures: List[str] = []   # 'timeout' / 'crashed' / 'memory' events, for the part's status
         self._load()
@@ -382,104 +406,113 @@ class Worker:
             return self._fail_load("timeout", "was not run: the submission's time budget (%g s) is used up"
                                    % self.sandbox.limits.budget)
         limit = min(self.sandbox.limits.load_timeout, budget)
-        deadline = time.monotonic() + limit
-        try:
-            self.pid = self.zygote.fork(deadline)
-            wire.send(self.zygote.wfd, self.message, deadline)
-            reply = self._answer_callbacks(deadline)
-        except wire.Timeout:
-            ended = self.zygote.kill_worker(self.pid)
-            self.pid = None
-            return self._fail_load("timeout", "loading your files took longer than %g s (timeout)" % limit
-                                   if ended.get("op") else "loading timed out")
-        except (wire.Closed, wire.ProtocolError) as exc:
-            self.zygote.stop()
-            self.pid = None
-            return self._fail_load("crashed", "the child process failed while loading (%s)" % exc)
-        if reply.get("op") == "exited":
-            self.zygote.worker_pids.discard(self.pid)
-            self.pid = None
-            return self._fail_load("crashed", "your code exited during import: " + describe_exit(reply))
-        if reply.get("op") != "loaded":
-            self.zygote.stop()
-            self.pid = None
+        self.sock = self.zygote.fork()
+        reply = self._exchange(self.message, limit)
+        if isinstance(reply, Failed):
+            if reply.failure == "timeout":
+                error = "loading your files took longer than %g s (timeout)" % limit
+            elif reply.failure == "crashed":
+                error = "your code exited during import: " + reply.error
+            else:
+                error = reply.error
+            return self._fail_load("timeout" if reply.failure == "timeout" else "crashed", error)
+        if reply.get("op") != self.final:
+            self._kill()
             return self._fail_load("crashed", "unexpected reply while loading")
-        self.loaded = {"found": dict(reply.get("found", {})), "modules": dict(reply.get("modules", {})),
-                       "stdout": str(reply.get("stdout", ""))[:20000]}
+        try:
+            self.loaded = _load_reply(reply) if self.final == "loaded" else {"reply": reply}
+        except wire.ProtocolError as exc:
+            self._kill()
+            self._fail_load("crashed", "the child sent a malformed reply (%s)" % exc)
 
     def end(self) -> None:
-        if self.pid is None:
+        """Tell the worker to end and wait until the zygote confirms it has."""
+        if self.sock is None:
             return
         try:
-            wire.send(self.zygote.wfd, {"op": "end"}, time.monotonic() + 5)
-            self.zygote.reaped(self.pid)
-        except (wire.Timeout, wire.Closed):
-            self.zygote.kill_worker(self.pid)
-        self.pid = None
+            wire.send(self.sock.fileno(), {"op": "end"}, time.monotonic() + 1)
+        except (wire.Timeout, wire.Closed, wire.ProtocolError):
+            pass
+        self._close_sock()
+        self.zygote.ended(kill=False)
+
+    def _kill(self) -> Dict[str, Any]:
+        self._close_sock()
+        return self.zygote.ended(kill=True)
+
+    def _close_sock(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
 
     # -- calls
-    def _answer_callbacks(self, deadline: float) -> Dict[str, Any]:
-        """Read replies until a final one, computing every proxy call on the way."""
-        while True:
-            reply = wire.recv(self.zygote.rfd, deadline)
-            if reply.get("op") != "callback":
-                return reply
-            wire.send(self.zygote.wfd, self._callback(reply), deadline)
+    def _exchange(self, message: Dict[str, Any], limit: float):
+        """Send one request on the worker's socket and return its reply (a dict) or :class:`Failed`.
+
+        Callbacks (proxy calls) are answered on the way. Whatever the worker
+        does, this returns: its reply, or a Failed after the worker has been
+        killed and its end confirmed by the zygote.
+        """
+        deadline = time.monotonic() + limit
+        fd = self.sock.fileno()
+        try:
+            wire.send(fd, message, deadline)
+            while True:
+                reply = wire.recv(fd, deadline, max_frame=wire.MAX_REPLY)
+                if reply.get("op") != "callback":
+                    return reply
+                wire.send(fd, self._callback(reply), deadline)
+        except wire.Timeout:
+            self._kill()
+            self.failures.append("timeout")
+            return Failed("timeout", "took longer than %g s (timeout)" % limit)
+        except wire.Closed:
+            # The worker is gone (or has closed its socket): the zygote says how it ended.
+            self._close_sock()
+            ended = self.zygote.ended(kill=True)
+            self.failures.append("crashed")
+            return Failed("crashed", describe_exit(ended, self.sandbox.limits))
+        except wire.ProtocolError as exc:
+            self._kill()
+            self.failures.append("crashed")
+            return Failed("protocol", "the child sent a malformed reply (%s)" % exc)
 
     def _callback(self, request: Dict[str, Any]) -> Dict[str, Any]:
         fn = self.callbacks.get(str(request.get("fn")))
         if fn is None:
             return {"op": "callback_result", "error": {"type": "NameError", "message": "no such function"}}
+        args = request.get("args", [])
+        if not isinstance(args, list):
+            raise wire.ProtocolError("malformed callback")
         try:
-            args = [wire.decode(a) for a in request.get("args", [])]
-            return {"op": "callback_result", "value": wire.encode(fn(*args))}
+            values = [wire.decode(a) for a in args]
+            return {"op": "callback_result", "value": wire.encode(fn(*values))}
         except wire.ProtocolError:
             raise
         except Exception as exc:  # noqa: BLE001 - the student's arguments made the reference fail
             return {"op": "callback_result", "error": {"type": type(exc).__name__, "message": str(exc)[:300]}}
 
-    def _request(self, message: Dict[str, Any], timeout: float) -> Dict[str, Any]:
-        """Send one request and return the reply, or a synthetic failure reply."""
-        if self.pid is None:
+    def _request(self, message: Dict[str, Any], timeout: float):
+        """Send one request; the worker's reply (a dict) or :class:`Failed`."""
+        if self.sock is None:
             if self.reloads >= MAX_RELOADS or self.loaded.get("failure"):
-                return {"op": "failed", "failure": "crashed", "error": "was not run: the process had failed too often"}
+                return Failed("crashed", "was not run: the process had failed too often")
             self.reloads += 1
             self._load()
-            if self.pid is None:
-                return {"op": "failed", "failure": self.loaded.get("failure", "crashed"),
-                        "error": self.loaded.get("error", "could not reload")}
+            if self.sock is None or self.loaded.get("failure"):
+                return Failed(self.loaded.get("failure", "crashed"), self.loaded.get("error", "could not reload"))
         budget = self.sandbox.remaining()
         if budget <= 0:
             self.failures.append("timeout")
-            return {"op": "failed", "failure": "timeout",
-                    "error": "was not run: the submission's time budget (%g s) is used up" % self.sandbox.limits.budget}
-        limit = min(timeout, budget)
-        deadline = time.monotonic() + limit
-        try:
-            wire.send(self.zygote.wfd, message, deadline)
-            reply = self._answer_callbacks(deadline)
-        except wire.Timeout:
-            self.zygote.kill_worker(self.pid)
-            self.pid = None
-            self.failures.append("timeout")
-            return {"op": "failed", "failure": "timeout", "error": "took longer than %g s (timeout)" % limit}
-        except (wire.Closed, wire.ProtocolError) as exc:
-            self.zygote.stop()
-            self.pid = None
-            self.failures.append("crashed")
-            return {"op": "failed", "failure": "protocol", "error": "the child sent a malformed reply (%s)" % exc}
-        if reply.get("op") == "exited":
-            self.zygote.worker_pids.discard(self.pid)
-            self.pid = None
-            self.failures.append("crashed")
-            return {"op": "failed", "failure": "crashed", "error": describe_exit(reply, self.sandbox.limits)}
-        return reply
+            return Failed("timeout", "was not run: the submission's time budget (%g s) is used up"
+                          % self.sandbox.limits.budget)
+        return self._exchange(message, min(timeout, budget))
 
     def call(self, key: str, args: Sequence[Any], keep_args: bool = False,
              timeout: Optional[float] = None) -> CallRecord:
         message = {"op": "call", "fn": key, "args": [wire.encode_arg(a) for a in args], "keep_args": keep_args}
         reply = self._request(message, timeout or self.sandbox.limits.timeout)
-        if reply.get("op") != "result":
+        if isinstance(reply, Failed) or reply.get("op") != "result":
             return _failed(reply)
         return self._record(reply.get("result"))
 
@@ -490,10 +523,10 @@ class Worker:
                    "values": [wire.encode(v) for v in values]}
         limit = (timeout or self.sandbox.limits.timeout) * max(1, len(values)) ** 0.5 + 1
         reply = self._request(message, limit)
-        results = reply.get("results") if reply.get("op") == "results" else None
+        ok = not isinstance(reply, Failed) and reply.get("op") == "results"
+        results = reply.get("results") if ok else None
         if not isinstance(results, list) or len(results) != len(values):
-            failed = _failed(reply) if reply.get("op") != "results" else CallRecord(
-                failure="protocol", error="malformed batch reply")
+            failed = CallRecord(failure="protocol", error="malformed batch reply") if ok else _failed(reply)
             return [failed for _ in values]
         return [self._record(r) for r in results]
 
@@ -502,7 +535,7 @@ class Worker:
         """Best-of-``repeat`` seconds of the function and of ``np.exp(args[0])``: value (student, baseline)."""
         message = {"op": "time", "fn": key, "args": [wire.encode_arg(a) for a in args], "repeat": repeat}
         reply = self._request(message, (timeout or self.sandbox.limits.timeout) * 2)
-        if reply.get("op") != "timed":
+        if isinstance(reply, Failed) or reply.get("op") != "timed":
             return _failed(reply)
         if reply.get("error"):
             info = reply["error"] if isinstance(reply["error"], dict) else {}
@@ -513,6 +546,9 @@ class Worker:
             return CallRecord(failure="protocol", error="malformed timing reply")
 
     def _exception(self, info: Dict[str, Any], **extra: Any) -> CallRecord:
+        info = {k: info.get(k) for k in ("type", "message", "file", "line")}
+        info = {k: (str(v)[:500] if k != "line" else v if isinstance(v, int) else None)
+                for k, v in info.items() if v is not None}
         if info.get("type") == "MemoryError":
             self.failures.append("memory")
             return CallRecord(failure="memory", error_info=info, error="ran out of memory (limit %d MiB)%s" % (
@@ -531,15 +567,21 @@ class Worker:
             if error is not None:
                 return self._exception(error if isinstance(error, dict) else {}, stdout=stdout, elapsed=elapsed)
             args_after = raw.get("args_after")
+            f_calls = raw.get("f_calls", [])
+            if not isinstance(f_calls, list):
+                raise wire.ProtocolError("malformed call log")
             return CallRecord(
                 value=wire.decode(raw.get("value")), stdout=stdout, elapsed=elapsed,
                 args_after=[wire.decode(a) for a in args_after] if isinstance(args_after, list) else None,
-                f_calls=[[wire.decode(x) for x in log] for log in raw.get("f_calls", []) if isinstance(log, list)])
-        except (wire.ProtocolError, TypeError, ValueError) as exc:
+                f_calls=[[wire.decode(x) for x in log] for log in f_calls if isinstance(log, list)])
+        except (wire.ProtocolError, TypeError, ValueError, OverflowError) as exc:
             return CallRecord(failure="protocol", error="malformed result (%s)" % exc)
 
 
-def _failed(reply: Dict[str, Any]) -> CallRecord:
+def _failed(reply) -> CallRecord:
+    """The record of a request that did not get the reply it asked for."""
+    if isinstance(reply, Failed):
+        return CallRecord(failure=reply.failure, error=reply.error)
     if reply.get("op") == "refused":
-        return CallRecord(failure="protocol", error="the call was refused: %s" % reply.get("why"))
-    return CallRecord(failure=reply.get("failure", "protocol"), error=reply.get("error", "no reply"))
+        return CallRecord(failure="protocol", error="the call was refused: %s" % str(reply.get("why"))[:200])
+    return CallRecord(failure="protocol", error="unexpected reply %r" % str(reply.get("op"))[:40])
