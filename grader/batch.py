@@ -47,21 +47,25 @@ def parse_shard(text: Optional[str]) -> Tuple[int, int]:
     return k, n
 
 
-def _init_worker(rubric, timeout, limits, mode) -> None:
+def _init_worker(rubric, timeout, limits, mode, unsafe) -> None:
     global _GRADER
     from multiprocessing.util import Finalize
     from .runner import Grader
-    _GRADER = Grader(rubric, timeout=timeout, limits=limits, mode=mode)
+    _GRADER = Grader(rubric, timeout=timeout, limits=limits, mode=mode, unsafe=unsafe)
     Finalize(_GRADER, _GRADER.close, exitpriority=10)
 
 
 def _grade_one(job: Tuple[str, str]) -> Tuple[str, Optional[dict], Optional[str], float]:
+    """Grade one submission; (student, result or None, why not, seconds). Never raises."""
     student, path = job
     start = time.perf_counter()
     try:
         result = _GRADER.grade(Path(path), label=student)
         return student, result.to_dict(), None, time.perf_counter() - start
     except Exception as exc:  # noqa: BLE001 - one submission's grader failure must not stop the class
+        # Not the student's result: stored as a grader error, which the next run grades again.
+        if _GRADER is not None:
+            _GRADER.zygote.stop()
         return student, None, "the grader failed: %s: %s" % (type(exc).__name__, exc), time.perf_counter() - start
 
 
@@ -73,7 +77,7 @@ def plan(root: Path, cache: Path, shard: Tuple[int, int]) -> List[Submission]:
 
 def run(root: Path, rubric, db: Path, jobs: Optional[int] = None, force: bool = False,
         shard: Tuple[int, int] = (1, 1), timeout: Optional[float] = None, limits=None, mode: Optional[str] = None,
-        progress: Optional[Callable[[str, BatchStats], None]] = None) -> BatchStats:
+        progress: Optional[Callable[[str, BatchStats], None]] = None, unsafe: bool = False) -> BatchStats:
     """Grade every submission under ``root`` into the gradebook ``db``; return the counts."""
     root = Path(root)
     if not root.is_dir():
@@ -97,7 +101,7 @@ def run(root: Path, rubric, db: Path, jobs: Optional[int] = None, force: bool = 
                 continue
             todo.append((sub, digest))
         if todo:
-            _grade_all(todo, book, rubric, stats, jobs, timeout, limits, mode, progress)
+            _grade_all(todo, book, rubric, stats, jobs, timeout, limits, mode, progress, unsafe)
     stats.seconds = time.perf_counter() - start
     return stats
 
@@ -107,15 +111,15 @@ def _report(progress, student, stats) -> None:
         progress(student, stats)
 
 
-def _grade_all(todo, book, rubric, stats, jobs, timeout, limits, mode, progress) -> None:
+def _grade_all(todo, book, rubric, stats, jobs, timeout, limits, mode, progress, unsafe) -> None:
     hashes = {sub.student: digest for sub, digest in todo}
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
     context = multiprocessing.get_context("fork")
-    with context.Pool(jobs, initializer=_init_worker, initargs=(rubric, timeout, limits, mode)) as pool:
+    with context.Pool(jobs, initializer=_init_worker, initargs=(rubric, timeout, limits, mode, unsafe)) as pool:
         work = [(sub.student, str(sub.path)) for sub, _ in todo]
         for student, result, error, seconds in pool.imap_unordered(_grade_one, work):
             book.put(make_row(student, hashes[student], rubric.sha256, __version__, result, error, seconds,
-                              max_score=rubric.max_score))
+                              max_score=rubric.max_score, status=None if result else "grader_error"))
             if result is None:
                 stats.failed += 1
             else:

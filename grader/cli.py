@@ -1,7 +1,8 @@
 """The ``grader`` command: parse arguments, call the stages, render, set the exit code.
 
 Exit codes: 0 graded; 1 graded but below --min-score; 2 usage, rubric or
-submission-path error (one line on stderr, never a traceback).
+submission-path error, or no safe sandbox here; 3 the grader itself failed
+(one line on stderr, never a traceback).
 """
 from __future__ import annotations
 
@@ -15,11 +16,12 @@ from .errors import EXIT_BELOW_MIN, EXIT_OK, GraderError, SubmissionError
 from .report import FORMATS, render
 
 EXIT_CODES_HELP = ("Exit codes: 0 graded; 1 graded but the score is below --min-score; "
-                   "2 usage, rubric or submission-path error.")
+                   "2 usage, rubric or submission-path error, or no safe sandbox here; "
+                   "3 the grader itself failed (nothing was recorded).")
 
 
 class GraderGroup(click.Group):
-    """Turns a GraderError anywhere below into one line on stderr and exit code 2."""
+    """Turns a GraderError anywhere below into one line on stderr and its exit code."""
 
     def invoke(self, ctx: click.Context):
         try:
@@ -74,16 +76,29 @@ def sandbox_options(fn):
                      help="Memory limit of the student's process."),
         click.option("--isolation", type=click.Choice(["auto", "bwrap", "uid", "plain"]), default="auto",
                      show_default=True, help="Sandbox mode; auto picks the strongest that works here."),
+        click.option("--i-know-it-is-unsafe", "unsafe", is_flag=True,
+                     help="Allow plain mode as root (student code then runs as root): a throwaway container only."),
     ]
     for option in reversed(options):
         fn = option(fn)
     return fn
 
 
-def _make_grader(rubric, timeout, budget, memory_mb, isolation):
+def _sandbox_mode(isolation: str, unsafe: bool):
+    """The mode to grade in (refusing unsafe ones); warns on stderr when it is weaker than this machine allows."""
+    from .sandbox import isolation as iso
+    requested = None if isolation == "auto" else isolation
+    mode = iso.choose(requested, unsafe)
+    why = iso.weaker_than_possible(requested, mode)
+    if why:
+        click.echo("grader: warning: %s" % why, err=True)
+    return mode
+
+
+def _make_grader(rubric, timeout, budget, memory_mb, isolation, unsafe):
     from .runner import Grader
     limits = rubric.limits.override(budget=budget, memory_mb=memory_mb)
-    return Grader(rubric, timeout=timeout, limits=limits, mode=None if isolation == "auto" else isolation)
+    return Grader(rubric, timeout=timeout, limits=limits, mode=_sandbox_mode(isolation, unsafe), unsafe=unsafe)
 
 
 @main.command(epilog=EXIT_CODES_HELP)
@@ -97,18 +112,18 @@ def _make_grader(rubric, timeout, budget, memory_mb, isolation):
 @sandbox_options
 @click.option("--explain-sandbox", is_flag=True, help="Say which isolation mode is active here, and exit.")
 def check(submission: str | None, rubric_path: str | None, fmt: str, out_path: str | None, min_score: float | None,
-          timeout: float | None, budget: float | None, memory_mb: int | None, isolation: str,
+          timeout: float | None, budget: float | None, memory_mb: int | None, isolation: str, unsafe: bool,
           explain_sandbox: bool) -> None:
     """Grade the student folder DIR and print the result."""
     if explain_sandbox:
         from .sandbox import isolation as iso
-        click.echo(iso.explain(iso.detect(None if isolation == "auto" else isolation)))
+        click.echo(iso.explain(_sandbox_mode(isolation, unsafe)))
         sys.exit(EXIT_OK)
     if submission is None:
         raise click.UsageError("missing argument DIR (the student's folder)")
     rubric = _load_rubric(rubric_path)
     folder = _submission_dir(submission)
-    with _make_grader(rubric, timeout, budget, memory_mb, isolation) as grader:
+    with _make_grader(rubric, timeout, budget, memory_mb, isolation, unsafe) as grader:
         result = grader.grade(folder)
     _emit(result, fmt, out_path, submission)
     if min_score is not None and result.score < min_score:
@@ -126,16 +141,17 @@ def check(submission: str | None, rubric_path: str | None, fmt: str, out_path: s
 @click.option("--quiet", is_flag=True, help="No progress bar: one log line per submission.")
 @sandbox_options
 def batch(root: str, rubric_path: str | None, db_path: str, jobs: int | None, force: bool, shard: str | None,
-          quiet: bool, timeout: float | None, budget: float | None, memory_mb: int | None, isolation: str) -> None:
+          quiet: bool, timeout: float | None, budget: float | None, memory_mb: int | None, isolation: str,
+          unsafe: bool) -> None:
     """Grade every submission under ROOT into the gradebook; resumable."""
     from . import batch as batching
     if not Path(root).is_dir():
         raise GraderError("submissions folder not found: %s" % root)
     rubric = _load_rubric(rubric_path)
     limits = rubric.limits.override(budget=budget, memory_mb=memory_mb)
-    mode = None if isolation == "auto" else isolation
+    mode = _sandbox_mode(isolation, unsafe)
     stats = _run_with_progress(batching, Path(root), rubric, db_path, jobs, force, batching.parse_shard(shard),
-                               timeout, limits, mode, quiet)
+                               timeout, limits, mode, quiet, unsafe)
     click.echo("graded %d, unchanged %d, could not grade %d, of %d submissions in %.1f s -> %s" % (
         stats.graded, stats.skipped, stats.failed, stats.total, stats.seconds, db_path), err=quiet)
     if stats.scores and not quiet:
@@ -143,11 +159,11 @@ def batch(root: str, rubric_path: str | None, db_path: str, jobs: int | None, fo
         render_terminal(db_path)
 
 
-def _run_with_progress(batching, root, rubric, db_path, jobs, force, shard, timeout, limits, mode, quiet):
+def _run_with_progress(batching, root, rubric, db_path, jobs, force, shard, timeout, limits, mode, quiet, unsafe):
     if quiet:
         def log(student, stats):
             click.echo("%s done (%d graded, %d failed)" % (student, stats.graded, stats.failed), err=True)
-        return batching.run(root, rubric, Path(db_path), jobs, force, shard, timeout, limits, mode, log)
+        return batching.run(root, rubric, Path(db_path), jobs, force, shard, timeout, limits, mode, log, unsafe)
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                                TimeRemainingColumn)
     columns = (TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}/s"),
@@ -163,7 +179,7 @@ def _run_with_progress(batching, root, rubric, db_path, jobs, force, shard, time
             rate = done / max(time.monotonic() - started[0], 1e-6)
             bar.update(task, total=stats.total - stats.skipped, completed=done, rate="%.1f" % rate,
                        failed=stats.failed)
-        return batching.run(root, rubric, Path(db_path), jobs, force, shard, timeout, limits, mode, tick)
+        return batching.run(root, rubric, Path(db_path), jobs, force, shard, timeout, limits, mode, tick, unsafe)
 
 
 @main.command()

@@ -9,6 +9,7 @@ student whose content, rubric and grader version are unchanged.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ CREATE TABLE IF NOT EXISTS grades (
     grader_version TEXT NOT NULL,
     score REAL NOT NULL,
     max_score REAL NOT NULL,
-    status TEXT NOT NULL,            -- graded | error
+    status TEXT NOT NULL,            -- graded | error (the submission's) | grader_error (ours: regraded next run)
     error TEXT,
     result TEXT,                     -- the result tree as JSON (null for an error)
     seconds REAL NOT NULL,
@@ -60,6 +61,12 @@ class Gradebook:
     def __init__(self, path: Path):
         self.path = Path(path)
         try:
+            if not self.path.exists():
+                # Grades are private: created 0600 (SQLite gives its -wal and -shm files the same mode).
+                os.close(os.open(str(self.path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except OSError as exc:
+            raise GraderError("cannot create gradebook %s: %s" % (path, exc.strerror)) from None
+        try:
             self.db = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
@@ -82,9 +89,12 @@ class Gradebook:
         return Row(*found) if found else None
 
     def is_current(self, student: str, content_hash: str, rubric_hash: str, version: str) -> bool:
-        """True when this student's stored grade is for exactly this content, rubric and grader."""
+        """True when this student's stored grade is for exactly this content, rubric and grader.
+
+        A row the grader failed to produce (``grader_error``) is never current.
+        """
         row = self.get(student)
-        return row is not None and (row.content_hash, row.rubric_hash, row.grader_version) == (
+        return row is not None and row.status != "grader_error" and (row.content_hash, row.rubric_hash, row.grader_version) == (
             content_hash, rubric_hash, version)
 
     def put(self, row: Row) -> None:
@@ -102,11 +112,17 @@ class Gradebook:
 
 
 def make_row(student: str, content_hash: str, rubric_hash: str, version: str, result: Optional[Dict[str, Any]],
-             error: Optional[str] = None, seconds: float = 0.0, max_score: float = 0.0) -> Row:
-    """A row for a graded result, or (``result`` None) for a submission that could not be graded."""
+             error: Optional[str] = None, seconds: float = 0.0, max_score: float = 0.0,
+             status: Optional[str] = None) -> Row:
+    """A row for a graded result, or (``result`` None) for a submission that could not be graded.
+
+    ``status`` of an ungraded row: ``error`` (default: the submission's fault, e.g. a bad zip)
+    or ``grader_error`` (the grader's: not kept as the student's grade).
+    """
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     if result is None:
-        return Row(student, content_hash, rubric_hash, version, 0.0, max_score, "error", error, None, seconds, now)
+        return Row(student, content_hash, rubric_hash, version, 0.0, max_score, status or "error", error, None,
+                   seconds, now)
     return Row(student, content_hash, rubric_hash, version, float(result["score"]), float(result["max_score"]),
                "graded", None, json.dumps(result, sort_keys=False), seconds, now)
 
