@@ -1,14 +1,24 @@
-"""Hostile submissions cannot break, slow down or fool the grader (docs/security.md).
+"""Hostile submissions cannot break, slow down or fool the grader (docs/security.md, issue 3).
 
-Each sample in sample_submissions/hostile/ is the correct sample with one hostile
-change: the hostile part gets zero or its honest score, every other part its
-honest score, the grader keeps running within its limits, and no process of the
-submission outlives its grading.
+Each sample in sample_submissions/hostile/ is the correct four-file sample with
+one hostile change. Graded as a batch would grade them (one Grader, one
+zygote), each must: leave the grader running; return within its limits; give
+the hostile part zero or its honest score and every other part its honest
+score (full marks: the rest is the correct sample); leave no process behind;
+and never let the grader's secrets into the result.
+
+The tests run in whatever isolation mode the machine gives (``Grader(rubric).mode``):
+CI and this machine run as root with bubblewrap, so ``bwrap``.
 """
 from __future__ import annotations
 
+import filecmp
+import hashlib
 import json
 import os
+import resource
+import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -18,93 +28,341 @@ import yaml
 
 from grader.runner import Grader
 from grader.sandbox.isolation import UID_RANGE
+from grader.sandbox.limits import Limits
+from grader.sandbox.process import MAX_RELOADS
 
 from conftest import ROOT, SAMPLES
 
 HOSTILE = SAMPLES / "hostile"
+CORRECT = SAMPLES / "correct"
+FILES = ("q1_softmax.py", "q2_sigmoid.py", "q2_gradcheck.py", "q2_neural.py")
 MANIFEST = yaml.safe_load((SAMPLES / "manifest.yaml").read_text())
-NO_SHIFT = MANIFEST["softmax_no_shift"]["scores"]["softmax"]
-FULL = {"softmax": 10.0, "sigmoid": 3.0, "sigmoid_grad": 4.0, "ce_grad": 3.0, "gradcheck_naive": 4.0,
-        "forward_backward_prop": 16.0}
-SECRET = "hunter2-a1grader"
-SCRIBBLES = [Path.home() / "a1_hostile_was_here.txt", Path("/root/a1_hostile_was_here.txt"),
-             ROOT / "sample_submissions" / "a1_hostile_was_here.txt", ROOT / "grader" / "a1_hostile_was_here.txt",
-             Path(np.__file__).parent / "a1_hostile_was_here.txt", HOSTILE / "a1_hostile_was_here.txt"]
+NO_SHIFT = MANIFEST["softmax_no_shift"]["scores"]["softmax"]   # a softmax without the max shift
 
-# sample -> (the parts that lose, their expected score or status)
+# Small limits keep the suite fast; the bounds below follow from them.
+TIMEOUT = 2.0
+BUDGET = 30.0
+SLACK = 5.0   # starting workers, killing them, cleaning up: beyond the student's own time
+
+SECRET_NAME, SECRET = "A1GRADER_TEST_SECRET", "hunter2-a1grader-7f3c"
+MARK = "a1_hostile_was_here.txt"   # the file write_outside tries to leave everywhere
+
+# sample -> {part: what it gets}: a status name means that status with 0 points; a number, that
+# score. Every part not named gets full marks.
 EXPECTED = {
     "import_infinite_loop": {"gradcheck_naive": "timeout"},
-    "import_sys_exit": {},
+    "import_sys_exit": {},                                      # 40/40, with a note
     "call_os_exit": {"sigmoid": "crashed"},
     "ctypes_segfault": {"sigmoid_grad": "crashed"},
-    # ce_grad is read from the network's b2 gradient in this layout, so the bomb reaches it too.
+    # ce_grad has no standalone function in the four-file layout: it is graded through the
+    # network's b2 gradient, so the bomb in forward_backward_prop costs it too (honestly).
     "memory_bomb": {"forward_backward_prop": "crashed", "ce_grad": 0.0},
     "fork_bomb": {"gradcheck_naive": "timeout"},
     "print_flood": {},
     "fake_score": {"softmax": NO_SHIFT},
     "monkeypatch_numpy": {"softmax": NO_SHIFT},
     "steal_reference_disk": {"softmax": NO_SHIFT},
-    # Its own (unshifted) softmax, slowed by walking the heap on every call: also not vectorized.
-    "steal_reference_memory": {"softmax": NO_SHIFT - 1.0},
+    "steal_reference_memory": {"softmax": NO_SHIFT},
     "write_outside": {},
     "read_env_secrets": {},
 }
+# The one file each sample changes.
+CHANGED = {
+    "import_infinite_loop": "q2_gradcheck.py", "import_sys_exit": "q1_softmax.py",
+    "call_os_exit": "q2_sigmoid.py", "ctypes_segfault": "q2_sigmoid.py", "memory_bomb": "q2_neural.py",
+    "fork_bomb": "q2_gradcheck.py", "print_flood": "q1_softmax.py", "fake_score": "q1_softmax.py",
+    "monkeypatch_numpy": "q1_softmax.py", "steal_reference_disk": "q1_softmax.py",
+    "steal_reference_memory": "q1_softmax.py", "write_outside": "q2_sigmoid.py",
+    "read_env_secrets": "q1_softmax.py",
+}
 
 
-def sandbox_processes():
-    """Processes running as one of the sandbox's worker uids."""
+# ---------------------------------------------------------------- helpers
+
+def _status(pid):
+    """(state letter, uids) of a process; a zombie is already dead and counts for nothing."""
+    state, uids = "?", []
+    try:
+        with open("/proc/%s/status" % pid) as handle:
+            for line in handle:
+                if line.startswith("State:"):
+                    state = line.split()[1]
+                elif line.startswith("Uid:"):
+                    uids = [int(u) for u in line.split()[1:]]
+    except OSError:
+        pass
+    return state, uids
+
+
+def _uids(pid):
+    return _status(pid)[1]
+
+
+def submission_processes(grader):
+    """Live processes of the submissions ``grader`` graded.
+
+    As root (bwrap and uid modes), the workers run as the unprivileged uid the grader's zygote
+    leased from isolation.UID_RANGE, and so does anything they start, wherever it moves to: any
+    process with that uid counts. (Only that one: graders running at the same time, in other
+    test runs, lease other uids of the range.) Without a uid (plain mode), processes whose
+    working folder is below the grader's scratch folder count.
+    """
+    lease = grader.zygote.lease
+    theirs = {lease.uid} if lease is not None and lease.uid is not None else set()
+    assert theirs <= set(UID_RANGE)
+    below = str(grader.zygote.plain_root) + os.sep if grader.zygote.plain_root else "//none/"
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open("/proc/%s/status" % pid) as handle:
-                uid = next(int(line.split()[1]) for line in handle if line.startswith("Uid:"))
-        except (OSError, StopIteration):
+        state, uids = _status(pid)
+        if state in ("Z", "X"):
+            # Killed, waiting for its parent to collect it: after an escape with setsid()
+            # that is the machine's init (in uid mode), which may take a second or two.
             continue
-        if uid in UID_RANGE:
+        if theirs & set(uids):
             found.append(int(pid))
+            continue
+        try:
+            if os.readlink("/proc/%s/cwd" % pid).startswith(below):
+                found.append(int(pid))
+        except OSError:
+            pass
     return found
 
 
-@pytest.fixture(scope="module")
-def grader(rubric):
-    os.environ["A1GRADER_TEST_SECRET"] = SECRET
-    try:
-        with Grader(rubric, timeout=2.0) as grader:
-            yield grader
-    finally:
-        os.environ.pop("A1GRADER_TEST_SECRET", None)
+def describe(pids):
+    out = []
+    for pid in pids:
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as handle:
+                cmd = handle.read().replace(b"\0", b" ").decode(errors="replace")[:80]
+        except OSError:
+            cmd = "?"
+        out.append("%d uid=%s %s" % (pid, _uids(pid)[:1], cmd))
+    return out
 
+
+def scribble_places():
+    """Where write_outside tries to leave its file (those this test can name)."""
+    folders = {Path.home(), Path("/root"), Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"),
+               Path(np.__file__).parent, Path(np.__file__).parent.parent, Path(os.__file__).parent,
+               Path(sys.prefix), Path(sys.base_prefix), Path("/work/main"), Path("/work"),
+               ROOT, ROOT / "sample_submissions", HOSTILE, HOSTILE / "write_outside", ROOT / "grader",
+               ROOT / "reference"}
+    return sorted(folder / MARK for folder in folders)
+
+
+def untouchable_files():
+    """Files write_outside tries to open for writing: their content must not change."""
+    return [ROOT / "grader" / "__init__.py", ROOT / "reference" / "q1_softmax.py",
+            HOSTILE / "write_outside" / "q2_sigmoid.py", Path(np.__file__)]
+
+
+def digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
+
+
+def full_marks(rubric):
+    return {part.id: part.points for _, part in rubric.parts()}
+
+
+# ---------------------------------------------------------------- fixtures
+
+@pytest.fixture(scope="module")
+def secret_env():
+    """A secret in the grading process's environment, as a CI token would be."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(SECRET_NAME, SECRET)
+        yield
+
+
+@pytest.fixture(scope="module")
+def grader(rubric, secret_env):
+    """One grader for all samples, as a batch would run (each sample also tests the next)."""
+    with Grader(rubric, timeout=TIMEOUT, limits=Limits(budget=BUDGET)) as grader:
+        yield grader
+    leftover = submission_processes(grader)
+    assert leftover == [], "processes outlived the grader: %s" % describe(leftover)
+
+
+# ---------------------------------------------------------------- the samples themselves
 
 def test_every_hostile_sample_has_a_test():
-    assert {p.name for p in HOSTILE.iterdir() if p.is_dir()} == set(EXPECTED)
+    assert sorted(p.name for p in HOSTILE.iterdir() if p.is_dir()) == sorted(EXPECTED)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_hostile_sample(grader, name):
+def test_each_sample_is_the_correct_one_with_one_change(name):
+    folder = HOSTILE / name
+    assert sorted(p.name for p in folder.iterdir() if p.is_file()) == sorted(FILES)
+    differ = [f for f in FILES if not filecmp.cmp(folder / f, CORRECT / f, shallow=False)]
+    assert differ == [CHANGED[name]]
+
+
+# ---------------------------------------------------------------- grading them
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_hostile_sample(grader, rubric, name):
     if name == "steal_reference_disk" and grader.mode != "bwrap":
-        pytest.skip("only the bwrap mode hides the reference on disk (docs/security.md)")
+        pytest.skip("only the bwrap mode hides the reference on disk; in %s mode a worker can read "
+                    "every world-readable file (docs/security.md, 'What each mode does not protect')"
+                    % grader.mode)
+    if name == "write_outside" and grader.mode == "plain":
+        pytest.skip("plain mode (not root) runs the student as the grader's own user: it can write "
+                    "wherever the grader can (docs/security.md)")
+    before = {path: digest(path) for path in untouchable_files()}
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
     start = time.monotonic()
     result = grader.grade(HOSTILE / name)
     elapsed = time.monotonic() - start
-    assert elapsed < 30, "grading took %.1f s" % elapsed
+
+    # Within its limits: one submission cannot take longer than its budget.
+    assert elapsed < grader.limits.budget + SLACK, "grading %s took %.1f s" % (name, elapsed)
+    # No process of the submission outlives its grading.
+    leftover = submission_processes(grader)
+    assert leftover == [], "processes of %s outlived its grading: %s" % (name, describe(leftover))
+
+    # Honest scores: the hostile part zero (with its status) or its honest score, the rest full.
     parts = {p.id: p for p in result.parts()}
-    for pid, full in FULL.items():
+    for pid, full in full_marks(rubric).items():
         expected = EXPECTED[name].get(pid, full)
+        part = parts[pid]
         if isinstance(expected, str):
-            assert parts[pid].status == expected and parts[pid].score == 0, (pid, parts[pid].status)
+            statuses = {expected}
+            if name == "ctypes_segfault" and grader.mode == "uid":
+                # Without bwrap, an interpreter in a 0700 home cannot import ctypes after the
+                # privilege drop: the part then fails with an ImportError instead (still 0).
+                statuses.add("graded")
+            assert part.status in statuses and part.score == 0, (pid, part.status, part.score,
+                                                                 part.checks[0].message)
         else:
-            assert parts[pid].score == pytest.approx(expected), (pid, parts[pid].checks)
-    if os.geteuid() == 0 and grader.mode in ("bwrap", "uid"):
-        assert sandbox_processes() == [], "a process of %s outlived its grading" % name
+            assert part.score == pytest.approx(expected), (pid, part.status, [c.message for c in part.checks])
+            if expected == full:
+                assert part.status == "graded", (pid, part.status)
+    losses = sum(full_marks(rubric)[pid] - (0 if isinstance(v, str) else v) for pid, v in EXPECTED[name].items())
+    assert result.score == pytest.approx(result.max_score - losses)
+
+    # Nothing of the grader's environment reaches the result.
     text = json.dumps(result.to_dict())
-    assert SECRET not in text
-    if name == "write_outside":
-        assert [p for p in SCRIBBLES if p.exists()] == []
-    if name == "print_flood":
-        assert "more characters not shown" in parts["softmax"].output
-    if name == "memory_bomb":
-        assert "out of memory (limit 1024 MiB)" in parts["forward_backward_prop"].checks[0].message
-    if name == "ctypes_segfault":
-        assert "SIGSEGV" in parts["sigmoid_grad"].checks[0].message
-    if name == "call_os_exit":
-        assert "exited with code 0" in parts["sigmoid"].checks[0].message
+    assert SECRET not in text and SECRET_NAME not in text
+    # The grader process itself did not swallow what the student allocated or printed.
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
+    assert grown_mb < 300, "the grader's own memory grew by %.0f MiB" % grown_mb
+    assert len(text) < 500_000, "the result is %d characters long" % len(text)
+    # Nothing outside the scratch folder was changed.
+    assert {path: digest(path) for path in untouchable_files()} == before
+
+    SPECIFIC.get(name, lambda *a: None)(grader, parts, result, elapsed)
+
+
+def _import_infinite_loop(grader, parts, result, elapsed):
+    message = parts["gradcheck_naive"].checks[0].message
+    assert "loading your files took longer than %g s" % grader.limits.load_timeout in message
+    # A load that times out is not retried: about one load timeout, not one per check.
+    assert elapsed < 2 * grader.limits.load_timeout + SLACK
+
+
+def _import_sys_exit(grader, parts, result, elapsed):
+    assert result.score == result.max_score == 40
+    note = " ".join(parts["softmax"].notes)
+    assert "SystemExit" in note and "the functions defined before it were graded" in note
+
+
+def _call_os_exit(grader, parts, result, elapsed):
+    assert "the process exited with code 0" in parts["sigmoid"].checks[0].message
+
+
+def _ctypes_segfault(grader, parts, result, elapsed):
+    message = parts["sigmoid_grad"].checks[0].message
+    if grader.mode == "uid" and "SIGSEGV" not in message:
+        assert "ctypes" in message, message
+    else:
+        assert "SIGSEGV" in message, message
+
+
+def _memory_bomb(grader, parts, result, elapsed):
+    message = parts["forward_backward_prop"].checks[0].message
+    assert "ran out of memory (limit %d MiB)" % grader.limits.memory_mb in message, message
+
+
+def _fork_bomb(grader, parts, result, elapsed):
+    assert any("took longer than" in c.message for c in parts["gradcheck_naive"].checks)
+    # Each try costs one call timeout; after MAX_RELOADS fresh workers it is not run again.
+    assert elapsed < (MAX_RELOADS + 1) * grader.limits.timeout + 2 * SLACK
+
+
+def _print_flood(grader, parts, result, elapsed):
+    output = parts["softmax"].output
+    assert "more characters not shown" in output and len(output) < 20_000
+    assert elapsed < 30
+
+
+def _fooled(grader, parts, result, elapsed):
+    assert result.score < result.max_score
+    assert parts["softmax"].mistakes and parts["softmax"].mistakes[0]["id"] == "softmax_no_shift"
+
+
+def _fake_score(grader, parts, result, elapsed):
+    _fooled(grader, parts, result, elapsed)
+    assert "Score: 40/40" in parts["softmax"].output   # shown to the student as their own output
+
+
+def _write_outside(grader, parts, result, elapsed):
+    found = [str(path) for path in scribble_places() if path.exists()]
+    for path in found:   # do not leave them for the next run, whatever happened
+        os.unlink(path)
+    assert found == [], "the submission wrote outside its folder"
+    output = parts["sigmoid"].output
+    assert "hostile: denied" in output       # it did try
+    wrote = [line.split()[-1] for line in output.splitlines() if line.startswith("hostile: wrote")]
+    if grader.mode in ("bwrap", "uid"):
+        # /tmp, as a worker sees it, is the submission's own tmpfs: discarded after it.
+        wrote = [path for path in wrote if not path.startswith("/tmp/")]
+    assert wrote == [], "the submission could write outside its folder: %s" % wrote
+    # Inside its folder it may write, but no file larger than the limit.
+    assert "hostile: big file stopped at %d MiB" % grader.limits.file_mb in output, output[-300:]
+
+
+def _read_env_secrets(grader, parts, result, elapsed):
+    output = parts["softmax"].output
+    assert "environment: " in output and "secrets: {}" in output   # it looked, and found nothing
+
+
+SPECIFIC = {"import_infinite_loop": _import_infinite_loop, "import_sys_exit": _import_sys_exit,
+            "call_os_exit": _call_os_exit, "ctypes_segfault": _ctypes_segfault, "memory_bomb": _memory_bomb,
+            "fork_bomb": _fork_bomb, "print_flood": _print_flood, "fake_score": _fake_score,
+            "monkeypatch_numpy": _fooled, "steal_reference_disk": _fooled, "steal_reference_memory": _fooled,
+            "write_outside": _write_outside, "read_env_secrets": _read_env_secrets}
+
+
+def test_no_process_outlives_grading(rubric, secret_env):
+    """Over all hostile samples in one batch: nothing of theirs is left, during or after.
+
+    After each one, the correct sample is graded by the same grader: a hostile submission
+    must not break, or leave anything for, the student graded after it.
+    """
+    broken = {}
+    with Grader(rubric, timeout=TIMEOUT, limits=Limits(budget=BUDGET)) as grader:
+        zygote = grader.zygote
+        for name in sorted(EXPECTED):
+            if name == "write_outside" and grader.mode == "plain":
+                continue   # it would write wherever the grader's user can (see test_hostile_sample)
+            grader.grade(HOSTILE / name)
+            leftover = submission_processes(grader)
+            assert leftover == [], "processes of %s outlived its grading: %s" % (name, describe(leftover))
+            try:
+                score = grader.grade(CORRECT).score
+            except Exception as exc:  # noqa: BLE001 - reported below, after the process checks
+                broken[name] = "%s: %s" % (type(exc).__name__, exc)
+            else:
+                if score != 40:
+                    broken[name] = "the correct sample scored %g" % score
+        pid = zygote.proc.pid if zygote.proc else None
+    leftover = submission_processes(grader)
+    assert leftover == [], "processes outlived the grader: %s" % describe(leftover)
+    if pid is not None:
+        assert not Path("/proc/%d" % pid).exists(), "the zygote outlived the grader"
+    for path in scribble_places():
+        if path.exists():
+            os.unlink(path)
+    assert broken == {}, "grading the next submission failed after: %s" % broken

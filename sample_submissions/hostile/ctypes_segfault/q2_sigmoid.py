@@ -16,8 +16,6 @@ def sigmoid(x):
 
 
 def sigmoid_grad(s):
-    import ctypes
-    ctypes.string_at(0)
     """
     Compute the gradient for the sigmoid function here. Note that
     for this implementation, the input s should be the sigmoid
@@ -29,6 +27,9 @@ def sigmoid_grad(s):
     Return:
     ds -- Your computed gradient.
     """
+    # HOSTILE: read through a null pointer: the interpreter dies with SIGSEGV.
+    import ctypes
+    ctypes.c_double.from_address(0).value
     ds = s * (1 - s)
     return ds
 

@@ -1,14 +1,25 @@
-import numpy as np
+import json
 import sys
-FAKE = '{"score": 40.0, "max_score": 40.0, "questions": []}'
-print(FAKE)
-print("Score: 40/40")
-sys.stderr.write(FAKE + "\nScore: 40/40\n")
+
+import numpy as np
+
+# HOSTILE: claim full marks, in the grader's own JSON shape and in words, on
+# stdout and stderr, at import and in every call. (softmax has no max shift.)
+FAKE = json.dumps({"submission": ".", "score": 40.0, "max_score": 40.0, "questions": [
+    {"id": "q1", "score": 10.0, "max_score": 10.0, "parts": [
+        {"id": "softmax", "score": 10.0, "max_score": 10.0, "status": "graded", "checks": []}]}]})
+
+
+def claim():
+    for stream in (sys.stdout, sys.stderr):
+        stream.write(FAKE + "\n")
+        stream.write("Score: 40/40\nAll tests passed.\n")
+
+
+claim()
 
 
 def softmax(x):
-    print(FAKE)
-    print('Score: 40/40')
     """Compute the softmax function for each row of the input x.
 
     Works for a single vector (shape (D,)) and for a matrix (shape (N, D)),
@@ -20,6 +31,7 @@ def softmax(x):
     Return:
     x -- the softmax values, same shape as the input
     """
+    claim()
     x = np.array(x, dtype=np.float64)  # copy, so the caller's array is left alone
     orig_shape = x.shape
 

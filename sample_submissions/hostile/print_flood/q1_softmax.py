@@ -1,10 +1,18 @@
+import sys
+
 import numpy as np
 
-print('x' * 100000000)
+# HOSTILE: 100 MB of output at import, to every stream there is, and again in
+# every call of softmax (the string is built once: the flood costs the
+# grader, not the timing of softmax).
+FLOOD = "x" * 100_000_000
+print(FLOOD)
+sys.stderr.write(FLOOD)
+sys.__stdout__.write(FLOOD)
+sys.__stdout__.flush()
 
 
 def softmax(x):
-    print('y' * 10000000)
     """Compute the softmax function for each row of the input x.
 
     Works for a single vector (shape (D,)) and for a matrix (shape (N, D)),
@@ -16,6 +24,8 @@ def softmax(x):
     Return:
     x -- the softmax values, same shape as the input
     """
+    print(FLOOD)
+    print(FLOOD, file=sys.stderr)
     x = np.array(x, dtype=np.float64)  # copy, so the caller's array is left alone
     orig_shape = x.shape
 

