@@ -45,7 +45,10 @@ PY="${A1GRADER_PYTHON:-$ROOT/venv/bin/python}"
 export PYTHONPATH="$ROOT/source/a1grader${PYTHONPATH:+:$PYTHONPATH}"
 mkdir -p "$ROOT/results"
 cd "$ROOT/source"
-if ! "$PY" -m grader.cli check "$ROOT/submission" --rubric "$ROOT/source/rubric.yaml" \\
+# Gradescope grades each submission in a container of its own, thrown away afterwards: where
+# its kernel allows neither bubblewrap nor namespaces, a uid drop alone is acceptable there
+# (and only there). The strongest mode that works is still chosen; results.json names it.
+if ! "$PY" -m grader.cli check "$ROOT/submission" --rubric "$ROOT/source/rubric.yaml" --i-know-it-is-unsafe \\
         --format gradescope --out "$ROOT/results/results.json" 2> "$ROOT/results/grader_error.txt"; then
     status=$?
     if [ "$status" -ne 1 ]; then

@@ -84,7 +84,7 @@ class Grader:
         timing = {"seconds": round(time.perf_counter() - start, 3)}
         name = label if label is not None else str(submission)
         result = score_submission(self.rubric, name, results, __version__, timing)
-        result.sandbox = self.mode
+        result.sandbox = self.zygote.label
         result.notes = list(files.skipped)
         return result
 

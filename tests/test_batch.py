@@ -185,3 +185,15 @@ def test_bad_batch_arguments():
                          (["export", "--db", "missing.db"], "gradebook not found")):
         run = cli(*args)
         assert run.returncode == 2 and needle in run.stderr and "Traceback" not in run.stderr
+
+
+def test_a_grader_failure_is_not_kept_as_the_students_grade(tmp_path):
+    """A row the grader failed to produce is regraded on the next run; the gradebook is private."""
+    from grader.gradebook import Gradebook, make_row
+    db = tmp_path / "g.db"
+    with Gradebook(db) as book:
+        book.put(make_row("ann", "h1", "r1", "v1", None, "the grader failed: boom", status="grader_error"))
+        book.put(make_row("bob", "h2", "r1", "v1", None, "a.zip: the zip holds a link: x"))
+        assert not book.is_current("ann", "h1", "r1", "v1")      # ours: graded again
+        assert book.is_current("bob", "h2", "r1", "v1")          # the submission's: kept
+    assert oct(db.stat().st_mode & 0o777) == "0o600"

@@ -65,6 +65,13 @@ EXPECTED = {
     "steal_reference_memory": {"softmax": NO_SHIFT},
     "write_outside": {},
     "read_env_secrets": {},
+    # Forged frames on its own channel break only its own loads (issue 13).
+    "forge_frames": {"ce_grad": "crashed", "forward_backward_prop": "crashed"},
+    "survive_end": {},
+    "squat_scratch": {},
+    "fill_scratch": {},
+    "leave_traces": {},
+    "find_traces": {},   # finds nothing, loses nothing (tests/test_containment.py runs it after leave_traces)
 }
 # The one file each sample changes.
 CHANGED = {
@@ -73,7 +80,9 @@ CHANGED = {
     "fork_bomb": "q2_gradcheck.py", "print_flood": "q1_softmax.py", "fake_score": "q1_softmax.py",
     "monkeypatch_numpy": "q1_softmax.py", "steal_reference_disk": "q1_softmax.py",
     "steal_reference_memory": "q1_softmax.py", "write_outside": "q2_sigmoid.py",
-    "read_env_secrets": "q1_softmax.py",
+    "read_env_secrets": "q1_softmax.py", "forge_frames": "q2_neural.py", "survive_end": "q1_softmax.py",
+    "squat_scratch": "q2_gradcheck.py", "fill_scratch": "q2_sigmoid.py", "leave_traces": "q1_softmax.py",
+    "find_traces": "q1_softmax.py",
 }
 
 

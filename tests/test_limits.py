@@ -1,6 +1,8 @@
 """Sandbox limits: defaults in one place, set by the rubric, overridden on the command line."""
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 
@@ -63,3 +65,27 @@ def test_command_line_timeout_overrides(tmp_path):
     sigmoid = data["questions"][1]["parts"][0]
     assert sigmoid["status"] == "timeout" and "0.5 s" in sigmoid["checks"][0]["message"]
     assert data["sandbox"] == isolation.detect()
+
+
+def test_plain_mode_is_refused_as_root_unless_asked_for():
+    """As root, plain mode would run the student's code as root: refused, with a way out for containers."""
+    def check(*extra):
+        return subprocess.run([sys.executable, "-m", "grader.cli", "check", "sample_submissions/correct",
+                               "--format", "json", "--isolation", "plain", *extra],
+                              capture_output=True, text=True, cwd=ROOT, timeout=120)
+    run = check()
+    if os.geteuid() == 0:
+        assert run.returncode == 2 and run.stdout == ""
+        assert run.stderr.startswith("grader: error: refusing to run student code as root in plain mode")
+        assert "Traceback" not in run.stderr
+        run = check("--i-know-it-is-unsafe")
+    assert run.returncode == 0, run.stderr
+    data = json.loads(run.stdout)
+    assert data["sandbox"] == "plain" and data["score"] == 40
+
+
+def test_explain_sandbox_says_root_in_plain_mode():
+    run = subprocess.run([sys.executable, "-m", "grader.cli", "check", "--explain-sandbox", "--isolation", "plain",
+                          "--i-know-it-is-unsafe"], capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0 and run.stdout.startswith("plain:")
+    assert ("RUNNING AS ROOT" in run.stdout) == (os.geteuid() == 0)

@@ -128,3 +128,47 @@ def test_nothing_passes_from_one_submission_to_the_next(tmp_path, mode):
                 assert "left_behind" in value   # the writer could write in its own folder
     finally:
         zygote.close()
+
+
+def test_a_zygote_failure_is_retried_once_then_is_the_graders_fault(rubric, monkeypatch):
+    """A failure of the sandbox itself never becomes the student's grade."""
+    from grader.errors import GraderFault
+    from grader.runner import Grader
+    from grader.sandbox import process
+    from conftest import SAMPLES
+
+    real = process.Zygote.open_submission
+    calls = []
+
+    def flaky(self, files, fail_times):
+        calls.append(1)
+        if len(calls) <= fail_times:
+            raise process.ZygoteFailure("simulated: the sandbox did not answer")
+        return real(self, files)
+
+    with Grader(rubric) as grader:
+        monkeypatch.setattr(process.Zygote, "open_submission", lambda self, files: flaky(self, files, 1))
+        assert grader.grade(SAMPLES / "correct").score == 40 and len(calls) == 2
+        calls.clear()
+        monkeypatch.setattr(process.Zygote, "open_submission", lambda self, files: flaky(self, files, 2))
+        with pytest.raises(GraderFault, match="the sandbox failed while grading"):
+            grader.grade(SAMPLES / "correct")
+        monkeypatch.setattr(process.Zygote, "open_submission", real)
+        assert grader.grade(SAMPLES / "correct").score == 40   # a fresh zygote serves the next one
+
+
+def test_each_worker_has_its_own_channel(make):
+    """A worker holds its own socket and nothing of the zygote's: no other socket, no pipe."""
+    worker, f = make(
+        "import os, stat\n"
+        "def f():\n"
+        "    kinds = []\n"
+        "    for fd in range(3, 256):\n"
+        "        try:\n"
+        "            mode = os.fstat(fd).st_mode\n"
+        "        except OSError:\n"
+        "            continue\n"
+        "        if stat.S_ISSOCK(mode) or stat.S_ISFIFO(mode):\n"
+        "            kinds.append(fd)\n"
+        "    return len(kinds)\n")
+    assert f() == 1

@@ -92,3 +92,24 @@ def test_recv_times_out():
     finally:
         os.close(r)
         os.close(w)
+
+
+@pytest.mark.parametrize("payload", [
+    b"[" * 100_000 + b"]" * 100_000,                       # nested past the parser's recursion limit
+    b'{"a":[' + b"{}," * (wire.MAX_CONTAINERS + 1) + b"{}]}",   # millions of objects cost gigabytes
+    b'{"a": 1',                                              # not JSON
+])
+def test_hostile_payloads_are_protocol_errors_not_crashes(payload):
+    with pytest.raises(wire.ProtocolError):
+        wire.parse(payload)
+
+
+def test_a_worker_frame_is_capped_before_it_is_read():
+    r, w = os.pipe()
+    try:
+        os.write(w, struct.pack(">I", 63 * 1024 * 1024) + b"[" + b"{}," * 1000)
+        with pytest.raises(wire.ProtocolError, match="exceeds the limit"):
+            wire.recv(r, max_frame=wire.MAX_REPLY)
+    finally:
+        os.close(r)
+        os.close(w)

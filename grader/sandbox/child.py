@@ -35,6 +35,7 @@ if CONFIG.get("site"):
 # Python installed in a 0700 home cannot read its standard library any more.
 import collections  # noqa: E402,F401
 import copy  # noqa: E402,F401
+import encodings.idna  # noqa: E402,F401  (socket's host names)
 import functools  # noqa: E402,F401
 import glob  # noqa: E402,F401
 import heapq  # noqa: E402,F401
@@ -364,7 +365,6 @@ def serve(channel, functions):
 # ---------------------------------------------------------------- processes
 
 _exit = os._exit   # bound now: student code may replace os._exit in its own worker
-IPC_FREE = ("bwrap", "uid")   # modes in which each worker gets its own IPC namespace
 SHARED_TEMP = ("/var/tmp", "/dev/shm", "/run/lock", "/dev/mqueue", "/var/crash")
 _TOKEN = re.compile(r"^[0-9a-f]{16,64}$")
 
@@ -409,7 +409,7 @@ def worker(fd, config):
         os.setpgid(0, 0)
         for sig in (signal.SIGTERM, signal.SIGUSR1, signal.SIGCHLD):
             signal.signal(sig, signal.SIG_DFL)
-        if config.get("mode") in IPC_FREE:
+        if config.get("contain"):
             kernel.unshare(kernel.CLONE_NEWIPC)   # SysV objects die with this worker
         restrict(config)
         channel = Channel(fd)
@@ -448,23 +448,23 @@ def contain(config):
     fresh size-limited tmpfs for each submission (``open_submission``).
     """
     kernel.prctl(kernel.PR_SET_DUMPABLE, 0)
-    mode = config.get("mode")
-    if mode == "uid":
+    if not config.get("contain"):
+        return   # plain, or uid mode where the kernel refuses (--i-know-it-is-unsafe)
+    if config.get("mode") == "uid":
         kernel.unshare(kernel.CLONE_NEWNS | kernel.CLONE_NEWIPC | kernel.CLONE_NEWNET)
         kernel.mount(None, "/", None, kernel.MS_REC | kernel.MS_PRIVATE)
-    if mode in IPC_FREE:
-        for folder in SHARED_TEMP:
-            if os.path.isdir(folder) and not os.path.islink(folder):
-                kernel.tmpfs(folder, 4096, mode="0755", readonly=True)
-        probe = os.fork()   # each worker will need a new IPC namespace: fail now, not later
-        if probe == 0:
-            try:
-                kernel.unshare(kernel.CLONE_NEWIPC)
-                _exit(0)
-            except BaseException:  # noqa: B902
-                _exit(1)
-        if os.waitpid(probe, 0)[1] != 0:
-            raise OSError("a worker cannot get its own IPC namespace")
+    for folder in SHARED_TEMP:
+        if os.path.isdir(folder) and not os.path.islink(folder):
+            kernel.tmpfs(folder, 4096, mode="0755", readonly=True)
+    probe = os.fork()   # each worker will need a new IPC namespace: fail now, not later
+    if probe == 0:
+        try:
+            kernel.unshare(kernel.CLONE_NEWIPC)
+            _exit(0)
+        except BaseException:  # noqa: B902
+            _exit(1)
+    if os.waitpid(probe, 0)[1] != 0:
+        raise OSError("a worker cannot get its own IPC namespace")
 
 
 def _relative(rel):
@@ -482,14 +482,24 @@ def open_submission(message, config):
         raise wire.ProtocolError("bad token")
     files = [(_relative(rel), base64.b64decode(data)) for rel, data in message.get("files", [])]
     work = config["work"]
-    if config.get("mode") in IPC_FREE:
+    if config.get("contain"):
         kernel.tmpfs(work, int(message.get("quota", 64 << 20)))   # this submission's /tmp, and only its
     folder = os.path.join(work, "s-" + token)
+    if not config.get("contain"):
+        # On the host, in the grader's 0711 folder that no worker can write: made by us, handed over by fd.
+        os.mkdir(folder, 0o700)
+        if config.get("uid") is not None:
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+            try:
+                os.fchown(fd, int(config["uid"]), int(config["gid"]))
+            finally:
+                os.close(fd)
     pid = os.fork()
-    if pid == 0:   # the files are written with the student's own rights, in a file system no one else uses
+    if pid == 0:   # the files are written with the student's own rights
         try:
             drop(config)
-            os.mkdir(folder, 0o700)
+            if config.get("contain"):
+                os.mkdir(folder, 0o700)   # in this submission's own tmpfs
             for parts, data in files:
                 here = folder
                 for part in parts[:-1]:
@@ -511,12 +521,52 @@ def open_submission(message, config):
 def close_submission(folder, config):
     """Everything the submission left is gone: its processes, its files, its /tmp."""
     sweep(config)
-    if config.get("mode") in IPC_FREE:
+    if config.get("contain"):
         kernel.umount(config["work"])   # detached at once, whatever depth or count of files
-    elif folder:
-        import subprocess   # plain mode only: no privilege boundary, rm copes with any depth
-        subprocess.run(["rm", "-rf", "--", folder], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, timeout=60, check=False)
+        return
+    # Uncontained: remove with the workers' own rights (so no link leads anywhere they could
+    # not go) what they left in their folder and, with a uid, in the shared temporary folders.
+    targets = [folder] if folder else []
+    if config.get("uid") is not None:
+        for shared in ("/tmp", "/var/tmp", "/dev/shm", "/run/lock"):
+            try:
+                targets += [entry.path for entry in os.scandir(shared)
+                            if entry.stat(follow_symlinks=False).st_uid == int(config["uid"])]
+            except OSError:
+                pass
+    ipc = _sysv_objects(int(config["uid"])) if config.get("uid") is not None else []
+    if not targets and not ipc:
+        return
+    pid = os.fork()
+    if pid == 0:
+        try:
+            drop(config)
+            if ipc:
+                helper = os.fork()
+                if helper == 0:
+                    os.execvp("ipcrm", ["ipcrm"] + ipc)
+                os.waitpid(helper, 0)
+            if targets:
+                os.execvp("rm", ["rm", "-rf", "--"] + targets)   # rm copes with any depth, never follows links
+        finally:
+            _exit(1)
+    os.waitpid(pid, 0)
+
+
+def _sysv_objects(uid):
+    """ipcrm arguments for the SysV shared memory, queues and semaphores ``uid`` owns."""
+    out = []
+    for kind, flag in (("shm", "-m"), ("msg", "-q"), ("sem", "-s")):
+        try:
+            with open("/proc/sysvipc/" + kind) as handle:
+                header = handle.readline().split()
+                for line in handle:
+                    row = dict(zip(header, line.split()))
+                    if row.get("uid") == str(uid):
+                        out += [flag, row[header[1]]]
+        except (OSError, IndexError, KeyError):
+            pass
+    return out
 
 
 class Zygote:

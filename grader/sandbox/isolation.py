@@ -68,15 +68,52 @@ def weaker_than_possible(requested: Optional[str], mode: str) -> Optional[str]:
     return None
 
 
+@functools.lru_cache(maxsize=None)
+def uid_uncontained() -> Optional[str]:
+    """Why uid mode cannot make its namespaces and private folders here, or None when it can."""
+    if os.geteuid() != 0:
+        return "not root"
+    from . import kernel
+    pid = os.fork()
+    if pid == 0:   # try exactly what the zygote will do, in a child that then vanishes
+        try:
+            kernel.unshare(kernel.CLONE_NEWNS | kernel.CLONE_NEWIPC | kernel.CLONE_NEWNET)
+            kernel.mount(None, "/", None, kernel.MS_REC | kernel.MS_PRIVATE)
+            kernel.tmpfs("/tmp", 1 << 20)
+            os._exit(0)
+        except BaseException:  # noqa: B902 - any failure means "cannot"
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    return None if status == 0 else "the kernel refuses new mount, IPC and network namespaces (no CAP_SYS_ADMIN?)"
+
+
 def choose(requested: Optional[str] = None, unsafe: bool = False) -> str:
-    """The mode to run in; refuses (SandboxUnavailable) to run student code as root without isolation."""
+    """The mode to run in, or SandboxUnavailable when it could not contain student code here.
+
+    As root, plain mode (student code as root) and a uid mode without its
+    namespaces (no private /tmp, no size limit, shared IPC and network) are
+    refused unless ``unsafe``: a throwaway container per submission, such as
+    Gradescope's, where ``mode_label`` then says so in every result.
+    """
     from ..errors import SandboxUnavailable
     mode = detect(None if requested in (None, "auto") else requested)
-    if mode == "plain" and os.geteuid() == 0 and not unsafe:
+    if unsafe or os.geteuid() != 0:
+        return mode
+    if mode == "plain":
         raise SandboxUnavailable(
             "refusing to run student code as root in plain mode (it could kill the grader or read every "
             "file): use --isolation auto/bwrap/uid, or --i-know-it-is-unsafe in a throwaway container")
+    if mode == "uid" and uid_uncontained():
+        raise SandboxUnavailable(
+            "uid mode cannot contain student code here (%s) and bubblewrap does not work: grade on a machine "
+            "that allows either, or pass --i-know-it-is-unsafe in a throwaway container (uid drop only)"
+            % uid_uncontained())
     return mode
+
+
+def mode_label(mode: str) -> str:
+    """The mode as results record it: ``uid-uncontained`` when uid mode runs without its namespaces."""
+    return "uid-uncontained" if mode == "uid" and uid_uncontained() else mode
 
 
 def _bwrap_works() -> bool:
@@ -197,19 +234,23 @@ def plan(mode: str, plain_root: Optional[Path] = None) -> Plan:
     if mode == "bwrap":
         cmd = bwrap_args(bwrap_path() or "bwrap") + [interpreter(), "-I", "-S", "/sandbox/child/child.py"]
         return Plan(mode, cmd, "/sandbox/site", "/tmp")
-    # uid: /tmp inside the zygote's own mount namespace, a fresh tmpfs per submission.
-    work = "/tmp" if mode == "uid" else str(plain_root)
+    # uid: /tmp inside the zygote's own mount namespace, a fresh tmpfs per submission
+    # (uncontained, and plain: a folder of the grader's on the host).
+    work = "/tmp" if mode == "uid" and plain_root is None else str(plain_root)
     return Plan(mode, [sys.executable, "-I", str(HERE / "child.py")], None, work)
 
 
 def explain(mode: str) -> str:
     """One line for the report header and ``--explain-sandbox``."""
+    mode = mode_label(mode)
     return {
         "bwrap": "bwrap: private filesystem view (no grader, reference or other submissions), no network, "
                  "own pid namespace, unprivileged uid, resource limits",
         "uid": "uid: unprivileged uid, own mount, IPC and network namespaces, private /tmp, resource limits; "
                "the grader's filesystem is readable where its permissions allow (install bubblewrap for a "
                "private view)",
+        "uid-uncontained": "uid-uncontained: unprivileged uid and resource limits only; shared /tmp, IPC and "
+                           "network (--i-know-it-is-unsafe: for a throwaway container per submission)",
         "plain": ("plain: separate process and resource limits only (no uid drop, no private view)"
                   + ("; RUNNING AS ROOT: the student's code runs as root" if os.geteuid() == 0 else "")),
     }[mode]

@@ -41,7 +41,8 @@ from .limits import DEFAULT_LIMITS, Limits
 MAX_RELOADS = 3
 START_TIMEOUT = 30.0     # seconds for a zygote to import numpy and say it is ready
 CONTROL_TIMEOUT = 10.0   # seconds for the zygote to answer open / close / fork
-REAP_TIMEOUT = 5.0       # seconds for a worker's end to be confirmed after end or kill
+REAP_TIMEOUT = 5.0       # seconds for the zygote to confirm a killed worker's end
+END_GRACE = 0.5          # seconds a worker told to end has to exit before it is killed
 SIGNAL_NAMES = {int(s): s.name for s in signal.Signals}
 
 
@@ -125,10 +126,16 @@ class Zygote:
 
     def __init__(self, mode: Optional[str] = None, limits: Limits = DEFAULT_LIMITS, unsafe: bool = False):
         self.mode = isolation.choose(mode, unsafe)
+        self.label = isolation.mode_label(self.mode)
+        self.contained = self.label in ("bwrap", "uid")
         self.limits = limits
         self.lease = isolation.UidLease() if self.mode in ("bwrap", "uid") else None
-        # Plain mode keeps its scratch folders on the host, in a folder of this user's.
-        self.plain_root = Path(tempfile.mkdtemp(prefix="a1grader-")) if self.mode == "plain" else None
+        # Without a tmpfs of its own, the zygote keeps scratch folders on the host, in a folder
+        # of the grader's (root-owned and 0711 as root: workers can pass, not list or write).
+        self.plain_root = None
+        if not self.contained:
+            self.plain_root = Path(tempfile.mkdtemp(prefix="a1grader-"))
+            os.chmod(self.plain_root, 0o711)
         self.plan = isolation.plan(self.mode, self.plain_root)
         self.proc: Optional[subprocess.Popen] = None
         self.ctrl: Optional[socket.socket] = None
@@ -143,7 +150,8 @@ class Zygote:
 
     def _start(self) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        config = {"control": theirs.fileno(), "mode": self.mode, "site": self.plan.site, "work": self.plan.work,
+        config = {"control": theirs.fileno(), "mode": self.mode, "contain": self.contained,
+                  "site": self.plan.site, "work": self.plan.work,
                   "uid": self.lease.uid if self.lease else None, "gid": self.lease.uid if self.lease else None,
                   "limits": self.limits.to_child()}
         try:
@@ -204,13 +212,22 @@ class Zygote:
             self.tainted = True
             raise ZygoteFailure("the sandbox did not take a request (%s)" % (exc or type(exc).__name__)) from None
 
-    def _expect(self, op: str, timeout: float) -> Dict[str, Any]:
-        """The zygote's next message, which must be ``op``; else the zygote is replaced."""
+    def _expect(self, op: str, timeout: float, patient: bool = False) -> Dict[str, Any]:
+        """The zygote's next message, which must be ``op``; else the zygote is replaced.
+
+        ``patient``: a timeout raises wire.Timeout and leaves the zygote in service
+        (the message may still come).
+        """
         if self.ctrl is None:
             raise ZygoteFailure("the sandbox is not running")
         try:
             message = wire.recv(self.ctrl.fileno(), time.monotonic() + timeout)
-        except (wire.Timeout, wire.Closed, wire.ProtocolError) as exc:
+        except wire.Timeout:
+            if patient:
+                raise
+            self.tainted = True
+            raise ZygoteFailure("the sandbox did not answer in %g s" % timeout) from None
+        except (wire.Closed, wire.ProtocolError) as exc:
             self.tainted = True
             raise ZygoteFailure("the sandbox did not answer (%s)" % (exc or type(exc).__name__)) from None
         if message.get("op") != op and not (op == "opened" and message.get("op") == "open_failed"):
@@ -268,15 +285,12 @@ class Zygote:
         return ours
 
     def ended(self, kill: bool) -> Dict[str, Any]:
-        """Wait for the zygote's word that the live worker ended (killing it first if ``kill``)."""
-        if kill:
-            self._send({"op": "kill"})
-        try:
-            return self._expect("exited", REAP_TIMEOUT)
-        except ZygoteFailure:
-            if kill:
-                raise
-        # It did not stop when asked to: kill it.
+        """The zygote's word that the live worker ended: killed now, or (``kill`` False) after a grace."""
+        if not kill:
+            try:
+                return self._expect("exited", END_GRACE, patient=True)
+            except wire.Timeout:
+                pass   # it did not stop when told to: kill it
         self._send({"op": "kill"})
         return self._expect("exited", REAP_TIMEOUT)
 
