@@ -124,9 +124,17 @@ def cpu_per_submission(folders, rubric):
         grader.grade(folders[0])   # start the zygote outside the measurement
 
         def sandbox_cpu():
-            pid = grader.zygote._zygote_pid()
-            fields = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
-            return sum(int(v) for v in fields[11:15]) / tick   # utime, stime, cutime, cstime
+            """CPU of the zygote's process tree (bwrap's included); reaped workers count in cutime."""
+            total, frontier = 0, [grader.zygote.proc.pid]
+            while frontier:
+                pid = frontier.pop()
+                try:
+                    fields = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+                    frontier += [int(k) for k in open("/proc/%d/task/%d/children" % (pid, pid)).read().split()]
+                except OSError:
+                    continue
+                total += sum(int(v) for v in fields[11:15])   # utime, stime, cutime, cstime
+            return total / tick
 
         here0, box0 = time.process_time(), sandbox_cpu()
         for folder in folders:

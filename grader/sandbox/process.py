@@ -1,11 +1,8 @@
-"""The grader's side of the sandbox: the zygote, one submission's scratch space, workers.
+"""The grader's side of the sandbox: one submission's scratch space, and the workers that run it.
 
-A :class:`Zygote` is one long-lived child process (see child.py) started in the
-strongest isolation mode available (isolation.py); it serves many submissions
-one after another. It obeys a control socket that only the grading process and
-the zygote hold. A :class:`Sandbox` is one submission: its files, sent to the
-zygote, which writes them into a fresh size-limited tmpfs of its own (the
-grading process never touches a folder the sandbox's uid can write).
+A :class:`Sandbox` is one submission: its files, sent to the zygote (zygote.py),
+which writes them into a fresh size-limited tmpfs of its own (the grading
+process never touches a folder the sandbox's uid can write).
 :meth:`Sandbox.open` forks a fresh worker for one part; the grader makes a
 socket pair for it and passes one end along, so each worker speaks on its own
 channel and cannot be taken for the zygote or for another worker.
@@ -14,40 +11,25 @@ functions, computed here from the reference) and decodes the raw values that
 come back. A call that times out, crashes the worker or breaks the protocol
 fails alone: the zygote kills the worker, and the next call gets a new one.
 
-Everything the zygote says is trusted (it runs no student code); everything a
-worker says is checked (wire.recv's limits, then the value decoder). Every
-wait has an absolute deadline. A zygote that misbehaves or cannot confirm a
-worker's end is replaced, and the submission is graded again from scratch
-(:class:`ZygoteFailure`): such a failure is the grader's, never the student's.
+Everything a worker says is checked (wire.recv's limits, then the value
+decoder) and every wait has an absolute deadline. A zygote that misbehaves is
+replaced and the submission graded again from scratch (:class:`ZygoteFailure`):
+such a failure is the grader's, never the student's.
 """
 from __future__ import annotations
 
-import base64
-import json
-import os
-import secrets
 import signal
 import socket
-import subprocess
-import tempfile
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from . import isolation, wire
+from . import wire
 from .limits import DEFAULT_LIMITS, Limits
+from .zygote import Zygote, ZygoteFailure  # noqa: F401  (the sandbox's public names live here)
 
 MAX_RELOADS = 3
-START_TIMEOUT = 30.0     # seconds for a zygote to import numpy and say it is ready
-CONTROL_TIMEOUT = 10.0   # seconds for the zygote to answer open / close / fork
-REAP_TIMEOUT = 5.0       # seconds for the zygote to confirm a killed worker's end
-END_GRACE = 0.5          # seconds a worker told to end has to exit before it is killed
 SIGNAL_NAMES = {int(s): s.name for s in signal.Signals}
-
-
-class ZygoteFailure(Exception):
-    """The zygote failed the grader (no answer, a wrong answer, died): not the student's doing."""
 
 
 @dataclass(frozen=True)
@@ -97,202 +79,6 @@ def describe_exit(ended: Dict[str, Any], limits: Limits = DEFAULT_LIMITS) -> str
             return "the process used up its CPU time (%s)" % name
         return "the process was killed by %s" % name
     return "the process exited with code %s" % ended.get("code")
-
-
-def child_env() -> Dict[str, str]:
-    """The child's whole environment: nothing of the grader's is passed on."""
-    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/nonexistent",
-            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-
-
-def _sweep_uid(uid: int) -> None:
-    """Kill every process of ``uid`` (we are root): workers and whatever escaped them."""
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.setgid(uid)
-            os.setuid(uid)
-            os.kill(-1, signal.SIGKILL)
-        finally:
-            os._exit(0)
-    os.waitpid(pid, 0)
-
-
-class Zygote:
-    """The child process that forks workers; replaced transparently when it fails.
-
-    ``mode`` is an isolation mode name or None for the strongest available.
-    """
-
-    def __init__(self, mode: Optional[str] = None, limits: Limits = DEFAULT_LIMITS, unsafe: bool = False):
-        self.mode = isolation.choose(mode, unsafe)
-        self.label = isolation.mode_label(self.mode)
-        self.contained = self.label in ("bwrap", "uid")
-        self.limits = limits
-        self.lease = isolation.UidLease() if self.mode in ("bwrap", "uid") else None
-        # Without a tmpfs of its own, the zygote keeps scratch folders on the host, in a folder
-        # of the grader's (root-owned and 0711 as root: workers can pass, not list or write).
-        self.plain_root = None
-        if not self.contained:
-            self.plain_root = Path(tempfile.mkdtemp(prefix="a1grader-"))
-            os.chmod(self.plain_root, 0o711)
-        self.plan = isolation.plan(self.mode, self.plain_root)
-        self.proc: Optional[subprocess.Popen] = None
-        self.ctrl: Optional[socket.socket] = None
-        self.porting = False
-        self.tainted = False
-
-    # -- lifecycle
-    def ensure(self) -> None:
-        if self.proc is None or self.proc.poll() is not None or self.tainted:
-            self.stop()
-            self._start()
-
-    def _start(self) -> None:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        config = {"control": theirs.fileno(), "mode": self.mode, "contain": self.contained,
-                  "site": self.plan.site, "work": self.plan.work,
-                  "uid": self.lease.uid if self.lease else None, "gid": self.lease.uid if self.lease else None,
-                  "limits": self.limits.to_child()}
-        try:
-            self.proc = subprocess.Popen(
-                self.plan.command + [json.dumps(config)], pass_fds=(theirs.fileno(),),
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                env=child_env(), cwd="/", start_new_session=True)
-        except OSError as exc:
-            ours.close()
-            raise ZygoteFailure("the sandbox could not be started (%s)" % exc) from None
-        finally:
-            theirs.close()
-        ours.setblocking(False)
-        self.ctrl, self.tainted = ours, False
-        ready = self._expect("ready", START_TIMEOUT)
-        if ready.get("error"):
-            self.stop()
-            raise ZygoteFailure(str(ready["error"]))
-        self.porting = ready.get("porting") is True
-
-    def stop(self) -> None:
-        """Kill the zygote and every worker and descendant it had."""
-        if self.ctrl is not None:
-            self.ctrl.close()   # an idle zygote exits on EOF
-            self.ctrl = None
-        if self.proc is not None:
-            try:
-                self.proc.wait(timeout=0.5)
-            except subprocess.TimeoutExpired:
-                pass
-            try:   # our own child's group: in bwrap the pid namespace dies with it
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            try:
-                self.proc.wait(timeout=REAP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                pass
-            self.proc = None
-        if self.lease and os.geteuid() == 0:
-            _sweep_uid(self.lease.uid)
-
-    def close(self) -> None:
-        self.stop()
-        if self.lease:
-            self.lease.release()
-        if self.plain_root is not None:
-            subprocess.run(["rm", "-rf", "--", str(self.plain_root)], check=False, timeout=120,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    # -- the control channel (trusted: only the zygote writes on it)
-    def _send(self, message: Dict[str, Any], timeout: float = CONTROL_TIMEOUT) -> None:
-        if self.ctrl is None:
-            raise ZygoteFailure("the sandbox is not running")
-        try:
-            wire.send(self.ctrl.fileno(), message, time.monotonic() + timeout)
-        except (wire.Timeout, wire.Closed, wire.ProtocolError) as exc:
-            self.tainted = True
-            raise ZygoteFailure("the sandbox did not take a request (%s)" % (exc or type(exc).__name__)) from None
-
-    def _expect(self, op: str, timeout: float, patient: bool = False) -> Dict[str, Any]:
-        """The zygote's next message, which must be ``op``; else the zygote is replaced.
-
-        ``patient``: a timeout raises wire.Timeout and leaves the zygote in service
-        (the message may still come).
-        """
-        if self.ctrl is None:
-            raise ZygoteFailure("the sandbox is not running")
-        try:
-            message = wire.recv(self.ctrl.fileno(), time.monotonic() + timeout)
-        except wire.Timeout:
-            if patient:
-                raise
-            self.tainted = True
-            raise ZygoteFailure("the sandbox did not answer in %g s" % timeout) from None
-        except (wire.Closed, wire.ProtocolError) as exc:
-            self.tainted = True
-            raise ZygoteFailure("the sandbox did not answer (%s)" % (exc or type(exc).__name__)) from None
-        if message.get("op") != op and not (op == "opened" and message.get("op") == "open_failed"):
-            self.tainted = True
-            raise ZygoteFailure("the sandbox said %r, not %r" % (message.get("op"), op))
-        return message
-
-    def open_submission(self, files: Sequence[Tuple[str, bytes]]) -> str:
-        """Give the zygote a submission's files; the folder (as workers see it) they are in."""
-        self.ensure()
-        token = secrets.token_hex(16)
-        quota = sum(len(data) for _, data in files) + self.limits.disk_mb * 1024 * 1024
-        self._send({"op": "open", "token": token, "quota": quota,
-                    "files": [[rel, base64.b64encode(data).decode("ascii")] for rel, data in files]})
-        opened = self._expect("opened", CONTROL_TIMEOUT)
-        if opened.get("op") == "open_failed":
-            self.tainted = True
-            raise ZygoteFailure("the submission's scratch space could not be made (%s)" % opened.get("why"))
-        return str(opened["dir"])
-
-    def close_submission(self) -> None:
-        """Remove everything of the submission; a failure replaces the zygote, never costs a grade."""
-        if self.ctrl is None or self.proc is None or self.proc.poll() is not None:
-            return
-        try:
-            self._send({"op": "close"})
-            closed = self._expect("closed", CONTROL_TIMEOUT + REAP_TIMEOUT)
-            if not closed.get("ok"):
-                self.tainted = True
-        except ZygoteFailure:
-            self.tainted = True
-
-    def fork(self) -> socket.socket:
-        """A new worker; returns the grader's end of the socket that only this worker holds."""
-        self.ensure()
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            self._send({"op": "fork"})
-            try:
-                socket.send_fds(self.ctrl, [b"F"], [theirs.fileno()])
-            except OSError as exc:
-                self.tainted = True
-                raise ZygoteFailure("the sandbox did not take a worker's socket (%s)" % exc) from None
-        except ZygoteFailure:
-            ours.close()
-            raise
-        finally:
-            theirs.close()
-        try:
-            self._expect("forked", CONTROL_TIMEOUT)
-        except ZygoteFailure:
-            ours.close()
-            raise
-        ours.setblocking(False)
-        return ours
-
-    def ended(self, kill: bool) -> Dict[str, Any]:
-        """The zygote's word that the live worker ended: killed now, or (``kill`` False) after a grace."""
-        if not kill:
-            try:
-                return self._expect("exited", END_GRACE, patient=True)
-            except wire.Timeout:
-                pass   # it did not stop when told to: kill it
-        self._send({"op": "kill"})
-        return self._expect("exited", REAP_TIMEOUT)
 
 
 @dataclass

@@ -1,0 +1,302 @@
+"""Inside a worker: load the student's modules, answer the grader's calls (a plain module of the child).
+
+Imported by child.py, next to it; depends on the standard library, numpy,
+testfns and wire only. Everything here runs with the worker's dropped
+privileges, after the student's code may have changed anything in this
+process: it only shapes what the worker sends, never what the grader decides.
+"""
+import importlib.util
+import os
+import sys
+import time
+import traceback
+import types
+
+import numpy as np
+
+import testfns
+import wire
+
+STDOUT_CAP = 8 * 1024
+
+
+class CappedWriter:
+    """A text stream that keeps the first STDOUT_CAP characters and counts the rest."""
+
+    def __init__(self, cap=STDOUT_CAP):
+        self.cap, self.parts, self.kept, self.dropped = cap, [], 0, 0
+
+    def write(self, text):
+        text = str(text)
+        room = self.cap - self.kept
+        if room > 0:
+            self.parts.append(text[:room])
+            self.kept += min(room, len(text))
+        self.dropped += max(0, len(text) - max(room, 0))
+        return len(text)
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return False
+
+    def text(self):
+        out = "".join(self.parts)
+        if self.dropped:
+            out += "\n[... %d more characters not shown]" % self.dropped
+        return out
+
+
+# ---------------------------------------------------------------- loading
+
+def describe_error(exc, filename=None):
+    """One exception as data: type, message, and the last line in the student's files."""
+    tb = traceback.extract_tb(exc.__traceback__) if exc.__traceback__ else []
+    where = None
+    for frame in reversed(tb):
+        if frame.filename.startswith(os.getcwd() + os.sep) or frame.filename == filename:
+            where = frame
+            break
+    if isinstance(exc, SyntaxError) and exc.lineno:
+        file, line = os.path.basename(exc.filename or filename or "?"), exc.lineno
+    elif where is not None:
+        file, line = os.path.basename(where.filename), where.lineno
+    else:
+        file, line = None, None
+    try:
+        message = str(exc)
+    except BaseException:
+        message = "<unprintable>"
+    if isinstance(exc, SystemExit):
+        message = "exit(%s)" % (exc.code,)
+    return {"type": type(exc).__name__, "message": message[:500], "file": file, "line": line}
+
+
+class StudentFinder:
+    """Imports the student's own .py files tolerantly.
+
+    Top-level code that raises (a sanity check outside ``__main__``, ``sys.exit``)
+    leaves the module with whatever it defined before the error, and the error
+    is recorded: one bad line must not cost functions that were already defined.
+    """
+
+    def __init__(self, directory):
+        self.directory = directory
+        self.report = {}
+
+    def find_spec(self, name, path=None, target=None):
+        if "." in name:
+            return None
+        file = os.path.join(self.directory, name + ".py")
+        if not os.path.isfile(file):
+            return None
+        return importlib.util.spec_from_file_location(name, file, loader=self)
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        name, file = module.__name__, module.__file__
+        try:
+            with open(file, "rb") as handle:
+                code = compile(handle.read(), file, "exec", dont_inherit=True)
+        except SyntaxError as exc:
+            self.report[name] = dict(describe_error(exc, file), status="error")
+            raise ImportError("%s could not be compiled" % name) from None
+        except (OSError, ValueError) as exc:
+            self.report[name] = dict(describe_error(exc, file), status="error")
+            raise ImportError("%s could not be read" % name) from None
+        try:
+            exec(code, module.__dict__)
+        except BaseException as exc:  # noqa: B902 - SystemExit at import included
+            self.report[name] = dict(describe_error(exc, file), status="partial")
+        else:
+            self.report.setdefault(name, {"status": "ok"})
+
+
+class Channel:
+    """The worker's own socket to the grader; also carries proxy calls back to it."""
+
+    def __init__(self, fd):
+        self.rfd = self.wfd = fd
+
+    def callback(self, name, args):
+        """Ask the grader to run the reference's ``name`` on ``args``; return its value.
+
+        The student's code sees an ordinary function. Errors come back as a
+        built-in exception type of the same name where there is one.
+        """
+        wire.send(self.wfd, {"op": "callback", "fn": name, "args": [wire.encode(a) for a in args]})
+        reply = wire.recv(self.rfd)
+        if reply.get("op") != "callback_result":
+            raise RuntimeError("the grader did not answer the call of %s" % name)
+        if reply.get("error"):
+            error = reply["error"]
+            kind = getattr(__builtins__, str(error.get("type")), None) if not isinstance(
+                __builtins__, dict) else __builtins__.get(str(error.get("type")))
+            if not (isinstance(kind, type) and issubclass(kind, Exception)):
+                kind = RuntimeError
+            raise kind(str(error.get("message", "")))
+        return wire.decode(reply.get("value"))
+
+
+def _proxy(channel, name):
+    def proxy(*args):
+        return channel.callback(name, args)
+
+    proxy.__name__ = proxy.__qualname__ = name
+    return proxy
+
+
+def _gradcheck_stub(f, x):
+    """Stands in for gradcheck_naive while another function is graded: checks nothing."""
+    return None
+
+
+def install_proxies(channel, modules):
+    """Modules named as the student imports them, whose isolated functions call the grader."""
+    for module_name, names in modules.items():
+        module = types.ModuleType(module_name)
+        module.__file__ = "<grader proxy %s>" % module_name
+        for name in names:
+            setattr(module, name, _gradcheck_stub if name == "gradcheck_naive" else _proxy(channel, name))
+        sys.modules[module_name] = module
+
+
+# Removed from numpy in 1.24 but common in older submissions (legacy.py notes their use).
+NUMPY_ALIASES = {"float": float, "int": int, "object": object, "complex": complex, "str": str, "bool": bool}
+
+
+def restore_numpy_aliases():
+    for name, value in NUMPY_ALIASES.items():
+        try:
+            getattr(np, name)
+        except AttributeError:
+            setattr(np, name, value)
+
+
+def load(message, channel):
+    """Load the requested student modules; return the reply and the functions found."""
+    restore_numpy_aliases()
+    directory = message["dir"]
+    os.chdir(directory)
+    sys.path.insert(0, directory)
+    install_proxies(channel, message.get("inject", {}))
+    finder = StudentFinder(directory)
+    sys.meta_path.insert(0, finder)
+    functions, found, capture = {}, {}, CappedWriter()
+    sys.stdout = sys.stderr = capture
+    try:
+        for module_name, fn_name in message["targets"]:
+            key = module_name + "." + fn_name
+            module = sys.modules.get(module_name)
+            if module is None or getattr(module, "__file__", "").startswith("<grader proxy"):
+                if not os.path.isfile(os.path.join(directory, module_name + ".py")):
+                    found[key] = "no file"
+                    continue
+                try:
+                    module = __import__(module_name)
+                except BaseException as exc:
+                    finder.report.setdefault(module_name, dict(describe_error(exc), status="error"))
+                    found[key] = "module failed"
+                    continue
+            for fname, proxy_module in message.get("rebind", {}).items():
+                if fname in module.__dict__ and proxy_module in sys.modules:
+                    module.__dict__[fname] = getattr(sys.modules[proxy_module], fname)
+            fn = module.__dict__.get(fn_name)
+            if callable(fn):
+                functions[key] = fn
+                found[key] = "ok"
+                if message.get("first"):
+                    break  # the first candidate found is the one graded: load no more
+            else:
+                found[key] = "not defined" if fn is None else "not callable"
+    finally:
+        sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+    reply = {"op": "loaded", "found": found, "modules": finder.report, "stdout": capture.text()}
+    return reply, functions
+
+
+# ---------------------------------------------------------------- calls
+
+def materialize(args):
+    """Decode call arguments; build catalogue functions with a log of their calls."""
+    logs, out = [], []
+    for raw in args:
+        value = wire.decode(raw)
+        if isinstance(value, wire.FunctionSpec):
+            if value.name not in testfns.CATALOGUE:
+                raise wire.ProtocolError("unknown function %r" % value.name)
+            log = []
+            logs.append(log)
+            value = testfns.build(value.name, value.params, log)
+        out.append(value)
+    return out, logs
+
+
+def call_once(fn, args, keep_args):
+    capture = CappedWriter()
+    sys.stdout = sys.stderr = capture
+    start = time.perf_counter()
+    value, error = None, None
+    try:
+        value = fn(*args)
+    except BaseException as exc:  # noqa: B902 - the student's SystemExit is a result too
+        error = describe_error(exc)
+    finally:
+        elapsed = time.perf_counter() - start
+        sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+    result = {"error": error, "stdout": capture.text(), "elapsed": elapsed}
+    try:
+        result["value"] = wire.encode(value) if error is None else {"t": "none"}
+    except MemoryError:
+        result["value"] = {"t": "other", "type": "?", "v": "<too large to send>"}
+    if keep_args:
+        result["args_after"] = [wire.encode(a) if not callable(a) else {"t": "none"} for a in args]
+    return result
+
+
+def handle_call(functions, message):
+    fn = functions[message["fn"]]
+    op = message["op"]
+    if op == "call":
+        args, logs = materialize(message["args"])
+        result = call_once(fn, args, message.get("keep_args", False))
+        result["f_calls"] = [[wire.encode(x) for x in log] for log in logs]
+        return {"op": "result", "result": result}
+    if op == "map":
+        base, _ = materialize(message["args"])
+        index = message["vary"]
+        results = []
+        for raw in message["values"]:
+            args = list(base)
+            args[index] = wire.decode(raw)
+            results.append(call_once(fn, args, False))
+        return {"op": "results", "results": results}
+    if op == "time":
+        args, _ = materialize(message["args"])
+        best, base = float("inf"), float("inf")
+        for _ in range(int(message.get("repeat", 5))):
+            copies = [np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args]
+            result = call_once(fn, copies, False)
+            if result["error"]:
+                return {"op": "timed", "error": result["error"]}
+            best = min(best, result["elapsed"])
+            start = time.perf_counter()
+            np.exp(args[0])
+            base = min(base, time.perf_counter() - start)
+        return {"op": "timed", "student": best, "baseline": base, "error": None}
+    raise wire.ProtocolError("unknown op %r" % op)
+
+
+def serve(channel, functions):
+    while True:
+        message = wire.recv(channel.rfd)
+        if message.get("op") == "end":
+            return
+        try:
+            reply = handle_call(functions, message)
+        except (KeyError, wire.ProtocolError) as exc:
+            reply = {"op": "refused", "why": str(exc)[:200]}
+        wire.send(channel.wfd, reply)
