@@ -172,3 +172,25 @@ def test_each_worker_has_its_own_channel(make):
         "            kinds.append(fd)\n"
         "    return len(kinds)\n")
     assert f() == 1
+
+
+def test_a_zygote_lost_mid_submission_is_not_the_students_zero(rubric, monkeypatch):
+    """If the zygote dies between two parts, the submission is graded again, not given 'no file'."""
+    from grader.runner import Grader
+    from grader.sandbox import process
+    from conftest import SAMPLES
+
+    real_open = process.Sandbox.open
+    killed = []
+
+    def open_after_a_crash(self, *args, **kwargs):
+        if not killed:
+            killed.append(self.zygote.proc.pid)
+            self.zygote.proc.kill()
+            self.zygote.proc.wait()
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(process.Sandbox, "open", open_after_a_crash)
+    with Grader(rubric) as grader:
+        result = grader.grade(SAMPLES / "correct")
+    assert killed and result.score == 40

@@ -195,8 +195,13 @@ class Zygote:
             self.tainted = True
 
     def fork(self) -> socket.socket:
-        """A new worker; returns the grader's end of the socket that only this worker holds."""
-        self.ensure()
+        """A new worker; returns the grader's end of the socket that only this worker holds.
+
+        Never starts a zygote: a new one would not hold the submission's files, and the
+        student would be graded on nothing. A zygote lost mid-submission is a ZygoteFailure.
+        """
+        if self.ctrl is None or self.tainted or self.proc is None or self.proc.poll() is not None:
+            raise ZygoteFailure("the sandbox stopped while a submission was being graded")
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             self._send({"op": "fork"})
