@@ -208,6 +208,8 @@ def run_check(rubric, part, spec, student, ref) -> CheckOutcome:
         result = kind.fn(student, ref, opts, rng)
     except StudentError as exc:
         result = CheckResult.fail("%s %s" % (student.name, exc.describe()))
+    except ZygoteFailure:
+        raise   # the sandbox failed, not the check: the whole submission is graded again
     except Exception as exc:  # noqa: BLE001 - a grader bug must not cost other checks
         print("a1grader: internal error in check %s/%s: %r" % (part.id, spec.id, exc), file=sys.stderr)
         result = CheckResult.fail("the grader could not run this check (%s: %s); please report it"

@@ -1,7 +1,7 @@
 """Inside a worker: load the student's modules, answer the grader's calls (a plain module of the child).
 
-Imported by child.py, next to it; depends on the standard library, numpy,
-testfns and wire only. Everything here runs with the worker's dropped
+Imported by child.py, next to it; depends on the standard library, numpy
+and wire only. Everything here runs with the worker's dropped
 privileges, after the student's code may have changed anything in this
 process: it only shapes what the worker sends, never what the grader decides.
 """
@@ -12,9 +12,10 @@ import time
 import traceback
 import types
 
+import random
+
 import numpy as np
 
-import testfns
 import wire
 
 STDOUT_CAP = 8 * 1024
@@ -177,7 +178,13 @@ def restore_numpy_aliases():
 
 
 def load(message, channel):
-    """Load the requested student modules; return the reply and the functions found."""
+    """Load the requested student modules; return the reply and the functions found.
+
+    A ``baseline`` worker loads nothing of the student's: it offers ``np.exp``,
+    the yardstick the grader times the student's function against.
+    """
+    if message.get("baseline"):
+        return {"op": "loaded", "found": {"np.exp": "ok"}, "modules": {}, "stdout": ""}, {"np.exp": np.exp}
     restore_numpy_aliases()
     directory = message["dir"]
     os.chdir(directory)
@@ -220,19 +227,28 @@ def load(message, channel):
 
 # ---------------------------------------------------------------- calls
 
-def materialize(args):
-    """Decode call arguments; build catalogue functions with a log of their calls."""
-    logs, out = [], []
+def cost_proxy(channel, handle):
+    """The function a student's checker receives: it asks the grader for (cost, grad) at x.
+
+    It draws one number from ``random`` on every call, whatever the cost, so a
+    checker that restores the random state before each call gets comparable
+    costs, and no cost looks different from another.
+    """
+    def f(x):
+        return channel.callback("__cost__", (handle, np.asarray(x, dtype=np.float64), random.random()))
+
+    return f
+
+
+def materialize(args, channel):
+    """Decode call arguments; function handles become proxies that call the grader."""
+    out = []
     for raw in args:
         value = wire.decode(raw)
-        if isinstance(value, wire.FunctionSpec):
-            if value.name not in testfns.CATALOGUE:
-                raise wire.ProtocolError("unknown function %r" % value.name)
-            log = []
-            logs.append(log)
-            value = testfns.build(value.name, value.params, log)
+        if isinstance(value, wire.FunctionHandle):
+            value = cost_proxy(channel, value.id)
         out.append(value)
-    return out, logs
+    return out
 
 
 def call_once(fn, args, keep_args):
@@ -257,16 +273,15 @@ def call_once(fn, args, keep_args):
     return result
 
 
-def handle_call(functions, message):
+def handle_call(functions, message, channel):
     fn = functions[message["fn"]]
     op = message["op"]
     if op == "call":
-        args, logs = materialize(message["args"])
+        args = materialize(message["args"], channel)
         result = call_once(fn, args, message.get("keep_args", False))
-        result["f_calls"] = [[wire.encode(x) for x in log] for log in logs]
         return {"op": "result", "result": result}
     if op == "map":
-        base, _ = materialize(message["args"])
+        base = materialize(message["args"], channel)
         index = message["vary"]
         results = []
         for raw in message["values"]:
@@ -274,19 +289,6 @@ def handle_call(functions, message):
             args[index] = wire.decode(raw)
             results.append(call_once(fn, args, False))
         return {"op": "results", "results": results}
-    if op == "time":
-        args, _ = materialize(message["args"])
-        best, base = float("inf"), float("inf")
-        for _ in range(int(message.get("repeat", 5))):
-            copies = [np.array(a, copy=True) if isinstance(a, np.ndarray) else a for a in args]
-            result = call_once(fn, copies, False)
-            if result["error"]:
-                return {"op": "timed", "error": result["error"]}
-            best = min(best, result["elapsed"])
-            start = time.perf_counter()
-            np.exp(args[0])
-            base = min(base, time.perf_counter() - start)
-        return {"op": "timed", "student": best, "baseline": base, "error": None}
     raise wire.ProtocolError("unknown op %r" % op)
 
 
@@ -296,7 +298,7 @@ def serve(channel, functions):
         if message.get("op") == "end":
             return
         try:
-            reply = handle_call(functions, message)
+            reply = handle_call(functions, message, channel)
         except (KeyError, wire.ProtocolError) as exc:
             reply = {"op": "refused", "why": str(exc)[:200]}
         wire.send(channel.wfd, reply)

@@ -45,7 +45,7 @@ import itertools  # noqa: E402,F401
 import math  # noqa: E402,F401
 import operator  # noqa: E402,F401
 import pickle  # noqa: E402,F401
-import random  # noqa: E402,F401  (student code and testfns share the one random module)
+import random  # noqa: E402,F401  (student code and the cost proxies share the one random module)
 import re  # noqa: E402,F401
 import resource  # noqa: E402
 import shutil  # noqa: E402,F401

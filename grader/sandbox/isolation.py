@@ -147,7 +147,7 @@ def site_dirs() -> List[Path]:
     return found
 
 
-CHILD_FILES = ("child.py", "calls.py", "wire.py", "testfns.py", "kernel.py", "porting.py")
+CHILD_FILES = ("child.py", "calls.py", "wire.py", "kernel.py", "porting.py")
 
 
 def bwrap_args(bwrap: str) -> List[str]:

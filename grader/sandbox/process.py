@@ -24,7 +24,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from . import wire
+import numpy as np
+
+from . import testfns, wire
 from .limits import DEFAULT_LIMITS, Limits
 from .zygote import Zygote, ZygoteFailure  # noqa: F401  (the sandbox's public names live here)
 
@@ -145,6 +147,22 @@ class Sandbox:
         finally:
             worker.end()
 
+    def baseline(self, inputs: Sequence[Any]) -> Optional[float]:
+        """Best wall seconds of ``np.exp`` over ``inputs``, in a worker with nothing of the student's."""
+        worker = Worker(self, {"op": "load", "dir": self.child_dir, "targets": [], "baseline": True}, {})
+        try:
+            best = None
+            for x in inputs:
+                start = time.perf_counter()
+                record = worker.call("np.exp", [x])
+                elapsed = time.perf_counter() - start
+                if not record.ok:
+                    return None
+                best = elapsed if best is None else min(best, elapsed)
+            return best
+        finally:
+            worker.end()
+
     def open(self, targets: Sequence[Sequence[str]], inject: Mapping[str, Sequence[str]],
              rebind: Mapping[str, str], callbacks: Optional[Mapping[str, Callable[..., Any]]] = None) -> "Worker":
         """Fork a worker that loads ``targets`` ([module, name] pairs) with isolation.
@@ -191,6 +209,8 @@ class Worker:
         self.callbacks = callbacks
         self.final = final
         self.reloads = 0
+        self.suspended = False   # ended on purpose (for a baseline): the next call reloads for free
+        self.costs: Dict[int, Callable[..., Any]] = {}   # handle -> cost, for the current request
         self.sock: Optional[socket.socket] = None
         self.loaded: Dict[str, Any] = {}
         self.failures: List[str] = []   # 'timeout' / 'crashed' / 'memory' events, for the part's status
@@ -277,7 +297,32 @@ class Worker:
             self.failures.append("crashed")
             return Failed("protocol", "the child sent a malformed reply (%s)" % exc)
 
+    def _encode_args(self, args: Sequence[Any]) -> Tuple[List[Any], List[List[Any]]]:
+        """Encoded arguments, each FunctionSpec replaced by a handle; and the costs' call logs."""
+        self.costs, logs, out = {}, [], []
+        for value in args:
+            if isinstance(value, wire.FunctionSpec):
+                log: List[Any] = []
+                logs.append(log)
+                handle = len(self.costs)
+                self.costs[handle] = testfns.build(value.name, value.params, log)
+                value = wire.FunctionHandle(handle)
+            out.append(wire.encode_arg(value))
+        return out, logs
+
+    def _cost(self, args: Any) -> Dict[str, Any]:
+        """A student's checker called a cost: evaluate it here (it is logged as it runs)."""
+        if not isinstance(args, list) or len(args) != 3:
+            raise wire.ProtocolError("malformed cost call")
+        handle, x, r = (wire.decode(a) for a in args)
+        cost = self.costs.get(handle) if isinstance(handle, int) else None
+        if cost is None or not isinstance(r, float) or not isinstance(x, np.ndarray) or x.size > 100_000:
+            raise wire.ProtocolError("malformed cost call")
+        return {"op": "callback_result", "value": wire.encode(cost(x, min(max(r, 0.0), 1.0)))}
+
     def _callback(self, request: Dict[str, Any]) -> Dict[str, Any]:
+        if request.get("fn") == "__cost__":
+            return self._cost(request.get("args"))
         fn = self.callbacks.get(str(request.get("fn")))
         if fn is None:
             return {"op": "callback_result", "error": {"type": "NameError", "message": "no such function"}}
@@ -295,9 +340,12 @@ class Worker:
     def _request(self, message: Dict[str, Any], timeout: float):
         """Send one request; the worker's reply (a dict) or :class:`Failed`."""
         if self.sock is None:
-            if self.reloads >= MAX_RELOADS or self.loaded.get("failure"):
+            if self.suspended:
+                self.suspended = False
+            elif self.reloads >= MAX_RELOADS or self.loaded.get("failure"):
                 return Failed("crashed", "was not run: the process had failed too often")
-            self.reloads += 1
+            else:
+                self.reloads += 1
             self._load()
             if self.sock is None or self.loaded.get("failure"):
                 return Failed(self.loaded.get("failure", "crashed"), self.loaded.get("error", "could not reload"))
@@ -310,16 +358,20 @@ class Worker:
 
     def call(self, key: str, args: Sequence[Any], keep_args: bool = False,
              timeout: Optional[float] = None) -> CallRecord:
-        message = {"op": "call", "fn": key, "args": [wire.encode_arg(a) for a in args], "keep_args": keep_args}
+        encoded, logs = self._encode_args(args)
+        message = {"op": "call", "fn": key, "args": encoded, "keep_args": keep_args}
         reply = self._request(message, timeout or self.sandbox.limits.timeout)
         if isinstance(reply, Failed) or reply.get("op") != "result":
-            return _failed(reply)
-        return self._record(reply.get("result"))
+            record = _failed(reply)
+        else:
+            record = self._record(reply.get("result"))
+        record.f_calls = logs   # as the grader saw the costs being called, not as the child says
+        return record
 
     def map(self, key: str, args: Sequence[Any], vary: int, values: Sequence[Any],
             timeout: Optional[float] = None) -> List[CallRecord]:
         """Call the function once per value, substituting it for argument ``vary``."""
-        message = {"op": "map", "fn": key, "args": [wire.encode_arg(a) for a in args], "vary": vary,
+        message = {"op": "map", "fn": key, "args": self._encode_args(args)[0], "vary": vary,
                    "values": [wire.encode(v) for v in values]}
         limit = (timeout or self.sandbox.limits.timeout) * max(1, len(values)) ** 0.5 + 1
         reply = self._request(message, limit)
@@ -332,18 +384,30 @@ class Worker:
 
     def time(self, key: str, args: Sequence[Any], repeat: int = 5,
              timeout: Optional[float] = None) -> CallRecord:
-        """Best-of-``repeat`` seconds of the function and of ``np.exp(args[0])``: value (student, baseline)."""
-        message = {"op": "time", "fn": key, "args": [wire.encode_arg(a) for a in args], "repeat": repeat}
-        reply = self._request(message, (timeout or self.sandbox.limits.timeout) * 2)
-        if isinstance(reply, Failed) or reply.get("op") != "timed":
-            return _failed(reply)
-        if reply.get("error"):
-            info = reply["error"] if isinstance(reply["error"], dict) else {}
-            return self._exception(info)
-        try:
-            return CallRecord(value=(float(reply["student"]), float(reply["baseline"])))
-        except (KeyError, TypeError, ValueError):
-            return CallRecord(failure="protocol", error="malformed timing reply")
+        """Best-of-``repeat`` seconds of the function and of ``np.exp(args[0])``: value (student, baseline).
+
+        Both are measured here, by the grading process, around whole calls (so
+        no clock the student's code could rebind is read), each on a slightly
+        different input (so no cached answer helps), and the baseline in a
+        fresh worker that never loaded the student's code (so no patched numpy
+        slows it down). Both include the same round trip.
+        """
+        inputs = [_variant(args, k) for k in range(max(1, int(repeat)))]
+        best = float("inf")
+        for call_args in inputs:
+            start = time.perf_counter()
+            record = self.call(key, call_args, timeout=timeout)
+            elapsed = time.perf_counter() - start
+            if not record.ok:
+                return record
+            best = min(best, elapsed)
+        # One worker at a time: pause this one (its next call reloads it, not counted as a failure).
+        self.end()
+        self.suspended = True
+        baseline = self.sandbox.baseline([a[0] for a in inputs])
+        if baseline is None:
+            return CallRecord(failure="crashed", error="the timing baseline could not be measured")
+        return CallRecord(value=(best, baseline))
 
     def _exception(self, info: Dict[str, Any], **extra: Any) -> CallRecord:
         info = {k: info.get(k) for k in ("type", "message", "file", "line")}
@@ -367,15 +431,17 @@ class Worker:
             if error is not None:
                 return self._exception(error if isinstance(error, dict) else {}, stdout=stdout, elapsed=elapsed)
             args_after = raw.get("args_after")
-            f_calls = raw.get("f_calls", [])
-            if not isinstance(f_calls, list):
-                raise wire.ProtocolError("malformed call log")
             return CallRecord(
                 value=wire.decode(raw.get("value")), stdout=stdout, elapsed=elapsed,
-                args_after=[wire.decode(a) for a in args_after] if isinstance(args_after, list) else None,
-                f_calls=[[wire.decode(x) for x in log] for log in f_calls if isinstance(log, list)])
+                args_after=[wire.decode(a) for a in args_after] if isinstance(args_after, list) else None)
         except (wire.ProtocolError, TypeError, ValueError, OverflowError) as exc:
             return CallRecord(failure="protocol", error="malformed result (%s)" % exc)
+
+
+def _variant(args: Sequence[Any], k: int) -> List[Any]:
+    """``args`` with its first (array) argument moved by ``k`` thousandths: same work, another input."""
+    first = np.asarray(args[0], dtype=np.float64) + 1e-3 * k
+    return [first] + list(args[1:])
 
 
 def _failed(reply) -> CallRecord:

@@ -1,10 +1,12 @@
-"""Costs that the child builds for checking a student's ``gradcheck_naive(f, x)``.
+"""Costs for checking a student's ``gradcheck_naive(f, x)``, evaluated in the grading process.
 
-The grader names one of these (with parameters) in a call; the child builds it
-from this catalogue, so no code crosses the wire. Each ``make_*`` returns
-``f(x) -> (cost, grad)`` with ``grad`` of x's shape. ``wrong_at`` (a flat index)
-and ``wrong_by`` (relative) put a deliberate error into one gradient element.
-Shared by the child (to build them) and by tests (to know what they compute).
+A check names one of these (with parameters); the student's checker receives
+an opaque proxy that calls back to the grader with x and a number drawn from
+the child's ``random`` module (the state the checker saves and restores), so
+nothing in the child tells which cost it is or where its gradient is wrong.
+Each entry returns ``f(x, r) -> (cost, grad)`` with ``grad`` of x's shape.
+``wrong_at`` (a flat index) and ``wrong_by`` (relative) put a deliberate error
+into one gradient element.
 """
 import random
 
@@ -22,7 +24,7 @@ def _perturb(grad, params):
 def quadratic(params):
     """cost = sum(x^2) / 2: the gradient is x (no curvature beyond the second order)."""
 
-    def f(x):
+    def f(x, r=None):
         return float(np.sum(x * x) / 2.0), _perturb(np.array(x, dtype=np.float64), params)
 
     return f
@@ -32,7 +34,7 @@ def cubic(params):
     """cost = scale * sum(x^3): a one-sided difference is off by about 3 * scale * x * h."""
     scale = float(params.get("scale", 1.0))
 
-    def f(x):
+    def f(x, r=None):
         x = np.asarray(x, dtype=np.float64)
         return float(scale * np.sum(x ** 3)), _perturb(3.0 * scale * x * x, params)
 
@@ -40,13 +42,13 @@ def cubic(params):
 
 
 def random_cost(params):
-    """cost = r * sum(x^2) with r drawn from ``random`` at each call.
+    """cost = (0.5 + r) * sum(x^2), r drawn from the student's ``random`` at each call.
 
     Comparable only when the checker resets the random state before every call.
     """
 
-    def f(x):
-        r = 0.5 + random.random()
+    def f(x, r=None):
+        r = 0.5 + (random.random() if r is None else float(r))
         x = np.asarray(x, dtype=np.float64)
         return float(r * np.sum(x * x)), _perturb(2.0 * r * x, params)
 
@@ -57,12 +59,13 @@ CATALOGUE = {"quadratic": quadratic, "cubic": cubic, "random_cost": random_cost}
 
 
 def build(name, params, log=None, max_log=400):
-    """Build the named cost; when ``log`` is a list, append a copy of x at each call."""
+    """Build the named cost ``f(x, r=None)``; when ``log`` is a list, append a copy of x at each call."""
     inner = CATALOGUE[name](params)
 
-    def f(x):
+    def f(x, r=None):
+        x = np.array(x, dtype=np.float64, copy=True)
         if log is not None and len(log) < max_log:
-            log.append(np.array(x, dtype=np.float64, copy=True))
-        return inner(x)
+            log.append(x.copy())
+        return inner(x, r)
 
     return f

@@ -7,7 +7,7 @@ messages are tagged, so decoding never guesses and never runs code:
     {"t": "float", "v": 1.5} {"t": "str", "v": "..."}
     {"t": "list", "v": [...]} {"t": "tuple", "v": [...]}
     {"t": "nd", "dtype": "<f8", "shape": [2, 3], "data": "<base64>"}
-    {"t": "fn", "name": "cubic", "params": {...}}      (grader -> child only)
+    {"t": "fn", "id": 3}       (grader -> child only: a cost the child calls back for)
     {"t": "other", "type": "dict", "v": "<repr, capped>"}
 
 This file is imported by the grader as ``grader.sandbox.wire`` and by the child
@@ -128,8 +128,10 @@ def decode(obj, depth=0, budget=None):
     if tag == "nd":
         return _decode_array(obj)
     if tag == "fn":
-        params = _typed(obj.get("params", {}), dict)
-        return FunctionSpec(_typed(obj.get("name"), str), decode_plain(params))
+        handle = _typed(obj.get("id"), int)
+        if not 0 <= handle < 1 << 20:
+            raise ProtocolError("malformed function handle")
+        return FunctionHandle(handle)
     if tag == "other":
         return Opaque(str(obj.get("type", "?"))[:80], str(obj.get("v", ""))[:200])
     raise ProtocolError("unknown value tag %r" % (tag,))
@@ -171,17 +173,29 @@ def decode_plain(obj, depth=0):
 
 
 class FunctionSpec:
-    """A function the child builds from its own catalogue: a name and parameters."""
+    """A cost from the grader's catalogue (testfns.py) to pass to a student's function.
+
+    It never crosses the wire: the worker receives a :class:`FunctionHandle`
+    and calls back to the grader, which evaluates the cost and logs the call,
+    so nothing in the child says which cost it is or where it is wrong.
+    """
 
     def __init__(self, name, params=None):
         self.name = name
         self.params = dict(params or {})
 
-    def to_wire(self):
-        return {"t": "fn", "name": self.name, "params": {k: encode(v) for k, v in self.params.items()}}
-
     def __repr__(self):
         return "FunctionSpec(%r, %r)" % (self.name, self.params)
+
+
+class FunctionHandle:
+    """What the child receives for a FunctionSpec: a number, nothing else."""
+
+    def __init__(self, handle):
+        self.id = handle
+
+    def to_wire(self):
+        return {"t": "fn", "id": self.id}
 
 
 class Opaque:
@@ -196,9 +210,11 @@ class Opaque:
 
 
 def encode_arg(value):
-    """Encode a call argument (values, or FunctionSpec placeholders)."""
-    if isinstance(value, FunctionSpec):
+    """Encode a call argument (values, or FunctionHandle placeholders)."""
+    if isinstance(value, FunctionHandle):
         return value.to_wire()
+    if isinstance(value, FunctionSpec):
+        raise TypeError("a FunctionSpec is replaced by a FunctionHandle before it is sent")
     return encode(value)
 
 
