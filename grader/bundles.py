@@ -34,7 +34,9 @@ python3 -m venv /autograder/venv
 /autograder/venv/bin/pip install --quiet /autograder/source/a1grader
 # The reference and the rubric stay out of the student's reach: the student's
 # code runs as an unprivileged uid (and, where bubblewrap works, cannot see them).
+# pip put a copy of the grader, reference included, into the venv: that one too.
 chmod -R go-rwx /autograder/source
+chmod -R go-rwx "$(/autograder/venv/bin/python -c 'import grader, os; print(os.path.dirname(grader.__file__))')"
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
@@ -124,7 +126,7 @@ rubric. It contains no solution: the expected values of the public cases were
 recorded from the course's reference when this kit was made. Checks marked
 "graded after submission" are graded only on the course's side.
 
-    pip install numpy click pyyaml rich
+    pip install numpy click pyyaml rich fissix
     cd {kit}
     python -m grader.cli check /path/to/your/assignment1 --rubric rubric.yaml
 
@@ -166,7 +168,8 @@ def build_kit(rubric_path: Path, out: Path) -> Path:
     if result.score < sum(c.points for _, p in rubric.parts() for c in p.checks if c.visibility == "visible"):
         raise GraderError("the reference does not pass the public checks; kit not built")
     out.mkdir(parents=True, exist_ok=True)
-    _copy_tree(PACKAGE, out / "grader")
+    # diagnose.py names mistakes by comparing with variants of the reference's maths: an answer.
+    _copy_tree(PACKAGE, out / "grader", skip=SKIP | {"diagnose.py"})
     (out / "expected.json").write_text(json.dumps(recorder.recorded, sort_keys=True))
     (out / "rubric.yaml").write_text(yaml.safe_dump(public_rubric(rubric_path), sort_keys=False, allow_unicode=True))
     (out / "README.md").write_text(KIT_README.format(kit=out.name))

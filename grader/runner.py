@@ -16,7 +16,6 @@ from .adapters import ADAPTERS
 from .checks import REGISTRY
 from .checks.base import CheckResult
 from .checks.numeric import seeded_rng
-from .diagnose import MISTAKES, diagnose
 from .discover import SubmissionFiles, read_files
 from .errors import GraderFault, SubmissionError
 from .reference import RecordedReference, Reference, RefFunction
@@ -53,7 +52,7 @@ class Grader:
         base = limits or getattr(rubric, "limits", None) or DEFAULT_LIMITS
         # Loading runs the student's top-level code (often their own sanity checks): allow it more.
         self.limits = base.override(timeout=timeout, load_timeout=max(2 * timeout, 2.0) if timeout else None)
-        self.zygote = Zygote(mode, self.limits, unsafe=unsafe)
+        self.zygote = Zygote(mode, self.limits, unsafe=unsafe, hide=answer_folders(rubric))
 
     @property
     def mode(self) -> str:
@@ -110,6 +109,26 @@ class Grader:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def answer_folders(rubric) -> List[Path]:
+    """Folders that hold answers (reference code, recorded values, the grader's maths).
+
+    The rubric's reference, the grader package that is running, and every
+    installed copy of it (pip puts one, reference included, in site-packages).
+    Workers must never read them; bwrap leaves them out of its view, uid mode
+    covers them with empty mounts.
+    """
+    import site
+    import sysconfig
+    found = [Path(rubric.reference).resolve(), Path(__file__).resolve().parent]
+    roots = set(sys.path) | {sysconfig.get_paths()[k] for k in ("purelib", "platlib")}
+    try:
+        roots |= set(site.getsitepackages())
+    except AttributeError:   # some virtualenvs' site module lacks it
+        pass
+    found += [Path(r) / "grader" for r in roots if r and (Path(r) / "grader" / "assets" / "reference").is_dir()]
+    return sorted({p.resolve() for p in found if p.is_dir()})
 
 
 def grade(submission: Path, rubric, timeout: Optional[float] = None) -> SubmissionResult:
@@ -186,11 +205,22 @@ def _grade_loaded(worker: Worker, rubric, reference, part, files) -> PartResult:
             check.score = points(check.score * keep)
     status = "timeout" if "timeout" in worker.failures else "crashed" if worker.failures else "graded"
     result = score_part(part, status, checks, function=label, notes=notes, output=output)
-    for mistake in diagnose(result, student, ref):
-        result.mistakes.append({"id": mistake, "hint": MISTAKES[mistake]})
+    result.mistakes.extend(named_mistakes(result, student, ref))
     # A named mistake says more than the check's generic hint: it comes first.
     result.hints = [m["hint"] for m in result.mistakes] + result.hints
     return result
+
+
+def named_mistakes(result: PartResult, student, ref) -> List[Dict[str, str]]:
+    """The known mistakes a part's results show, with their hints.
+
+    Diagnosis compares the student with variants of the reference's maths, so
+    it runs only where the reference is: the student kit has neither.
+    """
+    if getattr(ref.reference, "recorded_only", False):
+        return []
+    from .diagnose import MISTAKES, diagnose
+    return [{"id": m, "hint": MISTAKES[m]} for m in diagnose(result, student, ref)]
 
 
 def run_check(rubric, part, spec, student, ref) -> CheckOutcome:

@@ -261,3 +261,36 @@ def test_uid_mode_without_namespaces_is_refused_unless_asked_for(tmp_path):
         shutil.rmtree(path) if path.is_dir() else path.unlink()
     assert left == [], "left in the shared /tmp: %s" % left
     assert leftover_processes() == []
+
+
+def answer_files(rubric):
+    """Every file that holds an answer: the reference, the grader's maths, each installed copy."""
+    from grader.runner import answer_folders
+    files = [p for folder in answer_folders(rubric) for p in folder.rglob("*.py")
+             if "reference" in p.parts or p.name == "diagnose.py"]
+    assert any(p.name == "diagnose.py" for p in files) and any("reference" in p.parts for p in files)
+    return files
+
+
+def reader_submission(folder: Path, paths) -> None:
+    """The correct sample, whose softmax module prints every answer file it can read, at import."""
+    shutil.copytree(SAMPLES / "correct", folder)
+    probe = ("PATHS = %r\nfor _p in PATHS:\n    try:\n        open(_p).read()\n        print('READABLE ' + _p)\n"
+             "    except OSError:\n        pass\n" % [str(p) for p in paths])
+    path = folder / "q1_softmax.py"
+    path.write_text(probe + path.read_text())
+
+
+@pytest.mark.parametrize("mode", modes() + ["plain"])
+def test_no_answer_is_readable_by_student_code(tmp_path, rubric, mode):
+    """In bwrap and uid modes no file holding an answer can be read; plain mode shows the probe works."""
+    files = answer_files(rubric)
+    reader_submission(tmp_path / "reader", files)
+    with Grader(rubric, timeout=TIMEOUT, limits=Limits(budget=BUDGET), mode=mode, unsafe=True) as grader:
+        result = grader.grade(tmp_path / "reader")
+    output = next(p for p in result.parts() if p.id == "softmax").output
+    readable = [line.split(" ", 1)[1] for line in output.splitlines() if line.startswith("READABLE ")]
+    if mode == "plain":
+        assert len(readable) == len(files)   # as root, without isolation, everything is readable
+    else:
+        assert readable == [], "%s mode: student code read %s" % (mode, readable[:3])

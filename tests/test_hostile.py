@@ -211,7 +211,7 @@ def test_each_sample_is_the_correct_one_with_one_change(name):
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_hostile_sample(grader, rubric, name):
-    if name == "steal_reference_disk" and grader.mode != "bwrap":
+    if name == "steal_reference_disk" and grader.zygote.label not in ("bwrap", "uid"):
         pytest.skip("only the bwrap mode hides the reference on disk; in %s mode a worker can read "
                     "every world-readable file (docs/security.md, 'What each mode does not protect')"
                     % grader.mode)

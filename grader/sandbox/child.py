@@ -168,6 +168,11 @@ def contain(config):
     if config.get("mode") == "uid":
         kernel.unshare(kernel.CLONE_NEWNS | kernel.CLONE_NEWIPC | kernel.CLONE_NEWNET)
         kernel.mount(None, "/", None, kernel.MS_REC | kernel.MS_PRIVATE)
+        # The reference and the grader's code (this program included: it is loaded already)
+        # are readable by anyone on the host; here they are empty folders.
+        for folder in config.get("hide", []):
+            if os.path.isdir(folder) and not os.path.islink(folder):
+                kernel.tmpfs(folder, 4096, mode="0755", readonly=True)
     for folder in SHARED_TEMP:
         if os.path.isdir(folder) and not os.path.islink(folder):
             kernel.tmpfs(folder, 4096, mode="0755", readonly=True)

@@ -58,11 +58,13 @@ class Zygote:
     ``mode`` is an isolation mode name or None for the strongest available.
     """
 
-    def __init__(self, mode: Optional[str] = None, limits: Limits = DEFAULT_LIMITS, unsafe: bool = False):
+    def __init__(self, mode: Optional[str] = None, limits: Limits = DEFAULT_LIMITS, unsafe: bool = False,
+                 hide: Sequence[Path] = ()):
         self.mode = isolation.choose(mode, unsafe)
         self.label = isolation.mode_label(self.mode)
         self.contained = self.label in ("bwrap", "uid")
         self.limits = limits
+        self.hide = [str(p) for p in hide]   # folders covered by an empty mount in uid mode
         self.lease = isolation.UidLease() if self.mode in ("bwrap", "uid") else None
         # Without a tmpfs of its own, the zygote keeps scratch folders on the host, in a folder
         # of the grader's (root-owned and 0711 as root: workers can pass, not list or write).
@@ -84,7 +86,7 @@ class Zygote:
 
     def _start(self) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        config = {"control": theirs.fileno(), "mode": self.mode, "contain": self.contained,
+        config = {"control": theirs.fileno(), "mode": self.mode, "contain": self.contained, "hide": self.hide,
                   "site": self.plan.site, "work": self.plan.work,
                   "uid": self.lease.uid if self.lease else None, "gid": self.lease.uid if self.lease else None,
                   "limits": self.limits.to_child()}
