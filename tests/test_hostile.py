@@ -71,6 +71,8 @@ EXPECTED = {
     "squat_scratch": {},
     "fill_scratch": {},
     "leave_traces": {},
+    # Right values, 0.3 s a call: two parts' budgets of calls (ce_grad goes through the network), no more.
+    "slow_network": {"ce_grad": "slow", "forward_backward_prop": "slow"},
     "find_traces": {},   # finds nothing, loses nothing (tests/test_containment.py runs it after leave_traces)
 }
 # The one file each sample changes.
@@ -82,7 +84,7 @@ CHANGED = {
     "steal_reference_memory": "q1_softmax.py", "write_outside": "q2_sigmoid.py",
     "read_env_secrets": "q1_softmax.py", "forge_frames": "q2_neural.py", "survive_end": "q1_softmax.py",
     "squat_scratch": "q2_gradcheck.py", "fill_scratch": "q2_sigmoid.py", "leave_traces": "q1_softmax.py",
-    "find_traces": "q1_softmax.py",
+    "find_traces": "q1_softmax.py", "slow_network": "q2_neural.py",
 }
 
 
@@ -236,6 +238,10 @@ def test_hostile_sample(grader, rubric, name):
     for pid, full in full_marks(rubric).items():
         expected = EXPECTED[name].get(pid, full)
         part = parts[pid]
+        if expected == "slow":
+            # How many calls fit in the budget depends on the machine: the part loses, within its budget.
+            assert part.status == "timeout" and part.score < full, (pid, part.status, part.score)
+            continue
         if isinstance(expected, str):
             statuses = {expected}
             if name == "ctypes_segfault" and grader.mode == "uid":
@@ -248,8 +254,9 @@ def test_hostile_sample(grader, rubric, name):
             assert part.score == pytest.approx(expected), (pid, part.status, [c.message for c in part.checks])
             if expected == full:
                 assert part.status == "graded", (pid, part.status)
-    losses = sum(full_marks(rubric)[pid] - (0 if isinstance(v, str) else v) for pid, v in EXPECTED[name].items())
-    assert result.score == pytest.approx(result.max_score - losses)
+    if "slow" not in EXPECTED[name].values():
+        losses = sum(full_marks(rubric)[pid] - (0 if isinstance(v, str) else v) for pid, v in EXPECTED[name].items())
+        assert result.score == pytest.approx(result.max_score - losses)
 
     # Nothing of the grader's environment reaches the result.
     text = json.dumps(result.to_dict())
@@ -337,7 +344,14 @@ def _read_env_secrets(grader, parts, result, elapsed):
     assert "environment: " in output and "secrets: {}" in output   # it looked, and found nothing
 
 
-SPECIFIC = {"import_infinite_loop": _import_infinite_loop, "import_sys_exit": _import_sys_exit,
+def _slow_network(grader, parts, result, elapsed):
+    # Each of the two slow parts stops at its budget of calls; loading and the rest are quick.
+    assert elapsed < 2 * grader.limits.part_budget + 2 * SLACK, elapsed
+    assert any("time budget (%g s" % grader.limits.part_budget in c.message
+               for c in parts["forward_backward_prop"].checks)
+
+
+SPECIFIC = {"slow_network": _slow_network, "import_infinite_loop": _import_infinite_loop, "import_sys_exit": _import_sys_exit,
             "call_os_exit": _call_os_exit, "ctypes_segfault": _ctypes_segfault, "memory_bomb": _memory_bomb,
             "fork_bomb": _fork_bomb, "print_flood": _print_flood, "fake_score": _fake_score,
             "monkeypatch_numpy": _fooled, "steal_reference_disk": _fooled, "steal_reference_memory": _fooled,

@@ -15,6 +15,7 @@ class Limits:
     timeout: float = 10.0        # seconds for one call of a student function
     load_timeout: float = 20.0   # seconds to import the student's files (their top-level code runs)
     budget: float = 120.0        # seconds of everything one submission may take
+    part_budget: float = 3.0     # seconds of calls one part may take (honest parts take under 0.2)
     memory_mb: int = 1024        # address space of a worker (RLIMIT_AS); numpy imports within 200
     file_mb: int = 16            # largest file a worker may write (RLIMIT_FSIZE)
     disk_mb: int = 64            # all a submission's workers may write, beyond its own files (tmpfs size)

@@ -210,6 +210,8 @@ class Worker:
         self.final = final
         self.reloads = 0
         self.suspended = False   # ended on purpose (for a baseline): the next call reloads for free
+        self.call_seconds = 0.0   # spent in this part's calls, as measured here (loading excluded)
+        self.slowest = 0.0
         self.costs: Dict[int, Callable[..., Any]] = {}   # handle -> cost, for the current request
         self.sock: Optional[socket.socket] = None
         self.loaded: Dict[str, Any] = {}
@@ -354,7 +356,20 @@ class Worker:
             self.failures.append("timeout")
             return Failed("timeout", "was not run: the submission's time budget (%g s) is used up"
                           % self.sandbox.limits.budget)
-        return self._exchange(message, min(timeout, budget))
+        part_left = self.sandbox.limits.part_budget - self.call_seconds
+        if part_left <= 0:
+            self.failures.append("timeout")
+            return Failed("timeout", "was not run: this function's calls used up their time budget (%g s); "
+                          "its slowest call took %.2f s" % (self.sandbox.limits.part_budget, self.slowest))
+        start = time.monotonic()
+        reply = self._exchange(message, min(timeout, budget, part_left))
+        elapsed = time.monotonic() - start
+        self.call_seconds += elapsed
+        self.slowest = max(self.slowest, elapsed)
+        if isinstance(reply, Failed) and reply.failure == "timeout" and part_left < min(timeout, budget):
+            reply = Failed("timeout", "used up what was left of this function's time budget (%g s for all "
+                           "its calls) after %.2f s" % (self.sandbox.limits.part_budget, elapsed))
+        return reply
 
     def call(self, key: str, args: Sequence[Any], keep_args: bool = False,
              timeout: Optional[float] = None) -> CallRecord:
