@@ -6,6 +6,8 @@ internals, scoring knows no processes).
 """
 from __future__ import annotations
 
+import hashlib
+import os
 import sys
 import time
 from pathlib import Path
@@ -26,6 +28,7 @@ from .scoring import (CheckOutcome, PartResult, SubmissionResult, points, score_
                       score_submission, unscored_checks)
 
 _REFERENCES: Dict[Path, Reference] = {}
+SECRET_ENV = "A1GRADER_SECRET"   # an optional course secret mixed into every seed (never in a rubric or kit)
 
 
 def load_reference(folder: Path):
@@ -89,6 +92,7 @@ class Grader:
 
     def _grade_files(self, files: SubmissionFiles) -> Dict[str, PartResult]:
         results: Dict[str, PartResult] = {}
+        seed = submission_seed(self.rubric.seed, files.digest(), getattr(self.reference, "recorded_only", False))
         with Sandbox(files.files, self.limits, zygote=self.zygote) as sandbox:
             prepared = sandbox.prepare(legacy.rejects(self.rubric.policy))
             try:
@@ -96,7 +100,7 @@ class Grader:
             except (ValueError, TypeError):
                 reports, prepared.problem = {}, "preparing your files failed: malformed report"
             for _, part in self.rubric.parts():
-                results[part.id] = grade_part(sandbox, self.rubric, self.reference, part, reports)
+                results[part.id] = grade_part(sandbox, self.rubric, self.reference, part, reports, seed)
                 if prepared.problem:
                     results[part.id].notes.append(prepared.problem)
         return results
@@ -155,8 +159,24 @@ def isolation_plan(rubric, part) -> Tuple[Dict[str, List[str]], Dict[str, str]]:
     return inject, rebind
 
 
+def submission_seed(rubric_seed: int, digest: str, public: bool = False) -> int:
+    """The seed of every random input of one submission's checks.
+
+    It mixes the rubric's seed with the digest of the submission's files and
+    the course secret (``A1GRADER_SECRET``, if set): the same files always get
+    the same inputs, and so the same score, but no kit, earlier attempt or
+    classmate's feedback tells a submission its inputs. ``public`` (the
+    student kit, whose expected values were recorded in advance) keeps the
+    rubric's seed: the kit's own public cases.
+    """
+    if public:
+        return int(rubric_seed)
+    text = "a1grader-seed\0%d\0%s\0%s" % (int(rubric_seed), digest, os.environ.get(SECRET_ENV, ""))
+    return int(hashlib.sha256(text.encode("utf-8")).hexdigest()[:15], 16)
+
+
 def grade_part(sandbox: Sandbox, rubric, reference: Reference, part,
-               files: Optional[Dict[str, "legacy.FileReport"]] = None) -> PartResult:
+               files: Optional[Dict[str, "legacy.FileReport"]] = None, seed: Optional[int] = None) -> PartResult:
     """Load the part's candidates in a fresh worker and run its checks."""
     inject, rebind = isolation_plan(rubric, part)
     if getattr(reference, "recorded_only", False):
@@ -167,12 +187,12 @@ def grade_part(sandbox: Sandbox, rubric, reference: Reference, part,
     targets = list(dict.fromkeys((c.module, c.name) for c in part.find))
     worker = sandbox.open(targets, inject, rebind, callbacks)
     try:
-        return _grade_loaded(worker, rubric, reference, part, files or {})
+        return _grade_loaded(worker, rubric, reference, part, files or {}, seed)
     finally:
         worker.end()
 
 
-def _grade_loaded(worker: Worker, rubric, reference, part, files) -> PartResult:
+def _grade_loaded(worker: Worker, rubric, reference, part, files, seed=None) -> PartResult:
     loaded = worker.loaded
     output = loaded.get("stdout", "")
     if loaded.get("failure"):
@@ -197,7 +217,7 @@ def _grade_loaded(worker: Worker, rubric, reference, part, files) -> PartResult:
         ref_fn = next((reference.function(c.module, c.name) for c in part.find
                        if reference.function(c.module, c.name)), None)
     ref = RefFunction(ref_fn, reference)
-    checks = [run_check(rubric, part, spec, student, ref) for spec in part.checks]
+    checks = [run_check(rubric, part, spec, student, ref, seed) for spec in part.checks]
     report = files.get(chosen.module)
     if report is not None and report.ported and legacy._penalty(rubric.policy):
         keep = 1.0 - legacy._penalty(rubric.policy)
@@ -223,7 +243,7 @@ def named_mistakes(result: PartResult, student, ref) -> List[Dict[str, str]]:
     return [{"id": m, "hint": MISTAKES[m]} for m in diagnose(result, student, ref)]
 
 
-def run_check(rubric, part, spec, student, ref) -> CheckOutcome:
+def run_check(rubric, part, spec, student, ref, seed: Optional[int] = None) -> CheckOutcome:
     """Run one check; a student failure or a grader bug fails that check alone."""
     kind = REGISTRY[spec.kind]
     if spec.visibility != "visible" and getattr(ref.reference, "recorded_only", False):
@@ -233,7 +253,7 @@ def run_check(rubric, part, spec, student, ref) -> CheckOutcome:
     opts = dict(spec.options)
     if "cost" in kind.options() and "cost" in rubric.policy:
         opts["cost"] = rubric.policy["cost"]
-    rng = seeded_rng(rubric.seed, part.id, spec.id)
+    rng = seeded_rng(rubric.seed if seed is None else seed, part.id, spec.id)
     try:
         result = kind.fn(student, ref, opts, rng)
     except StudentError as exc:

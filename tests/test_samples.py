@@ -1,7 +1,9 @@
 """Every bundled sample, graded end to end through the sandbox, scores as its manifest says.
 
 Each mistake loses points in the part it concerns (and in the parts it truly
-spreads to, listed in the manifest), and only there.
+spreads to, listed in the manifest), and only there. Inputs differ per
+submission and per course secret (runner.submission_seed); a score must not:
+the samples are graded again under another course's secret.
 """
 from __future__ import annotations
 
@@ -26,10 +28,20 @@ def test_reference_scores_full_marks(rubric):
     assert all(p.status == "graded" for p in result.parts())
 
 
+@pytest.fixture(scope="module", params=["", "another course's secret"])
+def course_grader(request, rubric):
+    """A grader under a course secret: every random input of every check changes with it."""
+    from grader.runner import SECRET_ENV, Grader
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(SECRET_ENV, request.param)
+        with Grader(rubric) as grader:
+            yield grader
+
+
 @pytest.mark.parametrize("name", sorted(MANIFEST))
-def test_sample_scores(shared_grader, name):
+def test_sample_scores(course_grader, name):
     entry = MANIFEST[name]
-    result = shared_grader.grade(SAMPLES / name)
+    result = course_grader.grade(SAMPLES / name)
     lost = {p.id: p.score for p in result.parts() if p.score < p.max_score}
     allowed = set(entry["parts"]) | set(entry.get("spreads_to", []))
     assert set(lost) <= allowed, "points lost outside the mistake's parts: %s" % lost

@@ -32,15 +32,25 @@ def array(rng: np.random.Generator, spec: Mapping[str, Any]) -> List[Any]:
 
 
 def one_hot(rng: np.random.Generator, logits: np.ndarray, label: str) -> np.ndarray:
-    """One-hot rows: at random classes, at each row's largest logit, or anywhere but there."""
+    """One-hot rows: at random classes, at each row's largest logit, or anywhere but there.
+
+    ``random`` still puts the first row's label at its largest logit and the
+    second's elsewhere: inputs differ per submission, and a mistake that shows
+    only on one kind of row (the label at the argmax) must cost the same in
+    every draw, not by luck.
+    """
     n, d = logits.shape
     top = np.argmax(logits, axis=1)
+    away = (top + rng.integers(1, d, size=n)) % d if d > 1 else top
     if label == "argmax":
         cls = top
-    elif label == "not_argmax" and d > 1:
-        cls = (top + rng.integers(1, d, size=n)) % d
+    elif label == "not_argmax":
+        cls = away
     else:
         cls = rng.integers(0, d, size=n)
+        cls[0] = top[0]
+        if n > 1:
+            cls[1] = away[1]
     labels = np.zeros((n, d))
     labels[np.arange(n), cls] = 1.0
     return labels
