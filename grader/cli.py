@@ -201,17 +201,32 @@ def export(db_path: str, fmt: str, out_path: str | None) -> None:
 def feedback(db_path: str, out_dir: str) -> None:
     """One Markdown feedback file per student."""
     from .gradebook import iter_results
-    from .report.markdown import render as render_md
+    from .report.common import feedback_file, write_atomic
+    from .report.markdown import render as render_md, render_ungraded
     from .scoring import result_from_dict
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    count = 0
+    count, failed = 0, []
     for row in iter_results(Path(db_path)):
-        data = row.result_dict()
-        text = render_md(result_from_dict(data)) if data else "# %s\n\nNot graded: %s\n" % (row.student, row.error)
-        (folder / ("%s.md" % row.student)).write_text(text, encoding="utf-8")
+        try:
+            data = row.result_dict()
+            text = render_md(result_from_dict(data)) if data else render_ungraded(row.student, row.error)
+        except Exception as exc:   # noqa: BLE001  one student's unrenderable result must not cost the rest theirs
+            text = render_ungraded(row.student, "your feedback could not be rendered (%s); ask the course staff"
+                                   % type(exc).__name__)
+            failed.append(row.student)
+        path = folder / feedback_file(row.student)
+        try:
+            write_atomic(path, text)
+        except OSError as exc:
+            click.echo("grader: warning: cannot write %s: %s" % (path, exc.strerror), err=True)
+            failed.append(row.student)
+            continue
         count += 1
     click.echo("wrote %d feedback files to %s" % (count, folder))
+    if failed:
+        click.echo("grader: warning: feedback not rendered or not written for %d students: %s" % (
+            len(failed), ", ".join(feedback_file(s)[:-3] for s in failed[:20])), err=True)
 
 
 @main.command()
@@ -240,12 +255,19 @@ def merge(sources, into: str) -> None:
 
 
 def _write(text: str, out_path: str | None) -> None:
+    """Print ``text``, or write it to ``out_path`` (its folder is created) as UTF-8, all or nothing.
+
+    The renderers already cleaned every student string; lone surrogates are replaced once more here
+    so that no content can make printing or writing fail. The file is written to a temporary file
+    in its folder and renamed over ``out_path`` (report.common.write_atomic): never empty or half-written.
+    """
+    from .report.common import encodable, write_atomic
+    text = encodable(text)
     if out_path is None:
         click.echo(text, nl=False)
         return
     try:
-        Path(out_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(out_path).write_text(text, encoding="utf-8")
+        write_atomic(out_path, text)
     except OSError as exc:
         raise GraderError("cannot write %s: %s" % (out_path, exc.strerror)) from None
 

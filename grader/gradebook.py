@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -98,7 +99,12 @@ class Gradebook:
             content_hash, rubric_hash, version)
 
     def put(self, row: Row) -> None:
-        """Store (or replace) one student's row and commit it now."""
+        """Store (or replace) one student's row and commit it now.
+
+        SQLite refuses lone surrogates (a folder name that is not UTF-8, a
+        student's exception text): they are stored as U+FFFD.
+        """
+        row = Row(**{c: _storable(getattr(row, c)) for c in COLUMNS})
         with self.db:
             self.db.execute("INSERT OR REPLACE INTO grades (%s) VALUES (%s)" % (
                 ", ".join(COLUMNS), ", ".join("?" * len(COLUMNS))), tuple(getattr(row, c) for c in COLUMNS))
@@ -109,6 +115,13 @@ class Gradebook:
 
     def __len__(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM grades").fetchone()[0]
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _storable(value: Any) -> Any:
+    return _SURROGATE.sub("\ufffd", value) if isinstance(value, str) else value
 
 
 def make_row(student: str, content_hash: str, rubric_hash: str, version: str, result: Optional[Dict[str, Any]],

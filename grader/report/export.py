@@ -12,6 +12,17 @@ import json
 from typing import Any, Dict, List
 
 from ..gradebook import Row
+from .common import clean, clean_tree
+
+# A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets (a student
+# zip named '=cmd|...' would run on the teacher's machine). OWASP "CSV Injection": prefix a quote.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text(value: Any) -> str:
+    """A text cell: cleaned, and never read as a formula. Scores are written with '%g', not through here."""
+    text = clean(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def _flat(row: Row) -> Dict[str, Any]:
@@ -29,20 +40,25 @@ def _flat(row: Row) -> Dict[str, Any]:
 
 
 def to_json(rows: List[Row]) -> str:
-    """A list of objects: student, score, max_score, status, questions{}, parts{}, graded_at, error."""
-    return json.dumps([_flat(r) for r in rows], indent=2) + "\n"
+    """A list of objects: student, score, max_score, status, questions{}, parts{}, graded_at, error.
+
+    Every string is cleaned (JSON needs no formula guard: scripts read it, not spreadsheets).
+    """
+    return json.dumps(clean_tree([_flat(r) for r in rows]), indent=2) + "\n"
 
 
 def to_csv(rows: List[Row]) -> str:
+    """The CSV export: numeric cells are plain numbers, every text cell goes through :func:`_text`."""
     flat = [_flat(r) for r in rows]
     q_ids = list(dict.fromkeys(q for f in flat for q in f["questions"]))
     p_ids = list(dict.fromkeys(p for f in flat for p in f["parts"]))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["student", "score", "max_score", "status"] + q_ids + p_ids + ["graded_at", "error"])
+    writer.writerow([_text(h) for h in ["student", "score", "max_score", "status"] + q_ids + p_ids
+                     + ["graded_at", "error"]])
     for f in flat:
-        writer.writerow([f["student"], "%g" % f["score"], "%g" % f["max_score"], f["status"]]
+        writer.writerow([_text(f["student"]), "%g" % f["score"], "%g" % f["max_score"], _text(f["status"])]
                         + ["%g" % f["questions"][q] if q in f["questions"] else "" for q in q_ids]
                         + ["%g" % f["parts"][p] if p in f["parts"] else "" for p in p_ids]
-                        + [f["graded_at"], f["error"] or ""])
+                        + [_text(f["graded_at"]), _text(f["error"] or "")])
     return buffer.getvalue()

@@ -4,22 +4,29 @@ from __future__ import annotations
 import re
 
 from ..scoring import SubmissionResult
-from .common import pts
+from .common import clean, pts
 
-_WHERE = re.compile(r"\(([\w.-]+\.py) line (\d+)\)")
-
-
-def _escape(text: str) -> str:
-    """Workflow-command data escaping: %, CR and LF."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+_WHERE = re.compile(r"\(([\w.-]+\.py) line ([0-9]+)\)")  # ASCII digits: line= takes a number
 
 
-def _prop(text: str) -> str:
+def _escape(text) -> str:
+    """Workflow-command data: cleaned, then %, CR and LF escaped, so the command stays on its one line.
+
+    A student's '%0A::error::fake' becomes '%250A::error::fake': shown as typed, never a new command.
+    """
+    return clean(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _prop(text) -> str:
+    """A property value (file=, title=): data escaping plus ':' and ',', which would end the value."""
     return _escape(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def render(result: SubmissionResult, folder: str = "") -> str:
-    """Annotations; a message naming 'file.py line N' points there, else at the part's file."""
+    """Annotations; a message naming 'file.py line N' points there, else at the part's file.
+
+    One command per line, every student-controlled string escaped by :func:`_escape` or :func:`_prop`.
+    """
     prefix = folder.rstrip("/") + "/" if folder else ""
     out = []
     for question in result.questions:
@@ -28,15 +35,15 @@ def render(result: SubmissionResult, folder: str = "") -> str:
             for check in part.checks:
                 if check.passed:
                     continue
-                found = _WHERE.search(check.message)
+                found = _WHERE.search(clean(check.message))
                 file, line = (found.group(1), found.group(2)) if found else (default_file, "")
                 props = ["title=" + _prop("%s %s: %s" % (part.id, check.id, pts(check.score, check.max_score)))]
                 if file:
                     props.insert(0, "file=" + _prop(prefix + file))
                 if line:
                     props.insert(1, "line=" + line)
-                message = check.message + ("\nhint: " + check.hint if check.hint else "")
+                message = clean(check.message) + ("\nhint: " + clean(check.hint) if check.hint else "")
                 out.append("::error %s::%s" % (",".join(props), _escape(message)))
     out.append("::notice title=a1grader score::%s" % _escape(
-        "%s scored %s" % (result.submission, pts(result.score, result.max_score))))
+        "%s scored %s" % (clean(result.submission), pts(result.score, result.max_score))))
     return "\n".join(out) + "\n"

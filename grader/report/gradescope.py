@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 
 from ..scoring import SubmissionResult
-from .common import check_name, check_text, feedback_lines, pts
+from .common import check_name, check_text, clean_tree, feedback_lines, pts
 
 
 def results(result: SubmissionResult, stdout_visibility: str = "hidden") -> dict:
+    """The results.json object; every string in it is cleaned (see :func:`common.clean`)."""
     tests = []
     for question in result.questions:
         for part in question.parts:
@@ -27,10 +28,12 @@ def results(result: SubmissionResult, stdout_visibility: str = "hidden") -> dict
                               "status": "passed" if check.passed else "failed",
                               "output": output, "visibility": check.visibility})
     summary = ["%s %s: %s" % (q.id, p.title, pts(p.score, p.max_score)) for q in result.questions for p in q.parts]
-    return {"score": result.score, "execution_time": round(float(result.timing.get("seconds", 0.0)), 3),
-            "output": "Score %s\n%s" % (pts(result.score, result.max_score), "\n".join(summary)),
-            "stdout_visibility": stdout_visibility, "tests": tests}
+    return clean_tree({"score": result.score,
+                       "execution_time": round(float(result.timing.get("seconds", 0.0)), 3),
+                       "output": "Score %s\n%s" % (pts(result.score, result.max_score), "\n".join(summary)),
+                       "stdout_visibility": stdout_visibility, "tests": tests})
 
 
 def render(result: SubmissionResult) -> str:
+    """results.json as text: always encodable as UTF-8, whatever the student's code printed."""
     return json.dumps(results(result), indent=2, ensure_ascii=False) + "\n"

@@ -12,7 +12,9 @@ from __future__ import annotations
 import html
 import io
 from typing import List, Optional, Tuple
+from urllib.parse import quote
 
+from .common import clean, feedback_file
 from .summary import ClassSummary
 
 STYLE = """
@@ -88,8 +90,21 @@ def plots(summary: ClassSummary) -> Tuple[str, str, str]:
     return histogram, parts, checks_svg
 
 
+def esc(text) -> str:
+    """Text or attribute value for this page: cleaned, then &, <, >, " and ' escaped (attributes use either quote)."""
+    return html.escape(clean(text), quote=True)
+
+
+def feedback_href(feedback_dir: str, student: str) -> str:
+    """The link to a student's feedback file, named as ``grader feedback`` names it (:func:`common.feedback_file`).
+
+    The name is percent-encoded: a student id with '#', '?' or '%' still points at its file.
+    """
+    return "%s/%s" % (feedback_dir, quote(feedback_file(student), safe=""))
+
+
 def render(summary: ClassSummary, title: str = "a1grader class report", feedback_dir: Optional[str] = None) -> str:
-    esc = html.escape
+    """The page; every string from the gradebook (student ids, reasons, hints, ids) goes through :func:`esc`."""
     histogram, parts_svg, checks_svg = plots(summary)
     out: List[str] = ["<!doctype html><html><head><meta charset='utf-8'><title>%s</title><style>%s</style></head><body>"
                       % (esc(title), STYLE)]
@@ -131,7 +146,7 @@ def render(summary: ClassSummary, title: str = "a1grader class report", feedback
     for student, score in sorted(summary.scores.items()):
         name = esc(student)
         if feedback_dir is not None:
-            name = "<a href='%s/%s.md'>%s</a>" % (esc(feedback_dir), esc(student), name)
+            name = "<a href='%s'>%s</a>" % (esc(feedback_href(feedback_dir, student)), name)
         out.append("<tr data-student='%s'><td>%s</td><td class='num' data-v='%.4f'>%g</td></tr>"
                    % (esc(student), name, score, score))
     out.append("</tbody></table><script>%s</script></body></html>" % SORT_JS)

@@ -4,8 +4,9 @@ from __future__ import annotations
 import json
 
 from ..scoring import SubmissionResult
+from .common import clean_tree
 
 
 def render(result: SubmissionResult) -> str:
-    """One JSON object; keys sorted within the fixed structure so output is byte-stable."""
-    return json.dumps(result.to_dict(), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+    """One JSON object, fields in the result tree's order; every string cleaned, so it always encodes as UTF-8."""
+    return json.dumps(clean_tree(result.to_dict()), indent=2, sort_keys=False, ensure_ascii=False) + "\n"

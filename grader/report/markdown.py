@@ -1,16 +1,36 @@
 """Markdown feedback: a summary table and, per part that lost points, why (also for $GITHUB_STEP_SUMMARY)."""
 from __future__ import annotations
 
+import re
+
 from ..scoring import SubmissionResult
-from .common import feedback_lines, pts
+from .common import clean, feedback_lines, pts
+
+# Characters that make Markdown (CommonMark, GitHub's tables) out of text: code spans, emphasis, links
+# and images, raw HTML, entities, table cells, strikethrough. Backslash-escaped, they show as typed.
+# '_' only at a word's edge: inside a word (sigmoid_grad) it is never emphasis, and stays readable.
+_MARKUP = re.compile(r"[\\`*\[\]<>|&~]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+def inline(text) -> str:
+    """Student text as literal Markdown on one line: cleaned, newlines made spaces, inline markup escaped.
+
+    Line-start markup (headings, lists, quotes, fences) needs no escaping: in this report such text
+    never starts a line (it follows '# ', '| ' or '- ').
+    """
+    return _MARKUP.sub(lambda m: "\\" + m.group(0), " ".join(clean(text).split("\n")))
+
+
+def _fenced(text: str) -> list:
+    """Lines of a code block holding ``text`` verbatim: the fence is longer than any backtick run in it."""
+    longest = max((len(run) for run in re.findall("`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence, text, fence]
 
 
 def render(result: SubmissionResult) -> str:
-    lines = ["# a1grader: %s" % result.submission, "",
+    """The feedback page; every student-controlled string goes through :func:`inline` or :func:`_fenced`."""
+    lines = ["# a1grader: %s" % inline(result.submission), "",
              "**Score: %s**" % pts(result.score, result.max_score), "",
              "| Question | Part | Check | Points | Reason |", "|---|---|---|---:|---|"]
     for question in result.questions:
@@ -18,17 +38,24 @@ def render(result: SubmissionResult) -> str:
             for check in part.checks:
                 mark = "" if check.passed else "❌ "
                 lines.append("| %s | %s | %s%s | %s | %s |" % (
-                    question.id, part.id, mark, check.id, pts(check.score, check.max_score), _cell(check.message)))
+                    inline(question.id), inline(part.id), mark, inline(check.id), pts(check.score, check.max_score),
+                    inline(check.message)))
     for question in result.questions:
         for part in question.parts:
             extra = feedback_lines(part)
             if part.score < part.max_score or extra:
-                lines += ["", "## %s %s: %s" % (question.id, part.title, pts(part.score, part.max_score))]
+                lines += ["", "## %s %s: %s" % (inline(question.id), inline(part.title),
+                                                pts(part.score, part.max_score))]
                 if part.status != "graded":
-                    lines.append("Status: **%s**" % part.status)
+                    lines.append("Status: **%s**" % inline(part.status))
                 for item in extra:
                     head, _, rest = item.partition("\n")
-                    lines.append("- " + head)
+                    lines.append("- " + inline(head))
                     if rest:
-                        lines += ["", "```", rest, "```"]
+                        lines += [""] + _fenced(rest)
     return "\n".join(lines) + "\n"
+
+
+def render_ungraded(student: str, error) -> str:
+    """The feedback page of a submission that could not be graded (or whose feedback could not be rendered)."""
+    return "# %s\n\nNot graded: %s\n" % (inline(student), inline(error or "no reason recorded"))

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Dict, List, Tuple
 
 from ..gradebook import Row, iter_results
+from .common import clean
 
 
 @dataclass
@@ -47,7 +48,16 @@ def class_summary(rows: List[Row]) -> ClassSummary:
     q_max: Dict[str, float] = {}
     hints: Counter = Counter()
     for row in rows:
-        result = row.result_dict()
+        try:
+            result = row.result_dict()
+            readable = result is None or (isinstance(result.get("questions"), list)
+                                          and all(isinstance(q.get("parts"), list) for q in result["questions"]))
+        except (ValueError, TypeError, AttributeError):
+            readable = False
+        if not readable:
+            # A damaged row must not take the class report down with it.
+            summary.attention.append((row.student, "its stored result cannot be read: grade it again"))
+            continue
         if result is None:
             summary.attention.append((row.student, row.error or "could not be graded"))
             continue
@@ -78,20 +88,25 @@ def class_summary(rows: List[Row]) -> ClassSummary:
     return summary
 
 
-def render_terminal(db_path) -> None:
-    """A compact table and a text histogram, for the end of ``grader batch``."""
+def render_terminal(db_path, console=None) -> None:
+    """A compact table and a text histogram, for the end of ``grader batch`` (on ``console``, default stdout).
+
+    Student ids, reasons and part ids reach rich as cleaned ``Text``, never as markup: '[/]' is shown, not parsed.
+    """
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
     summary = class_summary(list(iter_results(Path(db_path))))
-    console = Console()
+    console = console or Console()
     table = Table(title="class: %d submissions, mean %.2f/%g" % (summary.count, summary.mean, summary.max_score))
     table.add_column("part")
     table.add_column("mean", justify="right")
     for part, (mean, top) in summary.part_means.items():
-        table.add_row(part, "%.2f/%g" % (mean, top))
+        table.add_row(Text(clean(part)), "%.2f/%g" % (mean, top))
     console.print(table)
     peak = max((c for _, _, c in summary.histogram()), default=0) or 1
     for low, high, count in summary.histogram():
         console.print("%5.1f-%5.1f | %s %d" % (low, high, "#" * round(30 * count / peak), count))
     for student, why in summary.attention[:10]:
-        console.print("needs a look: %s: %s" % (student, why))
+        # One line each: a reason is cut short and its newlines flattened (it may be a whole traceback).
+        console.print(Text("needs a look: %s: %s" % (clean(student, 200), " ".join(clean(why, 300).split("\n")))))
