@@ -4,6 +4,11 @@
 the cross-entropy gradient (written part 2b) is read off the b2 block of
 ``forward_backward_prop``: with W2 = 0 and b2 = theta, the logits are theta and
 d cost / d b2 = softmax(theta) - y for a batch of one example.
+
+An adapter reads the student's return through grader.checks.returns like any
+check: when the network's return holds no usable gradient, the adapter's result
+is an :class:`~grader.checks.returns.Unreadable` saying why, which the checks
+report in the network's terms instead of failing on it.
 """
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .checks.inputs import block_slices
+from .checks.returns import CostGrad, Unreadable, check_return
 from .sandbox.process import CallRecord
 from .sandbox.student import StudentError
 
@@ -41,12 +47,11 @@ class NetworkB2Block:
             record = self.network.run(np.ones((1, _DX)), y.reshape(1, dy), params, dims)
             if not record.ok:
                 return record
-            value = record.value
-            try:
-                grad = np.asarray(value[1], dtype=np.float64).reshape(-1)
-                out.append(grad[block_slices(dims)["b2"]])
-            except (TypeError, ValueError, IndexError):
-                return CallRecord(value=value)   # the checks will say what came back
+            # Only grad is read here: a wrong cost costs points in the network's own part, once.
+            pair, failure = check_return(record.value, CostGrad(params.size, cost=False), self.network.name)
+            if failure:
+                return CallRecord(value=Unreadable("cannot be read: " + failure.message))
+            out.append(pair[1][block_slices(dims)["b2"]])
         result = np.array(out).reshape(theta.shape)
         return CallRecord(value=result, args_after=[theta, labels] if keep_args else None)
 

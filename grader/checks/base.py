@@ -13,8 +13,11 @@ rubric seed, the part id and the check id.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Mapping
+
+import numpy as np
 
 # Options every check accepts, whatever its kind. The values here are the one
 # place these defaults live; a rubric's top-level `options:` overrides them.
@@ -70,13 +73,32 @@ class CheckKind:
 REGISTRY: Dict[str, CheckKind] = {}
 
 
+def quiet(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` with numpy's floating-point warnings off.
+
+    A student's nan or inf (inf - inf in a finite difference, nan @ d) is judged
+    by value and named in the check's message; printed as a RuntimeWarning it
+    would be the grader talking on stderr about the student's values.
+    """
+
+    @functools.wraps(fn)
+    def quieted(*args: Any, **kwargs: Any) -> Any:
+        with np.errstate(all="ignore"):
+            return fn(*args, **kwargs)
+
+    return quieted
+
+
 def register(name: str, defaults: Mapping[str, Any] | None = None) -> Callable[[CheckFn], CheckFn]:
-    """Register ``fn`` as the check kind ``name`` with its own option defaults."""
+    """Register ``fn`` as the check kind ``name`` with its own option defaults.
+
+    The registry holds ``fn`` made :func:`quiet`; the module keeps ``fn`` itself.
+    """
 
     def deco(fn: CheckFn) -> CheckFn:
         if name in REGISTRY:
             raise ValueError(f"check kind {name!r} registered twice")
-        REGISTRY[name] = CheckKind(name, fn, dict(defaults or {}))
+        REGISTRY[name] = CheckKind(name, quiet(fn), dict(defaults or {}))
         return fn
 
     return deco

@@ -8,20 +8,21 @@ raising AssertionError or returning False; output that says both "failed" and
 """
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import numpy as np
 
 from ..sandbox.wire import FunctionSpec
 from .base import CheckResult, register
 from .numeric import index_list, short
+from .returns import describe
 
 GRADCHECK_DEFAULTS = {
     "fn": "quadratic",        # quadratic | cubic | random_cost (see testfns.CATALOGUE)
     "scale": 1.0,             # multiplies the cubic cost; -1e6 gives large negative gradients
     "shape": [3, 4],
     "low": -2.0, "high": 2.0,  # x is uniform in [low, high)
-    "wrong_at": None,         # flat index of a deliberately wrong gradient element
+    "wrong_at": None,         # the wrong gradient element: a flat index, or random | odd | even (drawn)
     "expect": "pass",         # pass | fail: what a correct checker reports
 }
 
@@ -33,12 +34,18 @@ def verdict(record) -> str:
     if not record.ok:
         return "error"
     text = record.stdout.lower()
-    said_fail = "fail" in text or record.value is False or (
-        isinstance(record.value, np.bool_) and not record.value)
+    said_fail = "fail" in text or _is_false(record.value)
     said_pass = "pass" in text
     if said_fail and said_pass:
         return "both"
     return "fail" if said_fail else "pass"
+
+
+def _is_false(value: Any) -> bool:
+    """False, numpy's False, or a 0-d boolean array holding False (which the sandbox
+    delivers as numpy's False: the in-process stand-in must read it the same way)."""
+    return value is False or (isinstance(value, (np.bool_, np.ndarray)) and value.shape == ()
+                              and value.dtype == np.bool_ and not bool(value))
 
 
 def _x(rng, opts) -> np.ndarray:
@@ -50,6 +57,21 @@ def _spec(opts, wrong_at=None) -> FunctionSpec:
     if wrong_at is not None:
         params["wrong_at"] = int(wrong_at)
     return FunctionSpec(str(opts["fn"]), params)
+
+
+def wrong_index(rng, size: int, where) -> Optional[int]:
+    """The flat index to make wrong: as given, or drawn per submission (``random``, ``odd``, ``even``).
+
+    Drawn, so that a checker that looks only where the grader used to look learns nothing.
+    """
+    if where is None:
+        return None
+    if where in ("random", "odd", "even"):
+        candidates = np.arange(size)
+        if where != "random":
+            candidates = candidates[candidates % 2 == (1 if where == "odd" else 0)]
+        return int(rng.choice(candidates))
+    return int(where)
 
 
 def _what(opts, wrong_at) -> str:
@@ -65,7 +87,9 @@ def _said(record) -> str:
     if not record.ok:
         return record.error
     out = " / ".join(line.strip() for line in record.stdout.strip().splitlines()[:2]) or "printed nothing"
-    return "said: %s" % short(out, 90)
+    # A checker returns nothing; whatever else it returned is part of what it said.
+    returned = "" if record.value is None else " and returned %s" % describe(record.value)
+    return "said: %s%s" % (short(out, 90), returned)
 
 
 @register("gradcheck_behaviour", defaults=GRADCHECK_DEFAULTS)
@@ -77,7 +101,7 @@ def gradcheck_behaviour(student, reference, opts, rng) -> CheckResult:
     failure earns nothing for "passing".
     """
     x = _x(rng, opts)
-    wrong_at = opts["wrong_at"]
+    wrong_at = wrong_index(rng, x.size, opts["wrong_at"])
     record = student.run(_spec(opts, wrong_at), x.copy())
     seen = verdict(record)
     what = _what(opts, wrong_at)
@@ -86,15 +110,17 @@ def gradcheck_behaviour(student, reference, opts, rng) -> CheckResult:
             return CheckResult.ok("reported the wrong gradient (%s)" % what)
         reason = {"pass": "did not report it", "both": "printed both failed and passed",
                   "error": "crashed instead of reporting it"}[seen]
-        return CheckResult.fail("with %s on x of shape %s, your checker %s; it %s"
-                                % (what, x.shape, reason, _said(record)), verdict=seen)
+        return CheckResult.fail("with %s on x of shape %s, your %s %s; it %s"
+                                % (what, x.shape, student.name, reason, _said(record)), verdict=seen)
     if seen != "pass":
-        return CheckResult.fail("with %s on x of shape %s, your checker should pass but %s"
-                                % (what, x.shape, _said(record)), verdict=seen)
-    control = student.run(_spec(opts, 0), x.copy())
+        return CheckResult.fail("with %s on x of shape %s, your %s should pass but %s"
+                                % (what, x.shape, student.name, _said(record)), verdict=seen)
+    control_at = wrong_index(rng, x.size, "even")   # drawn, and where every loop over x looks
+    control = student.run(_spec(opts, control_at), x.copy())
     if verdict(control) == "pass":
-        return CheckResult.fail("your checker passed %s, but it also passes a gradient wrong at "
-                                "index 0, so its pass says nothing" % what, verdict="no_control")
+        return CheckResult.fail("your %s passed %s, but it also passes a gradient wrong at "
+                                "flat index %d, so its pass says nothing" % (student.name, what, control_at),
+                                verdict="no_control")
     return CheckResult.ok("passed %s (and reports a wrong one)" % what)
 
 
@@ -104,17 +130,17 @@ def gradcheck_restores_x(student, reference, opts, rng) -> CheckResult:
     x = _x(rng, opts)
     record = student.run(_spec(opts), x.copy(), keep_args=True)
     if not record.ok:
-        return CheckResult.fail("your checker %s" % _said(record))
+        return CheckResult.fail("your %s %s" % (student.name, _said(record)))
     calls = record.f_calls[0] if record.f_calls else []
     if len(calls) < 2 * x.size:
-        return CheckResult.fail("your checker called f %d time(s) for an x of %d elements; a centered "
-                                "difference needs 2 per element" % (len(calls), x.size))
+        return CheckResult.fail("your %s called f %d time(s) for an x of %d elements; a centered "
+                                "difference needs 2 per element" % (student.name, len(calls), x.size))
     after = record.args_after[1] if record.args_after and len(record.args_after) > 1 else None
     if not isinstance(after, np.ndarray) or after.shape != x.shape or not np.array_equal(after, x):
         if isinstance(after, np.ndarray) and after.shape == x.shape:
             k = int(np.argmax(np.abs(after - x)))
             idx = index_list(np.unravel_index(k, x.shape))
-            return CheckResult.fail("x was changed by your checker: x%s was %.17g, afterwards %.17g; "
-                                    "restore the saved value exactly" % (idx, x.flat[k], after.flat[k]))
-        return CheckResult.fail("x was changed by your checker: afterwards it is %s" % short(after))
+            return CheckResult.fail("x was changed by your %s: x%s was %.17g, afterwards %.17g; "
+                                    "restore the saved value exactly" % (student.name, idx, x.flat[k], after.flat[k]))
+        return CheckResult.fail("x was changed by your %s: afterwards it is %s" % (student.name, short(after)))
     return CheckResult.ok("x is left exactly unchanged")

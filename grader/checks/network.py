@@ -13,7 +13,8 @@ import numpy as np
 from .base import CheckResult, register
 from .inputs import BLOCKS, block_shapes, block_slices
 from .inputs import network as network_case
-from .numeric import index_list, as_float_array, central_difference, rel_error, short
+from .numeric import central_difference, index_list, rel_error
+from .returns import CostGrad, check_return
 
 NETWORK_DEFAULTS = {
     "cases": [{"dims": [3, 4, 5, 3]}],   # each a spec for the `network` input generator
@@ -31,25 +32,24 @@ NETWORK_DEFAULTS = {
 
 
 class BadReturn(Exception):
-    """forward_backward_prop did not return (cost, grad) of the right shapes."""
+    """The student's function did not return (cost, grad) of the right form; ``result`` is
+    the check's verdict, saying what came back."""
+
+    def __init__(self, result: CheckResult):
+        super().__init__(result.message)
+        self.result = result
 
 
-def unpack_result(value: Any, n_params: int) -> Tuple[float, np.ndarray]:
-    """(cost, grad) from what the student returned, or BadReturn saying what came back."""
-    if not isinstance(value, (tuple, list)) or len(value) != 2:
-        raise BadReturn("returned %s; expected a pair (cost, grad)" % short(value))
-    cost = as_float_array(value[0])
-    grad = as_float_array(value[1])
-    if cost is None or cost.size != 1:
-        raise BadReturn("returned a cost of %s; expected one number" % short(value[0]))
-    if grad is None or grad.size != n_params:
-        raise BadReturn("returned a gradient of %s; expected %d numbers, the size of params"
-                        % (short(value[1]), n_params))
-    return float(cost.reshape(-1)[0]), grad.reshape(-1)
+def unpack_result(value: Any, n_params: int, who: str) -> Tuple[float, np.ndarray]:
+    """(cost, grad of shape (n_params,)) from what ``who`` returned, or BadReturn."""
+    pair, failure = check_return(value, CostGrad(n_params), who)
+    if failure:
+        raise BadReturn(failure)
+    return pair
 
 
 def _call(student, args) -> Tuple[float, np.ndarray]:
-    return unpack_result(student(*args), np.size(args[2]))
+    return unpack_result(student(*args), np.size(args[2]), student.name)
 
 
 def _dims_text(args) -> str:
@@ -108,25 +108,35 @@ def network_consistency(student, reference, opts, rng) -> CheckResult:
         try:
             _, grad = _call(student, args)
         except BadReturn as exc:
-            return CheckResult.fail("forward_backward_prop " + str(exc))
+            return exc.result
         step = opts["step"] * max(1.0, float(np.max(np.abs(params))))
         directions, owners = _directions(rng, dims, params.size, opts)
+
+        seen: List[Tuple[np.ndarray, float]] = []
 
         def costs(points):
             records = student.map([X, labels, params, dims], 2, points)
             out = []
-            for record in records:
+            for point, record in zip(points, records):
                 if not record.ok:
                     raise _StudentFailed(record)
-                out.append(unpack_result(record.value, params.size)[0])
+                out.append(unpack_result(record.value, params.size, student.name)[0])
+                seen.append((point, out[-1]))
             return out
 
         try:
             numeric, _ = central_difference(costs, params, directions, step, int(opts["stencil"]))
+            lie = perturbed_costs_problem(student, reference, args, _call(student, args)[0], seen, rng)
         except _StudentFailed as exc:
-            return CheckResult.fail("forward_backward_prop failed at a perturbed point: %s" % exc.record.error)
+            return CheckResult.fail("%s failed at a perturbed point: %s" % (student.name, exc.record.error))
         except BadReturn as exc:
-            return CheckResult.fail("forward_backward_prop " + str(exc))
+            return exc.result
+        if lie:
+            return CheckResult.fail(lie)
+        if not np.any(grad) and not np.any(numeric):
+            # A constant cost with a zero gradient agrees with itself and computes nothing.
+            return CheckResult.fail("%s returns a cost that does not change with params and a zero gradient "
+                                    "(%s): consistency counts only for a real cost" % (student.name, _dims_text(args)))
         analytic = np.array([grad @ d for d in directions])
         err = rel_error(analytic, numeric, opts["grad_floor"])
         wrong: Dict[str, str] = {}
@@ -142,7 +152,34 @@ def network_consistency(student, reference, opts, rng) -> CheckResult:
         total += len(BLOCKS)
         wrong_by_case.append((_dims_text(args), wrong))
     return _summarize(wrong_by_case, total, "gradient agrees with finite differences of your cost",
-                      "your gradient disagrees with your own cost (the backward pass is wrong)")
+                      "%s's gradient disagrees with its own cost (the backward pass is wrong)" % student.name)
+
+
+def perturbed_costs_problem(student, reference, args, cost: float, seen, rng, spot: int = 6) -> Optional[str]:
+    """Why the costs the finite differences used cannot be trusted, or None.
+
+    A function could tell the batch of perturbed points from other calls and
+    answer it with costs made up to fit its gradient. Where its cost is right
+    (the reference's, summed or averaged), every perturbed cost must be the
+    reference's at the same point; where it is not, a few perturbed points,
+    asked again as ordinary single calls, must give the same costs.
+    """
+    X, labels, params, dims = args
+    ref_cost = float(unpack_result(reference(X, labels, params, dims), params.size, "the reference")[0])
+    conv = convention(cost, ref_cost, X.shape[0])
+    picks = rng.choice(len(seen), size=min(spot, len(seen)), replace=False) if seen else []
+    for k in (range(len(seen)) if conv else picks):
+        point, got = seen[int(k)]
+        if conv:
+            expected = float(reference(X, labels, point, dims)[0]) / (X.shape[0] if conv == "mean" else 1)
+        else:
+            expected = _call(student, [X, labels, point, dims])[0]
+        if not np.isclose(got, expected, rtol=1e-7, atol=1e-9):
+            return ("%s's cost near the given params (%s) is %.10g in the finite-difference batch, but "
+                    "%.10g %s: the cost must come from the forward pass, whatever the call"
+                    % (student.name, _dims_text(args), got, expected,
+                       "by the cost formula" if conv else "when asked alone"))
+    return None
 
 
 class _StudentFailed(Exception):
@@ -193,7 +230,7 @@ def network_gradient(student, reference, opts, rng) -> CheckResult:
         try:
             args, (ref_cost, ref_grad), (cost, grad) = _both(student, reference, rng, spec)
         except BadReturn as exc:
-            return CheckResult.fail("forward_backward_prop " + str(exc))
+            return exc.result
         X, _, _, dims = args
         found = convention(cost, ref_cost, X.shape[0])
         scale = 1.0 / X.shape[0] if found == "mean" else 1.0
@@ -206,7 +243,7 @@ def network_gradient(student, reference, opts, rng) -> CheckResult:
                     ref_cost, ref_cost / X.shape[0], cost)
         wrong_by_case.append((_dims_text(args) + _label_text(spec), wrong))
     return _summarize(wrong_by_case, total, "gradient equals the reference in every block",
-                      "wrong result")
+                      "%s returned a wrong result" % student.name)
 
 
 def _label_text(spec) -> str:
@@ -226,7 +263,7 @@ def network_cost(student, reference, opts, rng) -> CheckResult:
         try:
             args, (ref_cost, _), (cost, _) = _both(student, reference, rng, spec)
         except BadReturn as exc:
-            return CheckResult.fail("forward_backward_prop " + str(exc))
+            return exc.result
         X = args[0]
         total += 1
         found = convention(cost, ref_cost, X.shape[0])
@@ -235,13 +272,13 @@ def network_cost(student, reference, opts, rng) -> CheckResult:
             continue
         where = "with %s%s" % (_dims_text(args), _label_text(spec))
         if found == "mean":
-            failures.append("the cost is the mean over the batch (%.6g), the handout asks for the sum "
-                            "(%.6g) %s" % (cost, ref_cost, where))
+            failures.append("%s's cost is the mean over the batch (%.6g), the handout asks for the sum "
+                            "(%.6g) %s" % (student.name, cost, ref_cost, where))
         elif found == "sum":
-            failures.append("the cost is the sum over the batch (%.6g); this rubric asks for the mean "
-                            "(%.6g) %s" % (cost, ref_cost / X.shape[0], where))
+            failures.append("%s's cost is the sum over the batch (%.6g); this rubric asks for the mean "
+                            "(%.6g) %s" % (student.name, cost, ref_cost / X.shape[0], where))
         else:
-            failures.append("cost %.6g, expected %.6g %s" % (cost, ref_cost, where))
+            failures.append("%s returned cost %.6g, expected %.6g %s" % (student.name, cost, ref_cost, where))
     if not failures:
         return CheckResult.ok("cost equals the reference (%s over the batch)" % opts["cost"])
     more = " (and %d more case(s))" % (len(failures) - 1) if len(failures) > 1 else ""

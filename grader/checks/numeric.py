@@ -1,20 +1,12 @@
-"""Comparisons and finite differences, all in the grader process, in float64."""
+"""Message renderings, relative errors and finite differences, all in the grader process, in float64.
+
+What a student's function returned is read and compared in returns.py.
+"""
 from __future__ import annotations
 
-from typing import Any, Callable, Optional, Sequence, Tuple
+from typing import Any, Callable, Sequence, Tuple
 
 import numpy as np
-
-
-def as_float_array(value: Any) -> Optional[np.ndarray]:
-    """The value as a float64 array, or None when it is not numeric (None, text, ...)."""
-    try:
-        arr = np.asarray(value)
-    except Exception:  # noqa: BLE001 - anything odd the student returned
-        return None
-    if arr.dtype.kind not in "biuf":
-        return None
-    return arr.astype(np.float64)
 
 
 def short(value: Any, limit: int = 80) -> str:
@@ -43,25 +35,6 @@ def rel_error(got: np.ndarray, expected: np.ndarray, floor: float) -> np.ndarray
     err = np.abs(got - expected) / denom
     bad = ~(np.isfinite(got) & np.isfinite(expected))
     return np.where(bad & (got != expected), np.inf, np.where(bad, 0.0, err))
-
-
-def mismatch(got: Any, expected: np.ndarray, rtol: float, atol: float) -> Optional[str]:
-    """None when ``got`` matches ``expected`` (shape and values), else why not, in one phrase."""
-    arr = as_float_array(got)
-    if arr is None:
-        return "returned %s, not an array of numbers" % short(got)
-    expected = np.asarray(expected, dtype=np.float64)
-    if arr.shape != expected.shape:
-        return "returned shape %s, expected shape %s" % (arr.shape, expected.shape)
-    if not np.all(np.isfinite(arr)) and np.all(np.isfinite(expected)):
-        return "returned %s: it contains nan or inf, expected %s" % (short(arr), short(expected))
-    close = np.isclose(arr, expected, rtol=rtol, atol=atol, equal_nan=True)
-    if close.all():
-        return None
-    diff = np.where(close, 0.0, np.abs(arr - expected))
-    worst = np.unravel_index(int(np.argmax(diff)), arr.shape) if arr.ndim else ()
-    return "returned %s, expected %s (worst at %s: %.6g vs %.6g; rtol %g, atol %g)" % (
-        short(arr), short(expected), list(worst), arr[worst], expected[worst], rtol, atol)
 
 
 def central_difference(f: Callable[[np.ndarray], Sequence[float]], x: np.ndarray,
