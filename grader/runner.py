@@ -11,7 +11,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from . import __version__, legacy
 from .adapters import ADAPTERS
@@ -99,8 +99,8 @@ class Grader:
                 reports = legacy.from_wire(prepared.reports or {})
             except (ValueError, TypeError):
                 reports, prepared.problem = {}, "preparing your files failed: malformed report"
-            for _, part in self.rubric.parts():
-                results[part.id] = grade_part(sandbox, self.rubric, self.reference, part, reports, seed)
+            for part in dependencies_first(self.rubric):
+                results[part.id] = grade_part(sandbox, self.rubric, self.reference, part, reports, seed, results)
                 if prepared.problem:
                     results[part.id].notes.append(prepared.problem)
         return results
@@ -141,22 +141,18 @@ def grade(submission: Path, rubric, timeout: Optional[float] = None) -> Submissi
         return grader.grade(submission)
 
 
-def isolation_plan(rubric, part) -> Tuple[Dict[str, List[str]], Dict[str, str]]:
-    """Which modules get proxies for which functions, and which names to rebind, for a part.
+def stand_ins(rubric, part, found_in: Mapping[str, str]) -> List[Dict[str, Any]]:
+    """The graded functions ``part`` depends on, to be answered with the reference's values.
 
-    A module of the isolate map (e.g. q1_softmax) is replaced by a proxy module
-    unless it provides a function graded in this part. Its functions call back
-    to the grader, which answers with the reference's values: the student's
-    network runs on the reference's softmax, yet no reference code ever enters
-    the child, and nothing stands in for the function under grading.
+    Every function of the rubric's isolate map except those graded in this part
+    (nothing ever stands in for the function under grading); each with the
+    module the student's own version was found in by its part (``home``; None
+    when its part did not find it: then the module students import it from is
+    replaced whole, and its file, broken or hanging, is never run) and that module.
     """
     graded = {c.name for c in part.find}
-    providers: Dict[str, List[str]] = {}
-    for fn, module in sorted(rubric.isolate.items()):
-        providers.setdefault(module, []).append(fn)
-    inject = {m: fns for m, fns in sorted(providers.items()) if not set(fns) & graded}
-    rebind = {fn: m for fn, m in rubric.isolate.items() if m in inject and fn not in graded}
-    return inject, rebind
+    return [{"name": fn, "home": found_in.get(fn), "module": module}
+            for fn, module in sorted(rubric.isolate.items()) if fn not in graded]
 
 
 def submission_seed(rubric_seed: int, digest: str, public: bool = False) -> int:
@@ -176,16 +172,61 @@ def submission_seed(rubric_seed: int, digest: str, public: bool = False) -> int:
 
 
 def grade_part(sandbox: Sandbox, rubric, reference: Reference, part,
-               files: Optional[Dict[str, "legacy.FileReport"]] = None, seed: Optional[int] = None) -> PartResult:
-    """Load the part's candidates in a fresh worker and run its checks."""
-    inject, rebind = isolation_plan(rubric, part)
+               files: Optional[Dict[str, "legacy.FileReport"]] = None, seed: Optional[int] = None,
+               earlier: Optional[Mapping[str, PartResult]] = None) -> PartResult:
+    """Grade one part; where it depends on other graded functions, count each mistake once.
+
+    With the student's own dependencies right (their parts, graded ``earlier``,
+    have full marks), the part runs on them. Otherwise it runs twice, on the
+    reference's stand-ins and on the student's own, and the better result
+    counts: a mistake in softmax costs softmax's points, and a network written
+    consistently around the student's own conventions is judged on them too.
+    """
+    earlier = earlier or {}
+    found_in = {r.function.split(" in ")[0]: r.function.split(" in ")[1][:-3] for r in earlier.values()
+                if r.function and " in " in r.function and r.function.endswith(".py")}
+    isolate = stand_ins(rubric, part, found_in)
     if getattr(reference, "recorded_only", False):
-        # A student's kit has no reference code to answer the proxies: the
-        # student's own functions are used instead (the real grading isolates).
-        inject, rebind = {}, {}
-    callbacks = {fn: reference.find(fn) for fns in inject.values() for fn in fns if reference.find(fn)}
+        # A student's kit has no reference code to answer stand-ins: the student's own are used.
+        return _grade_once(sandbox, rubric, reference, part, files, seed, [])
+    deps = _dependency_parts(rubric, [s["name"] for s in isolate])
+    if not deps or all(d in earlier and earlier[d].score >= earlier[d].max_score for d in deps):
+        return _grade_once(sandbox, rubric, reference, part, files, seed, [])
+    course = _grade_once(sandbox, rubric, reference, part, files, seed, isolate)
+    own = _grade_once(sandbox, rubric, reference, part, files, seed, [])
+    names = ", ".join(sorted(n for n in (s["name"] for s in isolate) if n != "gradcheck_naive"))
+    if own.score > course.score:
+        own.notes.append("graded with your own %s, which is better for you here than with correct "
+                         "ones: your functions work together" % names)
+        return own
+    if course.score > own.score:
+        course.notes.append("graded with correct %s standing in for yours, so that a mistake there "
+                            "costs points once, in its own part" % names)
+    return course
+
+
+def dependencies_first(rubric) -> List[Any]:
+    """The rubric's parts, those that grade a function others depend on (the isolate map) first.
+
+    Each part then knows whether its dependencies are right; results are still
+    reported in the rubric's order.
+    """
+    parts = [part for _, part in rubric.parts()]
+    provides = set(_dependency_parts(rubric, list(rubric.isolate)))
+    return [p for p in parts if p.id in provides] + [p for p in parts if p.id not in provides]
+
+
+def _dependency_parts(rubric, names) -> List[str]:
+    """The ids of the parts that grade the functions ``names``."""
+    return [part.id for _, part in rubric.parts() if any(c.name in names and not c.adapter for c in part.find)]
+
+
+def _grade_once(sandbox: Sandbox, rubric, reference, part, files, seed, isolate) -> PartResult:
+    """Load the part's candidates in a fresh worker (with ``isolate`` stand-ins) and run its checks."""
+    callbacks = {s["name"]: reference.find(s["name"]) for s in isolate if reference.find(s["name"])}
     targets = list(dict.fromkeys((c.module, c.name) for c in part.find))
-    worker = sandbox.open(targets, inject, rebind, callbacks)
+    ported = [module for module, report in (files or {}).items() if report.ported]
+    worker = sandbox.open(targets, isolate, callbacks, ported)
     try:
         return _grade_loaded(worker, rubric, reference, part, files or {}, seed)
     finally:
@@ -288,7 +329,11 @@ def _why_missing(part, found, modules, files=None) -> Tuple[str, str]:
                 where += " line %s" % report["line"]
             stage = "could not be loaded" if report["status"] == "error" else \
                 "stopped loading before %s was defined" % c.name
-            return "error", "%s %s: %s: %s" % (where, stage, report.get("type"), report.get("message"))
+            why = "%s %s: %s: %s" % (where, stage, report.get("type"), report.get("message"))
+            if report.get("type") == "ModuleNotFoundError":
+                why += (" (grading offers the course's environment: numpy, scipy, matplotlib and the standard "
+                        "library; import nothing else, or only inside the function that needs it)")
+            return "error", why
     names = " or ".join(sorted({"%s in %s.py" % (c.name, c.module) for c in part.find if not c.adapter}))
     return "missing", "not found: no %s in your submission" % names
 

@@ -20,7 +20,7 @@ def make(tmp_path):
         (tmp_path / (name + ".py")).write_text(source)
         sandbox = Sandbox(read_files(tmp_path).files, Limits(timeout=timeout, load_timeout=5.0))
         sandboxes.append(sandbox)
-        worker = sandbox.open([[name, fn]], {}, {}, {})
+        worker = sandbox.open([[name, fn]])
         return worker, StudentFunction(worker, "%s.%s" % (name, fn), fn)
 
     yield build
@@ -119,7 +119,7 @@ def test_nothing_passes_from_one_submission_to_the_next(tmp_path, mode):
     try:
         for folder, expect_empty in ((writer, False), (reader, True)):
             with Sandbox(read_files(folder).files, zygote.limits, zygote=zygote) as sandbox:
-                worker = sandbox.open([["mod", "f"]], {}, {}, {})
+                worker = sandbox.open([["mod", "f"]])
                 value = StudentFunction(worker, "mod.f", "f")()
                 worker.end()
             if expect_empty:

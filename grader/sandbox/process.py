@@ -163,16 +163,20 @@ class Sandbox:
         finally:
             worker.end()
 
-    def open(self, targets: Sequence[Sequence[str]], inject: Mapping[str, Sequence[str]],
-             rebind: Mapping[str, str], callbacks: Optional[Mapping[str, Callable[..., Any]]] = None) -> "Worker":
-        """Fork a worker that loads ``targets`` ([module, name] pairs) with isolation.
+    def open(self, targets: Sequence[Sequence[str]], stand_ins: Sequence[Mapping[str, Any]] = (),
+             callbacks: Optional[Mapping[str, Callable[..., Any]]] = None,
+             classic_division: Sequence[str] = ()) -> "Worker":
+        """Fork a worker that loads ``targets`` ([module, name] pairs).
 
-        ``inject`` names the proxy modules and their functions, ``rebind`` the
-        names in the student's module to point at them, ``callbacks`` the
-        grader-side functions the proxies call.
+        ``stand_ins`` name the graded functions this part depends on, each with
+        the module the student's version lives in (``home``) and the module it is
+        imported from (``module``): in the worker they call back to
+        ``callbacks``, grader-side functions (the reference's). Modules named in
+        ``classic_division`` (ported from Python 2) keep Python 2's ``/``.
         """
         message = {"op": "load", "dir": self.child_dir, "targets": [list(t) for t in targets],
-                   "inject": {k: list(v) for k, v in inject.items()}, "rebind": dict(rebind), "first": True}
+                   "stand_ins": [dict(s) for s in stand_ins], "first": True,
+                   "classic_division": list(classic_division)}
         return Worker(self, message, dict(callbacks or {}))
 
 
@@ -318,6 +322,8 @@ class Worker:
             raise wire.ProtocolError("malformed cost call")
         handle, x, r = (wire.decode(a) for a in args)
         cost = self.costs.get(handle) if isinstance(handle, int) else None
+        if isinstance(x, (float, np.floating)):
+            x = np.asarray(x, dtype=np.float64)   # a 0-d x arrives as a numpy scalar
         if cost is None or not isinstance(r, float) or not isinstance(x, np.ndarray) or x.size > 100_000:
             raise wire.ProtocolError("malformed cost call")
         return {"op": "callback_result", "value": wire.encode(cost(x, min(max(r, 0.0), 1.0)))}
