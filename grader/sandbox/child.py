@@ -19,6 +19,7 @@ isolated functions: they call back to the grader, so no reference code is ever
 here) and the calls that follow.
 """
 import base64
+import importlib
 import json
 import os
 import select
@@ -27,8 +28,8 @@ import socket
 import sys
 
 CONFIG = json.loads(sys.argv[1]) if __name__ == "__main__" else {}
-if CONFIG.get("site"):
-    sys.path.insert(0, CONFIG["site"])
+for _site in reversed(CONFIG.get("site") or []):
+    sys.path.insert(0, _site)
 
 # Everything a worker may import is imported here, while the interpreter's own
 # files are still readable: after the worker drops to an unprivileged uid, a
@@ -76,6 +77,14 @@ try:
 except ImportError:
     porting = None
 sys.path.remove(_HERE)
+if CONFIG.get("mode") == "uid":
+    # A dropped uid may not read the interpreter's home (pyenv under a 0700 /root): what the
+    # course's environment offers is imported now. In bwrap, students import it when they need it.
+    for _name in ("scipy.special", "matplotlib.pyplot"):
+        try:
+            importlib.import_module(_name)
+        except Exception:  # noqa: BLE001 - not installed, or broken: students get a clear ImportError
+            pass
 
 # ---------------------------------------------------------------- processes
 
@@ -129,6 +138,9 @@ def worker(fd, config):
         restrict(config)
         channel = calls.Channel(fd)
         message = wire.recv(fd)
+        if isinstance(message.get("dir"), str):
+            # matplotlib plots off screen and keeps its cache in the submission's own scratch.
+            os.environ["MPLCONFIGDIR"] = os.path.join(message["dir"], ".matplotlib")
         if message.get("op") == "prepare":
             wire.send(fd, prepare(message))
         elif message.get("op") == "load":

@@ -129,22 +129,24 @@ def _bwrap_works() -> bool:
 
 
 def site_dirs() -> List[Path]:
-    """What the child may import besides the standard library, each a folder or a file.
+    """The folders of installed packages the grader itself runs with: the course's environment.
 
-    numpy (and, for wheels, its bundled libraries) for the students; fissix and
-    appdirs, its one dependency, for porting Python 2 inside the sandbox.
+    Students may import what is installed here (numpy, scipy, matplotlib, ...);
+    every copy of the grader in them is hidden (see grader_copies).
     """
-    import numpy
-    pkg = Path(numpy.__file__).resolve().parent
-    found = [pkg] + [p for p in (pkg.parent / "numpy.libs",) if p.is_dir()]
-    for name in ("fissix", "appdirs"):
-        try:
-            module = __import__(name)
-        except ImportError:
-            continue
-        path = Path(module.__file__).resolve()
-        found.append(path.parent if path.name == "__init__.py" else path)
+    paths = sysconfig.get_paths()
+    found: List[Path] = []
+    for key in ("purelib", "platlib"):
+        folder = Path(paths[key]).resolve()
+        if folder.is_dir() and folder not in found:
+            found.append(folder)
     return found
+
+
+def grader_copies(folder: Path) -> List[str]:
+    """Names in ``folder`` that hold the grader (its code, its reference): never in a worker's view."""
+    return sorted(p.name for p in folder.iterdir()
+                  if p.is_dir() and (p / "assets" / "reference").is_dir() or p.name == "grader")
 
 
 CHILD_FILES = ("child.py", "calls.py", "wire.py", "kernel.py", "porting.py")
@@ -169,7 +171,8 @@ def bwrap_args(bwrap: str) -> List[str]:
             args += ["--ro-bind", system, system]
     # Folders bwrap makes for mount points are 0700: make them passable, or the
     # worker, once unprivileged, could not reach the interpreter's files.
-    needed = {Path("/sandbox"), Path("/sandbox/site"), Path("/sandbox/child")} | set(base.parents)
+    needed = {Path("/sandbox"), Path("/sandbox/child")} | {Path("/sandbox/site%s" % (k or ""))
+                                                           for k in range(len(site_dirs()))} | set(base.parents)
     for folder in sorted(needed - {Path("/")}, key=lambda p: len(p.parts)):
         args += ["--perms", "0755", "--dir", str(folder)]
     args += ["--ro-bind", str(base), str(base)]
@@ -179,8 +182,11 @@ def bwrap_args(bwrap: str) -> List[str]:
     for site in sorted(sites):
         if site.is_dir() and base in site.parents:
             args += ["--tmpfs", str(site)]
-    for folder in site_dirs():
-        args += ["--ro-bind", str(folder), "/sandbox/site/" + folder.name]
+    for k, folder in enumerate(site_dirs()):
+        view = "/sandbox/site%s" % (k or "")
+        args += ["--ro-bind", str(folder), view]
+        for name in grader_copies(folder):
+            args += ["--tmpfs", view + "/" + name]
     for name in CHILD_FILES:
         args += ["--ro-bind", str(HERE / name), "/sandbox/child/" + name]
     return args + ["--chdir", "/"]
@@ -226,14 +232,14 @@ class Plan:
 
     mode: str
     command: List[str]
-    site: Optional[str]
+    site: Optional[List[str]]   # folders of installed packages, as the child sees them
     work: str              # the folder, as the child sees it, that holds one submission at a time
 
 
 def plan(mode: str, plain_root: Optional[Path] = None) -> Plan:
     if mode == "bwrap":
         cmd = bwrap_args(bwrap_path() or "bwrap") + [interpreter(), "-I", "-S", "/sandbox/child/child.py"]
-        return Plan(mode, cmd, "/sandbox/site", "/tmp")
+        return Plan(mode, cmd, ["/sandbox/site%s" % (k or "") for k in range(len(site_dirs()))], "/tmp")
     # uid: /tmp inside the zygote's own mount namespace, a fresh tmpfs per submission
     # (uncontained, and plain: a folder of the grader's on the host).
     work = "/tmp" if mode == "uid" and plain_root is None else str(plain_root)
