@@ -113,3 +113,12 @@ def test_a_worker_frame_is_capped_before_it_is_read():
     finally:
         os.close(r)
         os.close(w)
+
+
+def test_numpy_scalars_and_0d_arrays_keep_their_type_and_shape():
+    """A cost is a numpy scalar in the course: a checker may read cost.shape."""
+    cost = wire.decode(wire.encode(np.float64(1.5)))
+    assert type(cost) is np.float64 and cost.shape == ()
+    zero_d = wire.decode(wire.encode(np.array(2.0)))
+    assert isinstance(zero_d, np.ndarray) and zero_d.shape == ()   # the handout's np.array(123.456)
+    assert type(wire.decode(wire.encode(1.5))) is float

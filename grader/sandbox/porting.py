@@ -131,6 +131,11 @@ def _rewrite_imports(text: str, siblings: set) -> Tuple[str, List[str]]:
     return text, changed
 
 
+def _expand_indentation(text: str) -> str:
+    """Leading tabs as Python 2 read them (to the next multiple of 8), the rest of each line untouched."""
+    return re.sub(r"^[ \t]+", lambda m: m.group(0).expandtabs(8), text, flags=re.M)
+
+
 def prepare(folder, reject=False):
     """Make the student's top-level .py files in ``folder`` loadable, in place.
 
@@ -153,6 +158,11 @@ def prepare(folder, reject=False):
         text, report["reencoded"] = _decode(raw)
         original = text
         error = _compiles(text, name)
+        if isinstance(error, (TabError, IndentationError)) and "\t" in text:
+            # Python 2 read a tab as up to the next multiple of 8 columns; Python 3 refuses the mix.
+            expanded = _expand_indentation(text)
+            if _compiles(expanded, name) is None or port(expanded, name) is not None:
+                text, error = expanded, _compiles(expanded, name)
         if error is not None:
             ported = port(text, name)
             if ported is not None and _compiles(ported, name) is None:

@@ -4,7 +4,8 @@ A check names one of these (with parameters); the student's checker receives
 an opaque proxy that calls back to the grader with x and a number drawn from
 the child's ``random`` module (the state the checker saves and restores), so
 nothing in the child tells which cost it is or where its gradient is wrong.
-Each entry returns ``f(x, r) -> (cost, grad)`` with ``grad`` of x's shape.
+Each entry returns ``f(x, r) -> (cost, grad)`` with ``grad`` of x's shape and
+the cost a numpy scalar, as every cost of the course is (checkers read ``cost.shape``).
 ``wrong_at`` (a flat index) and ``wrong_by`` (relative) put a deliberate error
 into one gradient element.
 """
@@ -14,6 +15,8 @@ import numpy as np
 
 
 def _perturb(grad, params):
+    """``grad`` as an array of x's shape, wrong at ``wrong_at`` by ``wrong_by`` (relative) if asked."""
+    grad = np.array(grad, dtype=np.float64)   # a 0-d x gives a numpy scalar: make it an array to change
     wrong_at = params.get("wrong_at")
     if wrong_at is not None:
         flat = grad.reshape(-1)
@@ -25,7 +28,7 @@ def quadratic(params):
     """cost = sum(x^2) / 2: the gradient is x (no curvature beyond the second order)."""
 
     def f(x, r=None):
-        return float(np.sum(x * x) / 2.0), _perturb(np.array(x, dtype=np.float64), params)
+        return np.sum(x * x) / 2.0, _perturb(np.array(x, dtype=np.float64), params)
 
     return f
 
@@ -36,7 +39,7 @@ def cubic(params):
 
     def f(x, r=None):
         x = np.asarray(x, dtype=np.float64)
-        return float(scale * np.sum(x ** 3)), _perturb(3.0 * scale * x * x, params)
+        return scale * np.sum(x ** 3), _perturb(3.0 * scale * x * x, params)
 
     return f
 
@@ -50,7 +53,7 @@ def random_cost(params):
     def f(x, r=None):
         r = 0.5 + (random.random() if r is None else float(r))
         x = np.asarray(x, dtype=np.float64)
-        return float(r * np.sum(x * x)), _perturb(2.0 * r * x, params)
+        return r * np.sum(x * x), _perturb(2.0 * r * x, params)
 
     return f
 

@@ -6,7 +6,7 @@ messages are tagged, so decoding never guesses and never runs code:
     {"t": "none"} {"t": "bool", "v": true} {"t": "int", "v": "12"}
     {"t": "float", "v": 1.5} {"t": "str", "v": "..."}
     {"t": "list", "v": [...]} {"t": "tuple", "v": [...]}
-    {"t": "nd", "dtype": "<f8", "shape": [2, 3], "data": "<base64>"}
+    {"t": "nd", "dtype": "<f8", "shape": [2, 3], "data": "<base64>"}   ("scalar": true for np.float64 etc.)
     {"t": "fn", "id": 3}       (grader -> child only: a cost the child calls back for)
     {"t": "other", "type": "dict", "v": "<repr, capped>"}
 
@@ -63,6 +63,12 @@ def encode(value, depth=0):
         return {"t": "none"}
     if isinstance(value, (bool, np.bool_)):
         return {"t": "bool", "v": bool(value)}
+    if isinstance(value, np.generic) and not isinstance(value, np.bool_):
+        # Before int and float: np.float64 is a float, and must arrive as the numpy scalar it is.
+        encoded = encode(np.asarray(value), depth)
+        if encoded.get("t") == "nd":
+            encoded["scalar"] = True
+        return encoded
     if isinstance(value, int):
         text = str(value)
         if len(text) > MAX_INT_DIGITS:
@@ -75,7 +81,8 @@ def encode(value, depth=0):
     if isinstance(value, (np.ndarray, np.generic)):
         arr = np.asarray(value)
         if arr.dtype.kind in "biufc" and arr.nbytes <= MAX_ARRAY_BYTES:
-            arr = np.ascontiguousarray(arr)
+            if not arr.flags.c_contiguous:   # (ascontiguousarray would make a 0-d array 1-d)
+                arr = np.ascontiguousarray(arr)
             return {"t": "nd", "dtype": arr.dtype.str, "shape": list(arr.shape),
                     "data": base64.b64encode(arr.tobytes()).decode("ascii")}
         return {"t": "other", "type": "ndarray[%s]" % arr.dtype, "v": _short_repr(arr)}
@@ -164,7 +171,8 @@ def _decode_array(obj):
     if len(raw) != count * dt.itemsize:
         raise ProtocolError("array payload does not match its shape")
     arr = np.frombuffer(raw, dtype=dt).reshape(shape).copy()
-    return arr[()] if arr.ndim == 0 else arr
+    # A numpy scalar stays a scalar, a 0-d array an array (np.nditer(x, op_flags=['readwrite']) needs one).
+    return arr[()] if arr.ndim == 0 and obj.get("scalar") is True else arr
 
 
 def decode_plain(obj, depth=0):
