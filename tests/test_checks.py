@@ -117,8 +117,15 @@ def test_input_unchanged(ref):
     rng = np.random.default_rng(0)
     spec = [{"shape": [4, 5], "scale": 3}]
     assert run("input_unchanged", LocalStudent(ref["softmax"].fn), ref["softmax"], rng, random=spec).passed
+    # The starter allows it: a note by default ...
     result = run("input_unchanged", LocalStudent(mutating), ref["softmax"], rng, random=spec)
-    assert not result.passed and "in place" in result.message
+    assert result.passed and result.message.startswith("note: ") and "in place" in result.message
+    # ... and a deduction, citing the rubric, where a course asks for it.
+    result = run("input_unchanged", LocalStudent(mutating), ref["softmax"], rng, random=spec, deduct=True)
+    assert not result.passed and "in place" in result.message and "rubric" in result.message
+    # Values must be right either way: zeros leave x alone and earn nothing.
+    zeros = run("input_unchanged", LocalStudent(lambda x: np.zeros_like(x)), ref["softmax"], rng, random=spec)
+    assert not zeros.passed and "counts only for right values" in zeros.message
 
 
 def _network_wrong_at(fn, block_index):
@@ -162,7 +169,7 @@ def test_network_cost_convention(ref):
     rng = np.random.default_rng
     assert run("network_cost", LocalStudent(fbp.fn), fbp, rng(0), cases=cases).passed
     result = run("network_cost", LocalStudent(mean), fbp, rng(0), cases=cases)
-    assert not result.passed and "handout asks for the sum" in result.message
+    assert not result.passed and "rubric asks for the sum" in result.message
     assert run("network_cost", LocalStudent(mean), fbp, rng(0), cases=cases, cost="either").passed
     # A consistent mean is a right gradient under its own convention.
     assert run("network_gradient", LocalStudent(mean), fbp, rng(0), cases=cases).passed
@@ -226,4 +233,4 @@ def test_vectorized_flags_python_loops(ref):
     bare = {"shape": [2000, 10], "max_ratio": 60.0}
     assert run("vectorized", LocalStudent(ref["softmax"].fn), ref["softmax"], rng(0), **bare).passed
     result = run("vectorized", LocalStudent(loops), ref["softmax"], rng(0), **dict(bare, shape=[300, 10]))
-    assert not result.passed and "loops" in result.message
+    assert not result.passed and "row by row" in result.message

@@ -68,7 +68,7 @@ def test_gradescope_zip_grades_the_correct_sample(autograder):
     assert "pip install" in setup and "chmod -R go-rwx /autograder/source" in setup
     data = run_autograder(autograder, SAMPLES / "correct")
     validate_results(data)
-    assert data["score"] == 40.0 and len(data["tests"]) == 26
+    assert data["score"] == 40.0 and len(data["tests"]) == 27
     hidden = [t for t in data["tests"] if t["visibility"] != "visible"]
     assert {t["name"] for t in hidden} == {"q2 ce_grad / targeted_values", "q2 forward_backward_prop / targeted_cases"}
 
@@ -101,7 +101,7 @@ def test_github_workflow_runs_the_kit_and_gives_junit(tmp_path, kit):
     assert run.returncode == 0, run.stderr    # 32.17 of the public points >= 26
     suites = ET.parse(workspace / "reports" / "a1-selfcheck.xml").getroot()
     cases = suites.findall(".//testcase")
-    assert len(cases) == 26
+    assert len(cases) == 27
     failures = [c for c in cases if c.find("failure") is not None
                 and not c.find("failure").get("message", "").startswith("graded after submission")]
     assert failures and all(c.get("classname") == "q1.softmax" for c in failures)
@@ -115,8 +115,8 @@ def test_github_annotations_point_at_the_students_file():
 
 
 def test_markdown_summary():
-    run = cli("check", "sample_submissions/network_both_mean", "--format", "markdown")
-    assert "**Score: 37/40**" in run.stdout
+    run = cli("check", "sample_submissions/network_sigmoid_output", "--format", "markdown")
+    assert "**Score: 21/40**" in run.stdout
     assert "| q2 | forward_backward_prop | ❌ cost_convention |" in run.stdout
 
 

@@ -16,6 +16,9 @@ from conftest import REFERENCE, ROOT, SAMPLES
 
 MANIFEST = yaml.safe_load((SAMPLES / "manifest.yaml").read_text())
 MISTAKE_SAMPLES = sorted(n for n, e in MANIFEST.items() if e["mistake_ids"])
+# Where a sample's mistake is consistent across files (sigmoid_grad of x, called so by the
+# network), fixing one file alone would break the other: those are not fixed one file at a time.
+FIXABLE = [n for n in MISTAKE_SAMPLES if n != "fair_sigmoid_grad_of_x_consistent"]
 
 
 @pytest.mark.parametrize("name", sorted(MANIFEST))
@@ -34,7 +37,7 @@ def test_reference_gets_no_hint(shared_grader):
     assert all(not p.mistakes and not p.hints for p in result.parts())
 
 
-@pytest.mark.parametrize("name", MISTAKE_SAMPLES)
+@pytest.mark.parametrize("name", FIXABLE)
 def test_fixing_the_named_mistake_restores_the_points(shared_grader, tmp_path, name):
     """Replace each file that differs from its layout's correct sample by the correct one."""
     entry = MANIFEST[name]

@@ -17,7 +17,7 @@ def parts(result):
 
 def rubric_with_policy(tmp_path, policy):
     path = tmp_path / "r.yaml"
-    path.write_text(DEFAULT_RUBRIC.read_text().replace("policy:\n  cost: sum", "policy:\n  cost: sum\n  python2: " + policy, 1))
+    path.write_text(DEFAULT_RUBRIC.read_text().replace("policy:\n", "policy:\n  python2: %s\n" % policy, 1))
     return load_rubric(path)
 
 

@@ -15,6 +15,10 @@ from .inputs import BLOCKS, block_shapes, block_slices
 from .inputs import network as network_case
 from .numeric import central_difference, index_list, rel_error
 from .returns import CostGrad, check_return
+from ..sandbox.student import StudentError
+
+COST_RTOL = 1e-4   # a TA accepts log(yhat + 1e-8) and the like: off by ~1e-6 relative, not a wrong cost
+FLOAT32_TOL = 2e-3  # a float32 network is right to float32's precision, not to float64's
 
 NETWORK_DEFAULTS = {
     "cases": [{"dims": [3, 4, 5, 3]}],   # each a spec for the `network` input generator
@@ -49,7 +53,12 @@ def unpack_result(value: Any, n_params: int, who: str) -> Tuple[float, np.ndarra
 
 
 def _call(student, args) -> Tuple[float, np.ndarray]:
-    return unpack_result(student(*args), np.size(args[2]), student.name)
+    value = student(*args)
+    try:
+        student.last_float32 = _float32(value)
+    except AttributeError:
+        pass
+    return unpack_result(value, np.size(args[2]), student.name)
 
 
 def _dims_text(args) -> str:
@@ -58,11 +67,31 @@ def _dims_text(args) -> str:
 
 
 def convention(cost: float, ref_cost: float, n: int) -> Optional[str]:
-    """'sum' or 'mean' when the cost matches the reference under it, else None."""
-    if np.isclose(cost, ref_cost, rtol=1e-6, atol=1e-9):
+    """'sum' or 'mean' when the cost matches the reference under it (within COST_RTOL), else None."""
+    if np.isclose(cost, ref_cost, rtol=COST_RTOL, atol=1e-9):
         return "sum"
-    if n > 1 and np.isclose(cost, ref_cost / n, rtol=1e-6, atol=1e-9):
+    if n > 1 and np.isclose(cost, ref_cost / n, rtol=COST_RTOL, atol=1e-9):
         return "mean"
+    return None
+
+
+def _float32(value: Any) -> bool:
+    """True when the student's (cost, grad) is computed in float32."""
+    return (isinstance(value, (tuple, list)) and len(value) == 2 and isinstance(value[1], np.ndarray)
+            and value[1].dtype == np.float32)
+
+
+def not_backpropagated(grad: np.ndarray, ref_grad: np.ndarray, floor: float) -> Optional[str]:
+    """Why ``grad`` (right within tolerance) looks computed by finite differences, or None.
+
+    Backpropagation in float64 agrees with the reference to rounding (a median
+    relative error near 1e-16); finite differences are off by about 1e-9
+    everywhere. Such a "gradient" earns the cost's share only.
+    """
+    err = rel_error(grad, ref_grad, floor)
+    if err.size and np.all(np.isfinite(err)) and np.median(err) > 1e-11:
+        return ("the gradient is off from the exact one by about %.0e everywhere, as finite differences "
+                "of the cost are: compute it by backpropagation" % float(np.median(err)))
     return None
 
 
@@ -85,6 +114,12 @@ def _summarize(wrong_by_case: List[Tuple[str, Dict[str, str]]], total_blocks: in
     n_wrong = sum(len(w) for _, w in wrong_by_case)
     if n_wrong == 0:
         return CheckResult.ok(ok_text)
+    whole = [next(iter(w.values())) for _, w in wrong_by_case if w and len(set(w.values())) == 1
+             and len(w) >= len(BLOCKS)]
+    if len(whole) == len(wrong_by_case):
+        # Every case failed as a whole (it raised, or returned no usable result): say that, plainly.
+        more = " (and in %d more case(s))" % (len(whole) - 1) if len(whole) > 1 else ""
+        return CheckResult.fail(whole[0] + more, fraction=1 - n_wrong / total_blocks)
     case, wrong = next((c, w) for c, w in wrong_by_case if w)
     order = ("cost",) + BLOCKS
     blocks = sorted({b for _, w in wrong_by_case for b in w}, key=order.index)
@@ -106,9 +141,11 @@ def network_consistency(student, reference, opts, rng) -> CheckResult:
         args = network_case(rng, spec)
         X, labels, params, dims = args
         try:
-            _, grad = _call(student, args)
-        except BadReturn as exc:
-            return exc.result
+            cost, grad = _call(student, args)
+        except (BadReturn, StudentError) as exc:
+            total += len(BLOCKS)
+            wrong_by_case.append((_dims_text(args), {b: _failure_text(student, exc) for b in BLOCKS}))
+            continue
         step = opts["step"] * max(1.0, float(np.max(np.abs(params))))
         directions, owners = _directions(rng, dims, params.size, opts)
 
@@ -124,24 +161,30 @@ def network_consistency(student, reference, opts, rng) -> CheckResult:
                 seen.append((point, out[-1]))
             return out
 
+        case = _dims_text(args)
         try:
             numeric, _ = central_difference(costs, params, directions, step, int(opts["stencil"]))
-            lie = perturbed_costs_problem(student, reference, args, _call(student, args)[0], seen, rng)
+            why, right_slopes = perturbed_costs_problem(student, reference, args, cost, directions, step, numeric,
+                                                        seen, rng, int(opts["stencil"]))
         except _StudentFailed as exc:
-            return CheckResult.fail("%s failed at a perturbed point: %s" % (student.name, exc.record.error))
-        except BadReturn as exc:
-            return exc.result
-        if lie:
-            return CheckResult.fail(lie)
-        if not np.any(grad) and not np.any(numeric):
-            # A constant cost with a zero gradient agrees with itself and computes nothing.
-            return CheckResult.fail("%s returns a cost that does not change with params and a zero gradient "
-                                    "(%s): consistency counts only for a real cost" % (student.name, _dims_text(args)))
+            why = "%s failed at a perturbed point: %s" % (student.name, exc.record.error)
+        except (BadReturn, StudentError) as exc:
+            why = str(exc)
+        if why is None:
+            why = _not_a_real_cost(student, reference, args, cost, grad, opts)
+        if why:
+            # This case earns nothing; the others are judged on their own.
+            total += len(BLOCKS)
+            wrong_by_case.append((case, {b: why for b in BLOCKS}))
+            continue
         analytic = np.array([grad @ d for d in directions])
         err = rel_error(analytic, numeric, opts["grad_floor"])
+        if right_slopes is not None:
+            err = np.minimum(err, rel_error(analytic, right_slopes, opts["grad_floor"]))
+        tol = max(opts["grad_tol"], FLOAT32_TOL) if getattr(student, "last_float32", False) else opts["grad_tol"]
         wrong: Dict[str, str] = {}
         for i, block in enumerate(owners):
-            if block not in wrong and (not np.isfinite(err[i]) or err[i] > opts["grad_tol"]):
+            if block not in wrong and (not np.isfinite(err[i]) or err[i] > tol):
                 nz = np.flatnonzero(directions[i])
                 where = (" element %s" % index_list(np.unravel_index(nz[0] - block_slices(dims)[block].start,
                                                               block_shapes(dims)[block]))) if nz.size == 1 else \
@@ -155,31 +198,67 @@ def network_consistency(student, reference, opts, rng) -> CheckResult:
                       "%s's gradient disagrees with its own cost (the backward pass is wrong)" % student.name)
 
 
-def perturbed_costs_problem(student, reference, args, cost: float, seen, rng, spot: int = 6) -> Optional[str]:
+def perturbed_costs_problem(student, reference, args, cost: float, directions, step: float, numeric, seen, rng,
+                            stencil: int = 2, spot: int = 6) -> Tuple[Optional[str], Optional[np.ndarray]]:
     """Why the costs the finite differences used cannot be trusted, or None.
 
     A function could tell the batch of perturbed points from other calls and
-    answer it with costs made up to fit its gradient. Where its cost is right
-    (the reference's, summed or averaged), every perturbed cost must be the
-    reference's at the same point; where it is not, a few perturbed points,
-    asked again as ordinary single calls, must give the same costs.
+    answer it with costs made up to fit its (wrong) gradient. Where its cost is
+    right (the reference's, summed or averaged, within COST_RTOL), the slopes of
+    its costs must be the reference's slopes along the same directions; where
+    it is not, a few perturbed points, asked again as ordinary single calls,
+    must give the same costs. Also returns the right cost's slopes (None where
+    the cost is not right): a gradient that matches them is consistent with the
+    cost the assignment asks for, whatever rounding the student's cost adds
+    (log(yhat + 1e-8), float32).
     """
     X, labels, params, dims = args
     ref_cost = float(unpack_result(reference(X, labels, params, dims), params.size, "the reference")[0])
     conv = convention(cost, ref_cost, X.shape[0])
+    if conv:
+        scale = 1.0 / X.shape[0] if conv == "mean" else 1.0
+
+        def ref_costs(points):
+            return [scale * float(reference(X, labels, p, dims)[0]) for p in points]
+
+        expected, _ = central_difference(ref_costs, params, directions, step, stencil)
+        err = rel_error(np.asarray(numeric), expected, 1e-3)
+        if not getattr(student, "last_float32", False) and (np.any(~np.isfinite(err)) or np.max(err) > 1e-3):
+            k = int(np.argmax(np.where(np.isfinite(err), err, np.inf)))
+            return ("%s's costs near the given params (%s) change at a rate of %.6g along a direction where "
+                    "its own cost formula changes at %.6g: the cost must come from the forward pass, "
+                    "whatever the call" % (student.name, _dims_text(args), numeric[k], expected[k])), expected
+        return None, expected
     picks = rng.choice(len(seen), size=min(spot, len(seen)), replace=False) if seen else []
-    for k in (range(len(seen)) if conv else picks):
+    for k in picks:
         point, got = seen[int(k)]
-        if conv:
-            expected = float(reference(X, labels, point, dims)[0]) / (X.shape[0] if conv == "mean" else 1)
-        else:
-            expected = _call(student, [X, labels, point, dims])[0]
-        if not np.isclose(got, expected, rtol=1e-7, atol=1e-9):
-            return ("%s's cost near the given params (%s) is %.10g in the finite-difference batch, but "
-                    "%.10g %s: the cost must come from the forward pass, whatever the call"
-                    % (student.name, _dims_text(args), got, expected,
-                       "by the cost formula" if conv else "when asked alone"))
-    return None
+        alone = _call(student, [X, labels, point, dims])[0]
+        if not np.isclose(got, alone, rtol=1e-9, atol=1e-12):
+            return ("%s's cost near the given params (%s) is %.10g in the finite-difference batch but %.10g "
+                    "when asked alone: the cost must come from the forward pass, whatever the call"
+                    % (student.name, _dims_text(args), got, alone)), None
+    return None, None
+
+
+def _failure_text(student, exc) -> str:
+    if isinstance(exc, StudentError):
+        return "%s %s" % (student.name, exc.describe())
+    return str(exc)
+
+
+def _not_a_real_cost(student, reference, args, cost, grad, opts) -> Optional[str]:
+    """Consistency counts only where the cost itself is right (a constant agrees with its zero gradient)."""
+    X, labels, params, dims = args
+    ref_cost, ref_grad = unpack_result(reference(X, labels, params, dims), params.size, "the reference")
+    found = convention(cost, ref_cost, X.shape[0])
+    if found is None:
+        return ("%s returned cost %.6g, expected %.6g (%s): the gradient's consistency counts only for the right "
+                "cost" % (student.name, cost, ref_cost, _dims_text(args)))
+    expected = ref_grad / (X.shape[0] if found == "mean" else 1)
+    if getattr(student, "last_float32", False) or block_report(grad, expected, dims, opts["grad_floor"],
+                                                                opts["grad_tol"]):
+        return None   # float32 is judged at its precision; a wrong gradient is what consistency is for
+    return not_backpropagated(grad, expected, opts["grad_floor"])
 
 
 class _StudentFailed(Exception):
@@ -229,12 +308,26 @@ def network_gradient(student, reference, opts, rng) -> CheckResult:
     for spec in opts["cases"]:
         try:
             args, (ref_cost, ref_grad), (cost, grad) = _both(student, reference, rng, spec)
-        except BadReturn as exc:
-            return exc.result
+        except (BadReturn, StudentError) as exc:
+            keys = BLOCKS + (("cost",) if opts["check_cost"] else ())
+            total += len(keys)
+            wrong_by_case.append((_dims_text(network_case(np.random.default_rng(0), spec)) + _label_text(spec),
+                                  {b: _failure_text(student, exc) for b in keys}))
+            continue
         X, _, _, dims = args
         found = convention(cost, ref_cost, X.shape[0])
         scale = 1.0 / X.shape[0] if found == "mean" else 1.0
-        wrong = block_report(grad, np.asarray(ref_grad) * scale, dims, opts["grad_floor"], opts["grad_tol"])
+        expected = np.asarray(ref_grad) * scale
+        float32 = getattr(student, "last_float32", False)
+        wrong = block_report(grad, expected, dims, opts["grad_floor"], max(opts["grad_tol"], FLOAT32_TOL)
+                             if float32 else opts["grad_tol"])
+        if wrong and float32:
+            wrong = {b: "%s computes in float32, and even at float32's precision %s" % (student.name, w)
+                     for b, w in wrong.items()}
+        elif not wrong and not float32:
+            why = not_backpropagated(grad, expected, opts["grad_floor"])
+            if why:
+                wrong = {b: why for b in BLOCKS}
         total += len(BLOCKS)
         if opts["check_cost"]:
             total += 1
@@ -260,25 +353,28 @@ def network_cost(student, reference, opts, rng) -> CheckResult:
     """The cost equals the reference's under the rubric's convention (the handout: a sum)."""
     failures, total = [], 0
     for spec in opts["cases"]:
+        total += 1
         try:
             args, (ref_cost, _), (cost, _) = _both(student, reference, rng, spec)
-        except BadReturn as exc:
-            return exc.result
+        except (BadReturn, StudentError) as exc:
+            failures.append(_failure_text(student, exc))
+            continue
         X = args[0]
-        total += 1
         found = convention(cost, ref_cost, X.shape[0])
         accepted = {"sum": {"sum"}, "mean": {"mean"}, "either": {"sum", "mean"}}[opts["cost"]]
         if found in accepted:
             continue
         where = "with %s%s" % (_dims_text(args), _label_text(spec))
         if found == "mean":
-            failures.append("%s's cost is the mean over the batch (%.6g), the handout asks for the sum "
+            failures.append("%s's cost is the mean over the batch (%.6g); this course's rubric asks for the sum "
                             "(%.6g) %s" % (student.name, cost, ref_cost, where))
         elif found == "sum":
             failures.append("%s's cost is the sum over the batch (%.6g); this rubric asks for the mean "
                             "(%.6g) %s" % (student.name, cost, ref_cost / X.shape[0], where))
         else:
-            failures.append("%s returned cost %.6g, expected %.6g %s" % (student.name, cost, ref_cost, where))
+            failures.append("%s returned cost %.8g, expected %.8g %s (relative difference %.1e; up to %g is "
+                            "accepted)" % (student.name, cost, ref_cost, where, abs(cost - ref_cost) / max(abs(ref_cost), 1e-12),
+                                           COST_RTOL))
     if not failures:
         return CheckResult.ok("cost equals the reference (%s over the batch)" % opts["cost"])
     more = " (and %d more case(s))" % (len(failures) - 1) if len(failures) > 1 else ""

@@ -141,14 +141,16 @@ def shift_invariance(student, reference, opts, rng) -> CheckResult:
     return _tally(total, failures, "unchanged when a constant is added to the input")
 
 
-@register("input_unchanged", defaults={"cases": [], "random": []})
+@register("input_unchanged", defaults={"cases": [], "random": [], "deduct": False})
 def input_unchanged(student, reference, opts, rng) -> CheckResult:
-    """The function leaves its array arguments exactly as they were (no ``x -= ...``).
+    """The function leaves its array arguments as they were (no ``x -= ...``), with right values.
 
-    It must also return what the reference returns in form (numbers, of its shape):
-    a function that returns nothing usable earns nothing for leaving x alone.
+    The starter's docstring allows changing x in place: by default that is a
+    note, not a deduction (``deduct: true`` in a rubric makes it one, and the
+    message then cites the rubric). Values must be right either way: a function
+    that returns nothing usable earns nothing for leaving x alone.
     """
-    failures = []
+    failures, changed = [], []
     cases = _cases(opts, rng)
     for args in cases:
         originals = _copy(args)
@@ -166,10 +168,16 @@ def input_unchanged(student, reference, opts, rng) -> CheckResult:
         for i, (before, now) in enumerate(zip(originals, after)):
             if isinstance(before, np.ndarray) and not (
                     isinstance(now, np.ndarray) and now.dtype == before.dtype and np.array_equal(now, before)):
-                failures.append("%s changed its argument %d in place: it was %s, afterwards %s"
-                                % (student.name, i + 1, short(before, 50), short(now, 50)))
+                text = ("%s changed its argument %d in place: it was %s, afterwards %s"
+                        % (student.name, i + 1, short(before, 50), short(now, 50)))
+                (failures if opts["deduct"] else changed).append(text)
                 break
-    return _tally(len(cases), failures, "leaves its input unchanged")
+    if opts["deduct"] and failures and not any(f.startswith("on ") for f in failures):
+        failures[0] += "; this course's rubric asks that the input be left unchanged"
+    result = _tally(len(cases), failures, "leaves its input unchanged")
+    if result.passed and changed:
+        return CheckResult.ok("note: %s (the starter allows changing x in place: no deduction)" % changed[0])
+    return result
 
 
 @register("derivative", defaults={"of": "sigmoid", "random": [], "step": 1e-5})
@@ -221,6 +229,7 @@ def vectorized(student, reference, opts, rng) -> CheckResult:
     if ratio <= opts["max_ratio"]:
         return CheckResult.ok("vectorized: runs within %gx of np.exp on a %dx%d input"
                               % (opts["max_ratio"], *x.shape), timing=timing)
-    return CheckResult.fail("%s took %.0fx as long as np.exp on a %dx%d input (limit %gx): "
-                            "replace Python loops with whole-array numpy operations"
+    return CheckResult.fail("%s took %.0fx as long as np.exp on a %dx%d input (limit %gx): it works row by row "
+                            "or element by element (a Python loop, np.apply_along_axis or np.vectorize); "
+                            "use whole-array operations with axis=-1 and keepdims=True"
                             % (student.name, ratio, x.shape[0], x.shape[1], opts["max_ratio"]), timing=timing)
