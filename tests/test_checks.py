@@ -234,3 +234,9 @@ def test_vectorized_flags_python_loops(ref):
     assert run("vectorized", LocalStudent(ref["softmax"].fn), ref["softmax"], rng(0), **bare).passed
     result = run("vectorized", LocalStudent(loops), ref["softmax"], rng(0), **dict(bare, shape=[300, 10]))
     assert not result.passed and "row by row" in result.message
+
+
+def test_messages_show_numbers_not_numpy_reprs():
+    from grader.checks.numeric import short
+    assert short(np.int64(0)) == "0" and short(np.float64(1.5)) == "1.5"
+    assert short([np.float64(1.5), np.int64(2)]) == "[1.5, 2]" and short((np.int64(3),)) == "(3,)"

@@ -17,8 +17,13 @@ def short(value: Any, limit: int = 80) -> str:
         text = " ".join(text.split())
         if value.ndim and value.size > 8:
             text += " (shape %s)" % (value.shape,)
-    elif isinstance(value, float):
+    elif isinstance(value, (float, np.floating)):
         text = "%.6g" % value
+    elif isinstance(value, np.generic):
+        text = repr(value.item())   # 0, not np.int64(0): the student's terms, not numpy's
+    elif isinstance(value, (list, tuple)):
+        inner = ", ".join(short(v, limit) for v in value)
+        text = "(%s)" % (inner + ("," if len(value) == 1 else "")) if isinstance(value, tuple) else "[%s]" % inner
     else:
         text = " ".join(repr(value).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,9 +1,10 @@
-"""The terminal report: a table of question, part, check, points and the reason."""
+"""The terminal report: each part, its checks and points, and why points were lost."""
 from __future__ import annotations
 
 from rich import box
 from rich.console import Console
 from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -31,39 +32,46 @@ def _plain(text) -> Text:
 def render(result: SubmissionResult, console: Console) -> None:
     """Print the per-check table, then hints, notes and the student's own output.
 
-    Every string reaches rich through :func:`_t` or :func:`_plain`: nothing a student's code prints is read as markup.
+    Readable at 80 columns: one line per part heading and per passed check; a
+    failed check's reason on its own row below it, across the table's width.
+    Every string reaches rich through :func:`_t` or :func:`_plain`: nothing a
+    student's code prints is read as markup.
     """
-    table = Table(box=box.SIMPLE_HEAD, show_lines=False, expand=False,
+    table = Table(box=box.SIMPLE_HEAD, show_lines=False, expand=False, pad_edge=False,
                   title=_plain("a1grader %s: %s" % (result.grader_version, clean(result.submission))),
                   caption=_plain("sandbox: " + clean(result.sandbox)) if result.sandbox else None)
-    table.add_column("Question")
-    table.add_column("Part")
-    table.add_column("Check")
-    table.add_column("Points", justify="right")
-    table.add_column("Reason", overflow="fold")
+    table.add_column("Check", overflow="fold", ratio=1)
+    table.add_column("Points", justify="right", no_wrap=True)
     for q in result.questions:
         for p in q.parts:
+            status = "" if p.status == "graded" else "  [red](%s)[/]" % _t(p.status)
+            table.add_row("[bold]%s %s[/]%s" % (_t(q.id), _t(p.title), status),
+                          "[bold]%s[/]" % _pts(p.score, p.max_score))
             if p.status != "graded":
-                table.add_row(_plain(q.id), _plain(p.id), "[bold]%s[/]" % _t(p.status), _pts(p.score, p.max_score),
-                              _plain(p.checks[0].message if p.checks else ""), style="red")
+                table.add_row(Padding(_plain(p.checks[0].message if p.checks else ""), (0, 0, 0, 2)), "", style="red")
                 continue
             for c in p.checks:
-                style = None if c.passed else ("yellow" if c.score > 0 else "red")
-                mark = "" if c.passed else "✗ "
-                table.add_row(_plain(q.id), _plain(p.id), _plain(mark + c.id), _pts(c.score, c.max_score),
-                              _plain(c.message), style=style)
+                if c.passed:
+                    table.add_row(Text("  ✓ ") + _plain(c.id), _pts(c.score, c.max_score))
+                    continue
+                style = "yellow" if c.score > 0 else "red"
+                table.add_row(Text("  ✗ ") + _plain(c.id), _pts(c.score, c.max_score), style=style)
+                table.add_row(Padding(_plain(c.message), (0, 0, 0, 6)), "", style=style)
         table.add_section()
     console.print(table)
     for q in result.questions:
         for p in q.parts:
-            console.print("[bold]%s %s[/]: %s" % (_t(q.id), _t(p.title), _pts(p.score, p.max_score))
-                          + ("" if p.status == "graded" else "  [red](%s)[/]" % _t(p.status)))
+            if not (p.notes or p.hints or p.output.strip()):
+                continue
+            console.print("[bold]%s %s[/]" % (_t(q.id), _t(p.title)))
             for note in p.notes:
                 console.print(_plain("   note: " + clean(note)))
             for hint in p.hints:
                 console.print(_plain("   hint: " + clean(hint)))
             if p.output.strip():
                 console.print(_plain("   your code printed while loading: " + _first_lines(clean(p.output))))
+    for note in getattr(result, "notes", []) or []:
+        console.print(_plain("note: " + clean(note)))
     console.print("[bold]Total: %s[/]" % _pts(result.score, result.max_score))
 
 
