@@ -35,3 +35,15 @@ def shared_grader(rubric):
 def reference():
     from grader.reference import Reference
     return Reference(REFERENCE)
+
+
+@pytest.fixture(scope="session")
+def kit(tmp_path_factory):
+    """The student kit, built once by the real command (grader kit build)."""
+    import subprocess
+    import sys
+    out = tmp_path_factory.mktemp("kitbuild") / "kit"
+    run = subprocess.run([sys.executable, "-m", "grader.cli", "kit", "build", "--out", str(out)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    return out

@@ -120,14 +120,6 @@ def test_markdown_summary():
     assert "| q2 | forward_backward_prop | ❌ cost_convention |" in run.stdout
 
 
-@pytest.fixture(scope="module")
-def kit(tmp_path_factory):
-    out = tmp_path_factory.mktemp("kitbuild") / "kit"
-    run = cli("kit", "build", "--out", str(out))
-    assert run.returncode == 0, run.stderr
-    return out
-
-
 def test_kit_holds_no_reference_code(kit):
     def code_lines(paths):
         return {line.strip() for path in paths for line in path.read_text().splitlines()

@@ -47,14 +47,6 @@ def test_every_oracle_sample_has_a_test():
          "network_stack"])
 
 
-@pytest.fixture(scope="module")
-def kit(tmp_path_factory):
-    out = tmp_path_factory.mktemp("kit") / "kit"
-    run = cli("kit", "build", "--out", str(out))
-    assert run.returncode == 0, run.stderr
-    return out
-
-
 def test_a_lookup_table_of_the_kits_answers_buys_nothing(tmp_path, kit, shared_grader, rubric):
     folder = tmp_path / "lookup"
     shutil.copytree(ORACLES / "lookup_table", folder)
