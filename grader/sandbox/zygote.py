@@ -78,6 +78,7 @@ class Zygote:
         self.ctrl: Optional[socket.socket] = None
         self.porting = False
         self.tainted = False
+        self.baselines: Dict[Any, Tuple[float, float]] = {}   # timing yardsticks (process.Sandbox.baseline)
 
     # -- lifecycle
     def ensure(self) -> None:
