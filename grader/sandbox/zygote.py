@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 from . import isolation, wire
 from .limits import DEFAULT_LIMITS, Limits
@@ -40,17 +40,38 @@ def child_env() -> Dict[str, str]:
             "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/.matplotlib"}
 
 
-def _sweep_uid(uid: int) -> None:
-    """Kill every process of ``uid`` (we are root): workers and whatever escaped them."""
+def _as_uid(uid: Optional[int], action: Callable[[], None]) -> None:
+    """Run ``action`` in a child that has dropped to ``uid`` (None: as we are); wait for it."""
     pid = os.fork()
     if pid == 0:
         try:
-            os.setgid(uid)
-            os.setuid(uid)
-            os.kill(-1, signal.SIGKILL)
+            if uid is not None:
+                os.setgroups([])
+                os.setgid(uid)
+                os.setuid(uid)
+            action()
         finally:
             os._exit(0)
     os.waitpid(pid, 0)
+
+
+def _sweep_uid(uid: int) -> None:
+    """Kill every process of ``uid`` (we are root): workers and whatever escaped them."""
+    _as_uid(uid, lambda: os.kill(-1, signal.SIGKILL))
+
+
+def _private_folder() -> Path:
+    """A new folder of ours for scratch on the host: 0711 (workers may pass, not list or write).
+
+    Its mode is set through a descriptor opened without following links, never by path.
+    """
+    path = Path(tempfile.mkdtemp(prefix="a1grader-"))
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        os.fchmod(fd, 0o711)
+    finally:
+        os.close(fd)
+    return path
 
 
 class Zygote:
@@ -69,10 +90,7 @@ class Zygote:
         self.lease = isolation.UidLease() if self.mode in ("bwrap", "uid") else None
         # Without a tmpfs of its own, the zygote keeps scratch folders on the host, in a folder
         # of the grader's (root-owned and 0711 as root: workers can pass, not list or write).
-        self.plain_root = None
-        if not self.contained:
-            self.plain_root = Path(tempfile.mkdtemp(prefix="a1grader-"))
-            os.chmod(self.plain_root, 0o711)
+        self.plain_root = _private_folder() if not self.contained else None
         self.plan = isolation.plan(self.mode, self.plain_root)
         self.proc: Optional[subprocess.Popen] = None
         self.ctrl: Optional[socket.socket] = None
@@ -134,11 +152,19 @@ class Zygote:
 
     def close(self) -> None:
         self.stop()
+        if self.plain_root is not None:
+            # What is left inside belongs to the workers' uid: removed with its rights, not ours;
+            # then our own folder, empty, by name in a folder no worker can write.
+            uid = self.lease.uid if self.lease and os.geteuid() == 0 else None
+            leftovers = [str(self.plain_root / name) for name in os.listdir(self.plain_root)]
+            if leftovers:
+                _as_uid(uid, lambda: os.execvp("rm", ["rm", "-rf", "--"] + leftovers))
+            try:
+                os.rmdir(self.plain_root)
+            except OSError:
+                pass   # not empty: a leftover the workers' uid could not remove stays, and harms no one
         if self.lease:
             self.lease.release()
-        if self.plain_root is not None:
-            subprocess.run(["rm", "-rf", "--", str(self.plain_root)], check=False, timeout=120,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     # -- the control channel (trusted: only the zygote writes on it)
     def _send(self, message: Dict[str, Any], timeout: float = CONTROL_TIMEOUT) -> None:
