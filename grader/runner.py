@@ -21,6 +21,7 @@ from .checks.numeric import seeded_rng
 from .discover import SubmissionFiles, read_files
 from .errors import GraderFault, SubmissionError
 from .reference import RecordedReference, Reference, RefFunction
+from .sandbox.isolation import grader_copies
 from .sandbox.limits import DEFAULT_LIMITS, Limits
 from .sandbox.process import Sandbox, Worker, Zygote, ZygoteFailure
 from .sandbox.student import StudentError, StudentFunction
@@ -131,7 +132,7 @@ def answer_folders(rubric) -> List[Path]:
         roots |= set(site.getsitepackages())
     except AttributeError:   # some virtualenvs' site module lacks it
         pass
-    found += [Path(r) / "grader" for r in roots if r and (Path(r) / "grader" / "assets" / "reference").is_dir()]
+    found += [Path(r) / name for r in roots if r and Path(r).is_dir() for name in grader_copies(Path(r))]
     return sorted({p.resolve() for p in found if p.is_dir()})
 
 

@@ -162,16 +162,17 @@ def network_consistency(student, reference, opts, rng) -> CheckResult:
             return out
 
         case = _dims_text(args)
+        right = unpack_result(reference(X, labels, params, dims), params.size, "the reference")
         try:
             numeric, _ = central_difference(costs, params, directions, step, int(opts["stencil"]))
-            why, right_slopes = perturbed_costs_problem(student, reference, args, cost, directions, step, numeric,
-                                                        seen, rng, int(opts["stencil"]))
+            why, right_slopes = perturbed_costs_problem(student, reference, args, cost, right[0], directions, step,
+                                                        numeric, seen, rng, int(opts["stencil"]))
         except _StudentFailed as exc:
             why = "%s failed at a perturbed point: %s" % (student.name, exc.record.error)
         except (BadReturn, StudentError) as exc:
             why = str(exc)
         if why is None:
-            why = _not_a_real_cost(student, reference, args, cost, grad, opts)
+            why = _not_a_real_cost(student, args, cost, grad, right, opts)
         if why:
             # This case earns nothing; the others are judged on their own.
             total += len(BLOCKS)
@@ -198,7 +199,8 @@ def network_consistency(student, reference, opts, rng) -> CheckResult:
                       "%s's gradient disagrees with its own cost (the backward pass is wrong)" % student.name)
 
 
-def perturbed_costs_problem(student, reference, args, cost: float, directions, step: float, numeric, seen, rng,
+def perturbed_costs_problem(student, reference, args, cost: float, ref_cost: float, directions, step: float,
+                            numeric, seen, rng,
                             stencil: int = 2, spot: int = 6) -> Tuple[Optional[str], Optional[np.ndarray]]:
     """Why the costs the finite differences used cannot be trusted, or None.
 
@@ -213,7 +215,6 @@ def perturbed_costs_problem(student, reference, args, cost: float, directions, s
     (log(yhat + 1e-8), float32).
     """
     X, labels, params, dims = args
-    ref_cost = float(unpack_result(reference(X, labels, params, dims), params.size, "the reference")[0])
     conv = convention(cost, ref_cost, X.shape[0])
     if conv:
         scale = 1.0 / X.shape[0] if conv == "mean" else 1.0
@@ -246,10 +247,10 @@ def _failure_text(student, exc) -> str:
     return str(exc)
 
 
-def _not_a_real_cost(student, reference, args, cost, grad, opts) -> Optional[str]:
+def _not_a_real_cost(student, args, cost, grad, right, opts) -> Optional[str]:
     """Consistency counts only where the cost itself is right (a constant agrees with its zero gradient)."""
     X, labels, params, dims = args
-    ref_cost, ref_grad = unpack_result(reference(X, labels, params, dims), params.size, "the reference")
+    ref_cost, ref_grad = right
     found = convention(cost, ref_cost, X.shape[0])
     if found is None:
         return ("%s returned cost %.6g, expected %.6g (%s): the gradient's consistency counts only for the right "

@@ -65,9 +65,20 @@ def values(student, reference, opts, rng) -> CheckResult:
     return _tally(len(cases), failures, "matches the reference on %d input(s)" % len(cases))
 
 
-def _form(reference, args) -> Array:
-    """What the function must return on ``args``: numbers of the shape the reference returns."""
-    return Array(np.shape(reference(*_copy(args))))
+def _judge(student, reference, args, value, opts) -> Optional[str]:
+    """Why ``value`` (the student's on ``args``) does not count, or None.
+
+    It must be numbers of the reference's shape, and the reference's values:
+    properties count only for right values (a constant or a table of zeros is
+    shift invariant, leaves its input alone and runs fast, and earns nothing).
+    """
+    expected = reference(*_copy(args))
+    who = "%s(%s)" % (student.name, _args_text(args))
+    _, failure = check_return(value, Array(np.shape(expected)), who)
+    if failure:
+        return failure.message
+    why = mismatch(value, expected, opts.get("rtol", 1e-6), opts.get("atol", 1e-9))
+    return "%s %s, and this property counts only for right values" % (who, why) if why else None
 
 
 def _size(args) -> int:
@@ -105,29 +116,16 @@ def probabilities(student, reference, opts, rng) -> CheckResult:
     return _tally(len(cases), failures, "same shape as the input, rows sum to 1")
 
 
-def _wrong(student, reference, args, value, opts) -> Optional[str]:
-    """Why ``value`` (the student's on ``args``) is not the reference's, or None.
-
-    Properties count only for right values: a constant or a table of zeros is
-    shift invariant, leaves its input alone and runs fast, and earns nothing.
-    """
-    why = mismatch(value, reference(*_copy(args)), opts.get("rtol", 1e-6), opts.get("atol", 1e-9))
-    if why:
-        return "%s(%s) %s, and this property counts only for right values" % (
-            student.name, _args_text(args), why)
-    return None
-
-
 @register("shift_invariance", defaults={"cases": [], "random": [], "shifts": [-1000.0, -1.0, 1.0, 1000.0]})
 def shift_invariance(student, reference, opts, rng) -> CheckResult:
     """softmax(x + c) equals softmax(x) for every constant c (written part 1a, on the code)."""
     failures, total = [], 0
     for args in _cases(opts, rng):
         total += len(opts["shifts"])
-        # Compared with itself, a nan (or None) would match: softmax(x) must be a finite answer first.
+        # Compared with itself, a nan (or None) would match: softmax(x) must be the right answer first.
         base, failure = check_return(student(*_copy(args)), Array(np.shape(args[0]), finite=True),
                                      "with x = %s, %s(x)" % (short(args[0], 50), student.name))
-        wrong = failure.message if failure else _wrong(student, reference, args, base, opts)
+        wrong = failure.message if failure else _judge(student, reference, args, base, opts)
         if wrong:
             failures += [wrong] * len(opts["shifts"])
             continue
@@ -158,9 +156,7 @@ def input_unchanged(student, reference, opts, rng) -> CheckResult:
         if not record.ok:
             failures.append("on %s(%s) it %s" % (student.name, _args_text(args), _verb(record)))
             continue
-        _, failure = check_return(record.value, _form(reference, args),
-                                  "%s(%s)" % (student.name, _args_text(args)))
-        wrong = failure.message if failure else _wrong(student, reference, args, record.value, opts)
+        wrong = _judge(student, reference, args, record.value, opts)
         if wrong:
             failures.append(wrong)
             continue
@@ -214,10 +210,7 @@ def vectorized(student, reference, opts, rng) -> CheckResult:
     record = student.run(*_copy(head))
     if not record.ok:
         return CheckResult.fail("on %s(%s) it %s" % (student.name, _args_text(head), _verb(record)))
-    _, failure = check_return(record.value, _form(reference, head), "%s(%s)" % (student.name, _args_text(head)))
-    if failure:
-        return failure
-    wrong = _wrong(student, reference, head, record.value, opts)
+    wrong = _judge(student, reference, head, record.value, opts)
     if wrong:
         return CheckResult.fail(wrong)
     record = student.time(x, repeat=int(opts["repeat"]))

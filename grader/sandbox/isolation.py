@@ -143,10 +143,19 @@ def site_dirs() -> List[Path]:
     return found
 
 
+def site_view(k: int) -> str:
+    """Where the k-th folder of site_dirs() is seen inside the bwrap view."""
+    return "/sandbox/site%s" % (k or "")
+
+
 def grader_copies(folder: Path) -> List[str]:
-    """Names in ``folder`` that hold the grader (its code, its reference): never in a worker's view."""
-    return sorted(p.name for p in folder.iterdir()
-                  if p.is_dir() and (p / "assets" / "reference").is_dir() or p.name == "grader")
+    """Names of the folders in ``folder`` that are the grader (its code, its reference): never in a
+    worker's view. An installed copy is known by its bundled reference (``assets/reference``)."""
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return []
+    return sorted(p.name for p in entries if p.is_dir() and (p.name == "grader" or (p / "assets" / "reference").is_dir()))
 
 
 CHILD_FILES = ("child.py", "calls.py", "wire.py", "kernel.py", "porting.py")
@@ -171,8 +180,9 @@ def bwrap_args(bwrap: str) -> List[str]:
             args += ["--ro-bind", system, system]
     # Folders bwrap makes for mount points are 0700: make them passable, or the
     # worker, once unprivileged, could not reach the interpreter's files.
-    needed = {Path("/sandbox"), Path("/sandbox/child")} | {Path("/sandbox/site%s" % (k or ""))
-                                                           for k in range(len(site_dirs()))} | set(base.parents)
+    packages = site_dirs()
+    needed = {Path("/sandbox"), Path("/sandbox/child")} | {Path(site_view(k)) for k in range(len(packages))} | set(
+        base.parents)
     for folder in sorted(needed - {Path("/")}, key=lambda p: len(p.parts)):
         args += ["--perms", "0755", "--dir", str(folder)]
     args += ["--ro-bind", str(base), str(base)]
@@ -182,8 +192,8 @@ def bwrap_args(bwrap: str) -> List[str]:
     for site in sorted(sites):
         if site.is_dir() and base in site.parents:
             args += ["--tmpfs", str(site)]
-    for k, folder in enumerate(site_dirs()):
-        view = "/sandbox/site%s" % (k or "")
+    for k, folder in enumerate(packages):
+        view = site_view(k)
         args += ["--ro-bind", str(folder), view]
         for name in grader_copies(folder):
             args += ["--tmpfs", view + "/" + name]
@@ -239,7 +249,7 @@ class Plan:
 def plan(mode: str, plain_root: Optional[Path] = None) -> Plan:
     if mode == "bwrap":
         cmd = bwrap_args(bwrap_path() or "bwrap") + [interpreter(), "-I", "-S", "/sandbox/child/child.py"]
-        return Plan(mode, cmd, ["/sandbox/site%s" % (k or "") for k in range(len(site_dirs()))], "/tmp")
+        return Plan(mode, cmd, [site_view(k) for k in range(len(site_dirs()))], "/tmp")
     # uid: /tmp inside the zygote's own mount namespace, a fresh tmpfs per submission
     # (uncontained, and plain: a folder of the grader's on the host).
     work = "/tmp" if mode == "uid" and plain_root is None else str(plain_root)

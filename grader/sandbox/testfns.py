@@ -66,9 +66,9 @@ def build(name, params, log=None, max_log=400):
     inner = CATALOGUE[name](params)
 
     def f(x, r=None):
-        x = np.array(x, dtype=np.float64, copy=True)
+        x = np.array(x, dtype=np.float64, copy=True)   # ours: the catalogue's costs never change x
         if log is not None and len(log) < max_log:
-            log.append(x.copy())
+            log.append(x)
         return inner(x, r)
 
     return f
