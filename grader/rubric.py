@@ -60,13 +60,14 @@ import pkgutil
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
 
 
 from .adapters import ADAPTERS
 from .checks.base import REGISTRY, CheckKind
 from .errors import RubricError
 from .sandbox.limits import DEFAULT_LIMITS, Limits
+from .writtenspec import DEFAULT_WRITEUP, WriteupSpec, WrittenSpec, read_writeup, read_written
 from .yamlines import At, LineDict, LineList, describe, is_number, parse_yaml, plain, suggest
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
@@ -75,9 +76,9 @@ PYTHON2_POLICIES = ("port", "reject")
 POLICY_DEFAULTS: Dict[str, Any] = {"cost": "sum", "python2": "port"}
 POINTS_TOLERANCE = 1e-9
 
-TOP_KEYS = ("name", "seed", "reference", "options", "policy", "isolate", "limits", "questions")
+TOP_KEYS = ("name", "seed", "reference", "options", "policy", "isolate", "limits", "writeup", "questions")
 QUESTION_KEYS = ("id", "title", "points", "parts")
-PART_KEYS = ("id", "title", "find", "checks")
+PART_KEYS = ("id", "title", "find", "written", "checks")
 CHECK_KEYS = ("id", "kind", "points", "visibility", "hint", "title")
 CANDIDATE_KEYS = ("module", "name", "adapter")
 
@@ -140,13 +141,14 @@ class Candidate:
 
 @dataclass(frozen=True)
 class PartSpec:
-    """One graded function; ``points`` is the sum of its checks' points."""
+    """One graded function, or one written answer (``written``); ``points`` is the sum of its checks' points."""
 
     id: str
     title: str
     points: float
     find: Tuple[Candidate, ...]
     checks: Tuple[CheckSpec, ...]
+    written: Optional[WrittenSpec] = None
 
     def check(self, check_id: str) -> CheckSpec:
         """The check with this id; KeyError if there is none."""
@@ -179,6 +181,7 @@ class Rubric:
     policy: Mapping[str, Any] = field(hash=False)
     questions: Tuple[QuestionSpec, ...]
     limits: Limits = field(default=DEFAULT_LIMITS, hash=False)
+    writeup: WriteupSpec = field(default=DEFAULT_WRITEUP, hash=False)
 
     def parts(self) -> Iterator[Tuple[QuestionSpec, PartSpec]]:
         """Every (question, part) pair, in rubric order."""
@@ -196,6 +199,10 @@ class Rubric:
     @property
     def max_score(self) -> float:
         return float(sum(q.points for q in self.questions))
+
+    def written_parts(self) -> List[PartSpec]:
+        """The parts answered in a write-up, in rubric order."""
+        return [part for _, part in self.parts() if part.written is not None]
 
 
 # ---------------------------------------------------------------------------
@@ -409,6 +416,7 @@ class _Context:
 
     kinds: Mapping[str, CheckKind]
     overrides: Mapping[str, _Override]
+    writeup: WriteupSpec = DEFAULT_WRITEUP
 
 
 def _read_questions(data: dict, at: At, ctx: _Context) -> Tuple[QuestionSpec, ...]:
@@ -444,14 +452,27 @@ def _read_part(value: Any, at: At, ctx: _Context, seen: _Seen) -> PartSpec:
     ident, id_at = _read_id(data, at)
     seen.claim(seen.parts, ident, id_at, "part")
     title = _read_text(data, "title", at, ident)
-    find_value, find_at = _required(data, "find", at)
-    find = _read_find(find_value, find_at)
+    written = None
+    if "written" in data:
+        if "find" in data:
+            raise at.child(data, "find").error("a part is either code (find) or written, not both")
+        written = read_written(data["written"], at.child(data, "written"), ctx.writeup)
+        find: Tuple[Candidate, ...] = ()
+    else:
+        find_value, find_at = _required(data, "find", at)
+        find = _read_find(find_value, find_at)
     checks_value, checks_at = _required(data, "checks", at)
     items = _list(checks_value, checks_at, "checks")
     check_ids: Dict[str, At] = {}
     checks = tuple(_read_check(item, checks_at.child(items, i), ctx, check_ids)
                    for i, item in enumerate(items))
-    return PartSpec(ident, title, float(sum(c.points for c in checks)), find, checks)
+    for i, check in enumerate(checks):
+        if check.kind.startswith("written_") != (written is not None):
+            raise checks_at.child(items, i).child(items[i], "kind").error(
+                "check kind %r belongs in a %s part" % (check.kind, "code" if written is not None else "written"))
+        if written is not None:
+            written.validate_options(check.options, checks_at.child(items, i), items[i])
+    return PartSpec(ident, title, float(sum(c.points for c in checks)), find, checks, written)
 
 
 def _read_find(value: Any, at: At) -> Tuple[Candidate, ...]:
@@ -600,7 +621,9 @@ def load_rubric(path: PathLike) -> Rubric:
     policy = _read_policy(data, at)
     isolate = _read_isolate(data, at)
     limits = _read_limits(data, at)
-    ctx = _Context(kinds, _read_global_options(data, at, kinds))
+    writeup = read_writeup(data["writeup"], at.child(data, "writeup")) if "writeup" in data else DEFAULT_WRITEUP
+    ctx = _Context(kinds, _read_global_options(data, at, kinds), writeup)
     questions = _read_questions(data, at, ctx)
     return Rubric(path=path, sha256=hashlib.sha256(raw).hexdigest(), name=name, seed=seed,
-                  reference=reference, isolate=isolate, policy=policy, questions=questions, limits=limits)
+                  reference=reference, isolate=isolate, policy=policy, questions=questions, limits=limits,
+                  writeup=writeup)

@@ -45,6 +45,8 @@ class PartResult:
     notes: List[str] = field(default_factory=list)   # loading facts: partial imports, fallbacks
     output: str = ""                        # what the student's code printed while loading
     mistakes: List[Dict[str, str]] = field(default_factory=list)   # known mistakes: {"id", "hint"}
+    verdict: Optional[str] = None           # written parts: correct | incorrect | needs_review | missing
+    written: Dict[str, Any] = field(default_factory=dict)   # written parts: result, reason, text, files
 
 
 @dataclass

@@ -1,0 +1,196 @@
+"""Check kinds of the written parts: a result, its form, a proof's steps.
+
+Each takes the part's :class:`grader.written.answer.Answer` where a code check
+takes the student's function (``reference`` is unused: the expected result is
+the rubric's, in its options), and decides by computation: the student's
+expressions are evaluated on random inputs of the shapes their own
+definitions imply, and scalar results are also compared by sympy. ``details``
+carries ``verdict`` (correct | incorrect | needs_review), the student's result
+and the expected one (the grader's own JSON keeps it; feedback does not show it).
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from .base import CheckResult, register
+
+_RESULT_DEFAULTS: Dict[str, Any] = {
+    "expected": "",            # LaTeX, or {convention name: LaTeX}
+    "mistakes": [],            # [{result: LaTeX (or per convention), says: "..."}]
+    "transpose_ok": False,     # a row answer given as a column (layout conventions) counts
+    "slip_credit": 0.0,        # fraction when the derivation reached the result, then a last step changed it
+}
+
+
+def _review(reason: str, **details: Any) -> CheckResult:
+    return CheckResult.fail(reason, 0.0, verdict="needs_review", **details)
+
+
+def _expected_for(opts, key: str, convention) -> Optional[str]:
+    value = opts.get(key)
+    if isinstance(value, dict):
+        return value.get(convention.name)
+    return value or None
+
+
+@register("written_result", defaults=_RESULT_DEFAULTS)
+def written_result(answer, reference, opts, rng) -> CheckResult:
+    """The part's final result equals the expected one at random inputs (and, for numbers, by sympy)."""
+    from ..written.answer import final_member, undefined_name
+    from ..written.evaluate import EvalError
+    from ..written.render import render
+    statement, why = answer.result()
+    if statement is None:
+        return _review(why)
+    final = final_member(statement.chain)
+    shown = render(final)
+    convention, error = answer.choose(final)
+    if convention is None:
+        failed = answer.trials(answer.conventions[0])[0].failed
+        if getattr(error, "undefined", None) in failed:
+            return CheckResult.fail("your result %s cannot be computed: %s" % (shown, failed[error.undefined]), 0.0,
+                                    verdict="incorrect", student=shown)
+        if undefined_name(error):
+            return _review("your result %s uses something the part does not define (%s)" % (shown, error),
+                           student=shown)
+        return CheckResult.fail("your result %s cannot be computed: %s" % (shown, error), 0.0,
+                                verdict="incorrect", student=shown)
+    got = answer.values(final, convention)
+    expected_text = _expected_for(opts, "expected", convention)
+    expected = answer.notation.parse(expected_text)[-1]
+    want = answer.values(expected, convention)
+    details = {"student": shown, "expected": render(expected), "convention": convention.name}
+    events = answer.events(final, convention)
+    if answer.same(got, want, opts["transpose_ok"]):
+        details["proof"] = _proof(answer, final, expected, convention)
+        answer.cache["right:" + answer.part] = True
+        readings = [e.split("|", 1)[1] for e in events if e.startswith("elementwise|")]
+        note = " (%s read as an elementwise product)" % "; ".join(readings) if readings else ""
+        return CheckResult.ok("your result %s is right%s" % (shown, note), verdict="correct", **details)
+    answer.cache["right:" + answer.part] = False
+    why = _named_mistake(answer, got, opts, convention) or _inner_product(events) or _shape_of(got, want, convention, answer)
+    slip = _slip(answer, statement, final, want, convention, opts)
+    if slip is not None and opts["slip_credit"] > 0:
+        return CheckResult.fail("your derivation reached the right result (%s), then its last step changed it to %s%s"
+                                % (slip, shown, ": " + why if why else ""), opts["slip_credit"],
+                                verdict="incorrect", **details)
+    return CheckResult.fail("your result %s is not right%s" % (shown, ": " + why if why else ""), 0.0,
+                            verdict="incorrect", **details)
+
+
+def _proof(answer, final, expected, convention) -> str:
+    if not convention.scalar:
+        return "equal at %d random inputs" % len(answer.trials(convention))
+    from ..written.symbolic import proved_equal
+    functions = answer.trials(convention)[0].evaluator.functions
+    proved = proved_equal(final, expected, functions)
+    return "proved equal by sympy" if proved else "equal at %d random inputs" % len(answer.trials(convention))
+
+
+def _named_mistake(answer, got, opts, convention) -> Optional[str]:
+    from ..written.evaluate import EvalError
+    for mistake in opts.get("mistakes") or []:
+        text = _expected_for(mistake, "result", convention)
+        if not text:
+            continue
+        try:
+            value = answer.values(answer.notation.parse(text)[-1], convention)
+        except EvalError:
+            continue
+        if answer.same(got, value, opts["transpose_ok"]):
+            return mistake.get("says", "a known mistake")
+    return None
+
+
+def _inner_product(events: List[str]) -> Optional[str]:
+    for event in events:
+        if event.startswith("inner|"):
+            _, pair, size = event.split("|")
+            return ("%s is a 1 x 1 inner product (a 1 x %s row times a column): the derivative needs an "
+                    "elementwise product (∘)" % (pair, size.split(" x ")[-1]))
+    return None
+
+
+def _shape_of(got, want, convention, answer) -> Optional[str]:
+    if got[0].shape != want[0].shape:
+        ev = answer.trials(convention)[0].evaluator
+        return "it is %s where the gradient is %s" % (ev.say(got[0]), ev.say(want[0]))
+    return None
+
+
+def _slip(answer, statement, final, want, convention, opts) -> Optional[str]:
+    """An earlier member of the result's chain that was right: the slip came after it."""
+    from ..written.evaluate import EvalError
+    from ..written.render import render
+    for member in statement.chain[:-1]:
+        if member is None or member is final:
+            continue
+        try:
+            if answer.same(answer.values(member, convention), want, opts["transpose_ok"]):
+                return render(member)
+        except EvalError:
+            continue
+    return None
+
+
+@register("written_form", defaults={"variable": "x", "through": ["sigma"]})
+def written_form(answer, reference, opts, rng) -> CheckResult:
+    """The result is written through the given functions only (2a: in σ(x) alone, no bare x)."""
+    from ..written.answer import final_member
+    from ..written.render import render
+    statement, why = answer.result()
+    if statement is None:
+        return _review(why)
+    final = final_member(statement.chain)
+    if answer.cache.get("right:" + answer.part) is False:
+        return CheckResult.fail("not judged: the result itself is not right", 0.0, verdict="incorrect")
+    allowed = set(opts["through"]) | _same_functions(answer, opts["through"])
+    outside = _outside(final, opts["variable"], allowed)
+    if outside:
+        return CheckResult.fail("your result %s still has %s outside %s: the question asks for it in terms "
+                                "of %s alone" % (render(final), opts["variable"], "/".join(opts["through"]),
+                                                 "(".join(opts["through"]) + "(%s)" % opts["variable"]),
+                                0.0, verdict="incorrect", student=render(final))
+    return CheckResult.ok("written in terms of %s alone" % "/".join(opts["through"]), verdict="correct")
+
+
+def _same_functions(answer, through) -> set:
+    """Functions the student defined that are one of ``through`` by value (δ(x) = 1/(1 + e^(-x)) is σ)."""
+    import numpy as np
+    from ..written.evaluate import BUILTINS, EvalError, close
+    convention = answer.conventions[0]
+    ev = answer.trials(convention)[0].evaluator
+    points = np.linspace(-3, 3, 7).reshape(1, 7)
+    same = set()
+    for name in ev.functions:
+        try:
+            inner = type(ev)(dict(ev.values, **{"@points": points}), ev.functions, ev.index, [], ev.shapes)
+            value = inner.value(("call", name, [("sym", "@points", None)], None))
+        except EvalError:
+            continue
+        if any(f in BUILTINS and BUILTINS[f] is not None and close(value, BUILTINS[f](points)) for f in through):
+            same.add(name)
+    return same
+
+
+def _outside(node, variable: str, through: set) -> bool:
+    if node is None or not isinstance(node, tuple):
+        return False
+    if node[0] == "call" and node[1] in through:
+        return False
+    if node[0] == "sym" and node[1] == variable:
+        return True
+    for item in node[1:]:
+        if isinstance(item, tuple) and _outside(item, variable, through):
+            return True
+        if isinstance(item, list) and any(_outside(s, variable, through) for s in item):
+            return True
+    return False
+
+
+@register("written_proof", defaults={"start": "", "end": "", "constant": "c", "factor": "e^{c}",
+                                     "mistakes": [], "slip_credit": 0.0})
+def written_proof(answer, reference, opts, rng) -> CheckResult:
+    """Every consecutive equality of the proof holds (the constant a number), from ``start`` to ``end``."""
+    from ..written.proof import judge_proof
+    return judge_proof(answer, opts)

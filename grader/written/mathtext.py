@@ -1,0 +1,178 @@
+"""A part's text -> its math statements, in order, each parsed (or the reason it could not be).
+
+Math is found in ``$$..$$``, ``\\[..\\]``, ``\\(..\\)``, ``$..$`` and the display
+environments (equation, align, gather, multline, eqnarray, split, aligned; their
+starred forms); in plain text (``.txt``, a PDF's text layer) a line that reads
+as a formula is math too. Rows split at ``\\\\``; ``&``, ``\\tag{..}`` and an
+equation number left by a converter (``(12)``) are dropped. A statement that
+starts with ``=`` continues the one before it, across blocks, as a converter
+breaks one derivation into several.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import List, Optional, Tuple
+
+from .latex import MathError, NotEquation, parse_statement
+
+MAX_STATEMENTS = 400
+
+_ENVS = r"(?:equation|align|alignat|gather|multline|eqnarray|displaymath|math|flalign)\*?"
+_MATH = re.compile(
+    r"\$\$(?P<dd>.+?)\$\$|\\\[(?P<br>.+?)\\\]|\\begin\{(?P<env>" + _ENVS + r")\}(?:\{\d+\})?(?P<body>.+?)\\end\{(?P=env)\}"
+    r"|\\\((?P<pa>.+?)\\\)|(?<![\\$])\$(?P<d>[^$]+?)\$", re.S)
+_INNER_ENV = re.compile(r"\\(begin|end)\{(split|aligned|gathered|alignedat|array)\}(\{[^}]*\})?")
+_CASES = re.compile(r"\\begin\{(cases|pmatrix|bmatrix|matrix)\}.*?\\end\{\1\}", re.S)
+_EQNUMBER = re.compile(r"(\\qquad|\\quad|\s)*\(\s*\d{1,3}(\.\d+)?\s*\)\s*$")
+_CODE = re.compile(r"```.*?```|~~~.*?~~~", re.S)
+_PROSE_SPLIT = re.compile(r"\s(?:where|with|since|because|and|so|thus|hence|then|for|if|which|as)\s", re.I)
+
+
+@dataclass
+class Statement:
+    """One math statement: its text, its chain (None if unreadable) and whether it was displayed."""
+
+    text: str
+    chain: Optional[list] = None
+    error: Optional[str] = None
+    display: bool = True
+    where: int = 0            # the statement's position in the part's text
+
+    @property
+    def ok(self) -> bool:
+        return self.chain is not None
+
+
+def _rows(body: str) -> List[str]:
+    body = _INNER_ENV.sub(" ", body)
+    if _CASES.search(body):
+        return [body]          # piecewise definitions are kept whole: unreadable, so a TA looks
+    rows = re.split(r"\\\\(?:\[[^\]]*\])?|\\q?quad(?![A-Za-z])|;", body)
+    rows = [piece for row in rows for piece in _split_commas(row)]
+    out = []
+    for row in rows:
+        row = _EQNUMBER.sub("", row.replace("&", " ")).strip()
+        row = row.rstrip(".,;").strip()
+        if row:
+            out.append(row)
+    return out
+
+
+def _split_commas(row: str) -> List[str]:
+    """``z = a, h = b`` -> two equations; a comma inside brackets (CE(y, ŷ)) stays."""
+    if row.count("=") < 2:
+        return [row]
+    pieces, depth, start = [], 0, 0
+    for k, ch in enumerate(row):
+        if ch in "({[":
+            depth += 1
+        elif ch in ")}]":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            pieces.append(row[start:k])
+            start = k + 1
+    pieces.append(row[start:])
+    return pieces if all("=" in p for p in pieces if p.strip()) else [row]
+
+
+def math_segments(text: str, plain: bool) -> List[Tuple[int, str, bool]]:
+    """(position, math text, displayed) in document order."""
+    text = _CODE.sub(lambda m: " " * len(m.group(0)), text)
+    found: List[Tuple[int, str, bool]] = []
+    last = 0
+    for match in _MATH.finditer(text):
+        if plain:
+            found.extend(_plain_lines(text[last:match.start()], last))
+        last = match.end()
+        kind = match.lastgroup
+        body = match.group(kind if kind != "env" else "body")
+        if kind == "env":
+            body = match.group("body")
+        displayed = kind in ("dd", "br", "env", "body")
+        for row in _rows(body):
+            found.append((match.start(), row, displayed))
+    if plain:
+        found.extend(_plain_lines(text[last:], last))
+    found.sort(key=lambda item: item[0])
+    return found
+
+
+_WORD = re.compile(r"[A-Za-z]{3,}")
+_MATHWORDS = {"sigma", "sigmoid", "softmax", "exp", "log", "yhat", "delta", "theta", "diag", "tanh", "CE"}
+
+
+def _plain_lines(text: str, offset: int) -> List[Tuple[int, str, bool]]:
+    """Lines of plain text that read as formulas, with prose before or after them cut off."""
+    out = []
+    pos = offset
+    for line in text.split("\n"):
+        start = pos
+        pos += len(line) + 1
+        candidate = _formula_in(line)
+        if candidate:
+            out.append((start, candidate, True))
+    return out
+
+
+def _formula_in(line: str) -> Optional[str]:
+    line = line.strip().lstrip("-*> ").strip()
+    if not line or not re.search(r"[=+*/^]", line):
+        return None
+    if ":" in line:
+        head, _, tail = line.rpartition(":")
+        if not re.search(r"[=+*/^]", head) or _is_prose(head):
+            line = tail.strip()
+    line = re.sub(r"\(\s*[*o]?\s*=?\s*[A-Za-z][A-Za-z ]{3,}\)\s*$", "", line).strip()   # "(* = elementwise)"
+    words = line.split()
+    dropped = False
+    while words and _is_prose(words[0]) and len(words) > 1:
+        words.pop(0)
+        dropped = True
+    line = " ".join(words)
+    if dropped and line.startswith("="):
+        line = line[1:].strip()      # "total parameters = ...": the prose was the left side
+    line = _PROSE_SPLIT.split(" " + line + " ")[0].strip() if _PROSE_SPLIT.search(" " + line + " ") else line
+    line = _EQNUMBER.sub("", line).rstrip(".,;").strip()
+    if len(line) < 3 or not re.search(r"[=+*/^]", line):
+        return None
+    prose = [w for w in _WORD.findall(line) if w not in _MATHWORDS and not w.startswith(("sigma", "softmax"))]
+    if len(prose) > 1 and not re.search(r"[()^=]", line):
+        return None
+    if len(prose) > 2:
+        return None
+    return line
+
+
+def _is_prose(word: str) -> bool:
+    word = word.strip(",.;")
+    return bool(re.fullmatch(r"[A-Za-z]{2,}|[A-Za-z]", word)) and word not in _MATHWORDS and \
+        word.lower() not in ("h", "x", "y", "c", "e") and not re.fullmatch(r"[A-Z][a-z]?\d*|[A-Za-z]\d+", word) \
+        and not word.startswith(("sigma", "softmax"))
+
+
+def statements(text: str, plain: bool = False, notation=None) -> List[Statement]:
+    """Every statement of ``text``, parsed in ``notation`` (the rubric's spellings);
+    continuations (``= ...``) joined to the one before."""
+    out: List[Statement] = []
+    for position, row, displayed in math_segments(text, plain)[:MAX_STATEMENTS]:
+        try:
+            chain = notation.parse(row) if notation is not None else parse_statement(row)
+        except NotEquation:
+            continue
+        except MathError as exc:
+            out.append(Statement(row, None, str(exc), displayed, position))
+            continue
+        except RecursionError:
+            out.append(Statement(row, None, "nested too deeply", displayed, position))
+            continue
+        if chain[0] is None:
+            # "= ..." continues the last displayed statement (inline math in the prose between is a remark)
+            previous = next((st for st in reversed(out) if st.display or not displayed), None)
+            if previous is not None and previous.ok:
+                previous.chain = previous.chain + chain[1:]
+                previous.text += " " + row
+                continue
+            chain = chain[1:]
+        out.append(Statement(row, chain, None, displayed, position))
+    return out

@@ -1,0 +1,95 @@
+"""Expression trees -> readable Unicode text: σ(z₁) ∘ (1 − h), W₂ᵀ, ∑ⱼ, ŷ.
+
+What a student and a TA see in every output format (terminal, Markdown, HTML);
+it is plain text, so it is escaped like any other text where it is shown.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+GREEK = {"sigma": "σ", "delta": "δ", "theta": "θ", "omega": "ω", "alpha": "α", "beta": "β", "gamma": "γ",
+         "lambda": "λ", "mu": "μ", "phi": "φ", "epsilon": "ε", "eta": "η", "tau": "τ", "rho": "ρ", "pi": "π"}
+SUB = str.maketrans("0123456789aeijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉ₐₑᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
+MAX_SHOWN = 400
+
+
+def name(text: str) -> str:
+    """``W1`` -> W₁, ``yhat`` -> ŷ, ``Dx`` -> Dₓ, ``sigmaprime`` -> σ′, ``delta2`` -> δ₂."""
+    if text == "sigmaprime":
+        return "σ′"
+    if text.endswith("hat"):
+        return name(text[:-3]) + "\u0302"
+    if text.endswith("prime"):
+        return name(text[:-5]) + "′"
+    for word, letter in GREEK.items():
+        if text.startswith(word):
+            return letter + _sub(text[len(word):])
+    if len(text) > 1 and text[0].isalpha() and (text[1:].isdigit() or text[1:] in ("x", "y")):
+        return text[0] + _sub(text[1:])
+    return text
+
+
+def _sub(text: str) -> str:
+    if text.isdigit():
+        return text.translate(SUB)
+    return "_" + text if text else ""
+
+
+def render(node: Any) -> str:
+    """One tree as text, parenthesized only where the reader needs it; shortened when huge."""
+    text = _render(node)
+    return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN - 1] + "…"
+
+
+def _render(node: Any) -> str:
+    if node is None:
+        return ""
+    kind = node[0]
+    if kind == "num":
+        value = node[1]
+        return str(int(value)) if float(value).is_integer() else repr(value)
+    if kind == "sym":
+        return name(node[1]) + (_sub(node[2]) if node[2] else "")
+    if kind == "label":
+        return "∂" + node[1].replace("/d", "/∂")
+    if kind == "group":
+        return "(" + _render(node[1]) + ")"
+    if kind == "neg":
+        return "−" + _render(node[1])
+    if kind == "add":
+        return _render(node[1]) + " + " + _render(node[2])
+    if kind == "sub":
+        return _render(node[1]) + " − " + _paren(node[2], ("add", "sub"))
+    if kind == "div":
+        return _paren(node[1], ("add", "sub", "prod")) + " / " + _paren(node[2], ("add", "sub", "prod", "div"))
+    if kind == "pow":
+        if node[1] == ("sym", "e", None):
+            return "e^(" + _render(node[2]) + ")"
+        return _paren(node[1], ("add", "sub", "prod", "div", "neg")) + "^" + _paren(node[2], ("add", "sub", "prod", "div", "neg"))
+    if kind == "T":
+        return _paren(node[1], ("add", "sub", "prod", "div", "neg")) + "ᵀ"
+    if kind == "prod":
+        out = _paren(node[1][0], ("add", "sub"))
+        for op, factor in zip(node[2], node[1][1:]):
+            out += {"had": " ∘ ", "dot": " · "}.get(op, " ") + _paren(factor, ("add", "sub"))
+        return out
+    if kind == "call":
+        text = name(node[1]) + "(" + ", ".join(_render(a) for a in node[2]) + ")"
+        return text + (_sub(node[3]) if node[3] else "")
+    if kind == "index":
+        return _render(node[1]) + _sub(node[2])
+    if kind == "sum":
+        return "∑" + _sub(node[1]) + " " + _paren(node[2], ("add", "sub"))
+    if kind == "ones":
+        return "𝟏"
+    return "?"
+
+
+def _paren(node: Any, kinds) -> str:
+    text = _render(node)
+    return "(" + text + ")" if node is not None and node[0] in kinds else text
+
+
+def chain(members) -> str:
+    """A statement ``a = b = c`` as text."""
+    return " = ".join(_render(m) if m is not None else "…" for m in members)
