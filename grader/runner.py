@@ -57,6 +57,11 @@ class Grader:
         # Loading runs the student's top-level code (often their own sanity checks): allow it more.
         self.limits = base.override(timeout=timeout, load_timeout=max(2 * timeout, 2.0) if timeout else None)
         self.zygote = Zygote(mode, self.limits, unsafe=unsafe, hide=answer_folders(rubric))
+        self.written = None
+        if hasattr(rubric, "written_parts") and rubric.written_parts():
+            from .written.service import WrittenService
+            budget = self.limits.part_budget * len(rubric.written_parts()) + 5.0
+            self.written = WrittenService(rubric, self.limits.memory_mb, budget)
 
     @property
     def mode(self) -> str:
@@ -84,6 +89,9 @@ class Grader:
                 self.zygote.stop()
                 if attempt == 2:
                     raise GraderFault("the sandbox failed while grading %s: %s" % (submission, exc)) from None
+        if self.written is not None:
+            seed = submission_seed(self.rubric.seed, files.digest(), getattr(self.reference, "recorded_only", False))
+            results.update(self.written.grade(files.files, seed, files.skipped))
         timing = {"seconds": round(time.perf_counter() - start, 3)}
         name = label if label is not None else str(submission)
         result = score_submission(self.rubric, name, results, __version__, timing)
@@ -108,6 +116,8 @@ class Grader:
 
     def close(self) -> None:
         self.zygote.close()
+        if self.written is not None:
+            self.written.close()
 
     def __enter__(self) -> "Grader":
         return self
@@ -212,7 +222,7 @@ def dependencies_first(rubric) -> List[Any]:
     Each part then knows whether its dependencies are right; results are still
     reported in the rubric's order.
     """
-    parts = [part for _, part in rubric.parts()]
+    parts = [part for _, part in rubric.parts() if getattr(part, "written", None) is None]
     provides = set(_dependency_parts(rubric, list(rubric.isolate)))
     return [p for p in parts if p.id in provides] + [p for p in parts if p.id not in provides]
 

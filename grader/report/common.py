@@ -120,9 +120,28 @@ def check_name(part: PartResult, check: CheckOutcome) -> str:
     return "%s / %s" % (clean(part.id), clean(check.id))
 
 
+def verdict_label(part: PartResult) -> str:
+    """A written part's verdict in words ("" for code parts)."""
+    verdict = getattr(part, "verdict", None)
+    return {"needs_review": "needs review: a TA will read it"}.get(verdict, verdict or "")
+
+
+def written_lines(part: PartResult) -> List[str]:
+    """What the grader read as a written part's answer, and why a person must look (cleaned; never the expected result)."""
+    written = getattr(part, "written", None) or {}
+    lines = []
+    if written.get("result"):
+        lines.append("your answer, as read: " + clean(written["result"]))
+    if part.verdict == "needs_review" and written.get("reason"):
+        lines.append("needs review: " + clean(written["reason"]))
+    if written.get("unread"):
+        lines.append("note: %d formula(s) of this part could not be read" % written["unread"])
+    return lines
+
+
 def feedback_lines(part: PartResult) -> List[str]:
     """The part's explanation beyond its checks: loading notes, hints, the student's output (all cleaned)."""
-    lines = ["note: " + clean(n) for n in part.notes]
+    lines = written_lines(part) + ["note: " + clean(n) for n in part.notes]
     lines += ["hint: " + clean(h) for h in part.hints]
     output = clean(part.output.strip(), OUTPUT_SHOWN)
     if output:
@@ -132,8 +151,8 @@ def feedback_lines(part: PartResult) -> List[str]:
 
 def part_summary(part: PartResult) -> str:
     """One line: 'softmax: 8/10 (graded)'."""
-    return "%s: %s%s" % (clean(part.title), pts(part.score, part.max_score),
-                        "" if part.status == "graded" else " (%s)" % part.status)
+    state = verdict_label(part) or ("" if part.status == "graded" else part.status)
+    return "%s: %s%s" % (clean(part.title), pts(part.score, part.max_score), " (%s)" % state if state else "")
 
 
 def check_text(part: PartResult, check: CheckOutcome) -> str:

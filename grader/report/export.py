@@ -2,7 +2,8 @@
 
 CSV columns, in order: ``student``, ``score``, ``max_score``, ``status``
 (graded | error), one column per question id (``q1``, ``q2``), one per part id
-(``softmax``, ``sigmoid``, ...), ``graded_at`` and ``error``. One row per student.
+(``softmax``, ``sigmoid``, ...), one ``<part>_verdict`` per written part (correct |
+incorrect | needs_review | missing), ``graded_at`` and ``error``. One row per student.
 """
 from __future__ import annotations
 
@@ -29,18 +30,20 @@ def _flat(row: Row) -> Dict[str, Any]:
     result = row.result_dict() or {}
     out: Dict[str, Any] = {"student": row.student, "score": row.score, "max_score": row.max_score,
                            "status": row.status}
-    questions, parts = {}, {}
+    questions, parts, verdicts = {}, {}, {}
     for question in result.get("questions", []):
         questions[question["id"]] = question["score"]
         for part in question["parts"]:
             parts[part["id"]] = part["score"]
-    out["questions"], out["parts"] = questions, parts
+            if part.get("verdict"):
+                verdicts[part["id"]] = part["verdict"]
+    out["questions"], out["parts"], out["verdicts"] = questions, parts, verdicts
     out["graded_at"], out["error"] = row.graded_at, row.error
     return out
 
 
 def to_json(rows: List[Row]) -> str:
-    """A list of objects: student, score, max_score, status, questions{}, parts{}, graded_at, error.
+    """A list of objects: student, score, max_score, status, questions{}, parts{}, verdicts{}, graded_at, error.
 
     Every string is cleaned (JSON needs no formula guard: scripts read it, not spreadsheets).
     """
@@ -52,13 +55,15 @@ def to_csv(rows: List[Row]) -> str:
     flat = [_flat(r) for r in rows]
     q_ids = list(dict.fromkeys(q for f in flat for q in f["questions"]))
     p_ids = list(dict.fromkeys(p for f in flat for p in f["parts"]))
+    v_ids = list(dict.fromkeys(p for f in flat for p in f["verdicts"]))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([_text(h) for h in ["student", "score", "max_score", "status"] + q_ids + p_ids
-                     + ["graded_at", "error"]])
+                     + [v + "_verdict" for v in v_ids] + ["graded_at", "error"]])
     for f in flat:
         writer.writerow([_text(f["student"]), "%g" % f["score"], "%g" % f["max_score"], _text(f["status"])]
                         + ["%g" % f["questions"][q] if q in f["questions"] else "" for q in q_ids]
                         + ["%g" % f["parts"][p] if p in f["parts"] else "" for p in p_ids]
+                        + [_text(f["verdicts"].get(v, "")) for v in v_ids]
                         + [_text(f["graded_at"]), _text(f["error"] or "")])
     return buffer.getvalue()

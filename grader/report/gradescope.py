@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from ..scoring import SubmissionResult
-from .common import check_name, check_text, clean_tree, feedback_lines, pts
+from .common import check_name, check_text, clean_tree, feedback_lines, part_summary, pts
 
 
 def results(result: SubmissionResult, stdout_visibility: str = "hidden") -> dict:
@@ -27,7 +27,7 @@ def results(result: SubmissionResult, stdout_visibility: str = "hidden") -> dict
                               "score": check.score, "max_score": check.max_score,
                               "status": "passed" if check.passed else "failed",
                               "output": output, "visibility": check.visibility})
-    summary = ["%s %s: %s" % (q.id, p.title, pts(p.score, p.max_score)) for q in result.questions for p in q.parts]
+    summary = ["%s %s" % (q.id, part_summary(p)) for q in result.questions for p in q.parts]
     return clean_tree({"score": result.score,
                        "execution_time": round(float(result.timing.get("seconds", 0.0)), 3),
                        "output": "Score %s\n%s" % (pts(result.score, result.max_score), "\n".join(summary)),

@@ -15,7 +15,7 @@ from typing import List, Optional, Tuple
 from urllib.parse import quote
 
 from .common import clean, feedback_file
-from .summary import ClassSummary
+from .summary import VERDICTS, ClassSummary
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1100px}
@@ -133,6 +133,20 @@ def render(summary: ClassSummary, title: str = "a1grader class report", feedback
     for hint, count in summary.hints[:20]:
         out.append("<tr data-count='%d'><td>%s</td><td class='num'>%d</td></tr>" % (count, esc(hint), count))
     out.append("</table>")
+
+    if summary.verdicts:
+        out.append("<h2>Written answers</h2><table id='verdicts'><tr><th>part</th>%s</tr>" % "".join(
+            "<th class='num'>%s</th>" % v.replace("_", " ") for v in VERDICTS))
+        for part, counts in summary.verdicts.items():
+            out.append("<tr data-part='%s'>%s%s</tr>" % (esc(part), "<td>%s</td>" % esc(part), "".join(
+                "<td class='num' data-verdict='%s'>%d</td>" % (v, counts[v]) for v in VERDICTS)))
+        out.append("</table>")
+        out.append("<h3>To review (%d)</h3><table id='review'><tr><th>student</th><th>part</th><th>why</th>"
+                   "<th>answer as read</th></tr>" % len(summary.review))
+        for student, part, why, answer in summary.review:
+            out.append("<tr><td>%s</td><td>%s</td><td>%s</td><td class='math'>%s</td></tr>"
+                       % (esc(student), esc(part), esc(why), esc(answer)))
+        out.append("</table>")
 
     out.append("<h2>Needs a human</h2>")
     if summary.attention:

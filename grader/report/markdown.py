@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from ..scoring import SubmissionResult
-from .common import clean, feedback_lines, pts
+from .common import clean, feedback_lines, pts, verdict_label
 
 # Characters that make Markdown (CommonMark, GitHub's tables) out of text: code spans, emphasis, links
 # and images, raw HTML, entities, table cells, strikethrough. Backslash-escaped, they show as typed.
@@ -48,6 +48,8 @@ def render(result: SubmissionResult) -> str:
                                                 pts(part.score, part.max_score))]
                 if part.status != "graded":
                     lines.append("Status: **%s**" % inline(part.status))
+                elif getattr(part, "verdict", None):
+                    lines.append("Verdict: **%s**" % inline(verdict_label(part)))
                 for item in extra:
                     head, _, rest = item.partition("\n")
                     lines.append("- " + inline(head))

@@ -13,6 +13,8 @@ from typing import Dict, List, Tuple
 from ..gradebook import Row, iter_results
 from .common import clean
 
+VERDICTS = ("correct", "incorrect", "needs_review", "missing")
+
 
 @dataclass
 class ClassSummary:
@@ -25,6 +27,8 @@ class ClassSummary:
     check_pass: Dict[str, Tuple[int, int]] = field(default_factory=dict)         # "part/check" -> (passed, total)
     hints: List[Tuple[str, int]] = field(default_factory=list)                   # most frequent first
     attention: List[Tuple[str, str]] = field(default_factory=list)               # (student, why)
+    verdicts: Dict[str, Counter] = field(default_factory=dict)                   # written part -> verdict counts
+    review: List[Tuple[str, str, str, str]] = field(default_factory=list)        # (student, part, reason, answer)
 
     @property
     def mean(self) -> float:
@@ -73,6 +77,12 @@ def class_summary(rows: List[Row]) -> ClassSummary:
                 if part["status"] != "graded":
                     why = part["checks"][0]["message"] if part["checks"] else ""
                     summary.attention.append((row.student, "%s: %s (%s)" % (part["id"], part["status"], why[:120])))
+                if part.get("verdict"):
+                    summary.verdicts.setdefault(part["id"], Counter())[part["verdict"]] += 1
+                    if part["verdict"] == "needs_review":
+                        written = part.get("written") or {}
+                        summary.review.append((row.student, part["id"], str(written.get("reason", "")),
+                                               str(written.get("result", ""))))
                 for check in part["checks"]:
                     key = "%s/%s" % (part["id"], check["id"])
                     passed, total = summary.check_pass.get(key, (0, 0))
@@ -107,6 +117,11 @@ def render_terminal(db_path, console=None) -> None:
     peak = max((c for _, _, c in summary.histogram()), default=0) or 1
     for low, high, count in summary.histogram():
         console.print("%5.1f-%5.1f | %s %d" % (low, high, "#" * round(30 * count / peak), count))
+    for part, counts in summary.verdicts.items():
+        console.print(Text("%s: %s" % (clean(part), ", ".join("%d %s" % (counts[v], v.replace("_", " "))
+                                                               for v in VERDICTS if counts[v]))))
+    if summary.review:
+        console.print(Text("%d written answers need review (grader report lists them)" % len(summary.review)))
     for student, why in summary.attention[:10]:
         # One line each: a reason is cut short and its newlines flattened (it may be a whole traceback).
         console.print(Text("needs a look: %s: %s" % (clean(student, 200), " ".join(clean(why, 300).split("\n")))))

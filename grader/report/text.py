@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..scoring import SubmissionResult
-from .common import clean
+from .common import clean, verdict_label, written_lines
 
 
 def _pts(score: float, max_score: float) -> str:
@@ -45,6 +45,9 @@ def render(result: SubmissionResult, console: Console) -> None:
     for q in result.questions:
         for p in q.parts:
             status = "" if p.status == "graded" else "  [red](%s)[/]" % _t(p.status)
+            if getattr(p, "verdict", None) and p.status == "graded":
+                colour = {"correct": "green", "incorrect": "red"}.get(p.verdict, "yellow")
+                status = "  [%s](%s)[/]" % (colour, _t(verdict_label(p)))
             table.add_row("[bold]%s %s[/]%s" % (_t(q.id), _t(p.title), status),
                           "[bold]%s[/]" % _pts(p.score, p.max_score))
             if p.status != "graded":
@@ -61,9 +64,12 @@ def render(result: SubmissionResult, console: Console) -> None:
     console.print(table)
     for q in result.questions:
         for p in q.parts:
-            if not (p.notes or p.hints or p.output.strip()):
+            written = written_lines(p)
+            if not (p.notes or p.hints or p.output.strip() or written):
                 continue
             console.print("[bold]%s %s[/]" % (_t(q.id), _t(p.title)))
+            for line in written:
+                console.print(_plain("   " + line))
             for note in p.notes:
                 console.print(_plain("   note: " + clean(note)))
             for hint in p.hints:

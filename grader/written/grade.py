@@ -64,9 +64,9 @@ def _absent(part, unreadable: List[str], names: List[str]) -> PartResult:
         result.verdict = "needs_review"
         result.written = {"reason": why, "text": ""}
         return result
-    where = "your write-up (%s)" % ", ".join(names) if names else "your submission: no write-up found"
-    result = score_part(part, "missing", unscored_checks(part, "%s (%s) not found in %s" % (
-        part.written.label, part.title, where)))
+    where = ("your write-up (%s)" % ", ".join(names) if names else
+             "your submission: it has no write-up (.md, .tex, .txt, .ipynb or .pdf)")
+    result = score_part(part, "missing", unscored_checks(part, "%s not found in %s" % (part.title, where)))
     result.verdict = "missing"
     return result
 

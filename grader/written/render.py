@@ -51,7 +51,8 @@ def _render(node: Any) -> str:
     if kind == "sym":
         return name(node[1]) + (_sub(node[2]) if node[2] else "")
     if kind == "label":
-        return "∂" + node[1].replace("/d", "/∂")
+        top, _, bottom = node[1][1:].partition("/d")
+        return "∂%s/∂%s" % (top, bottom)
     if kind == "group":
         return "(" + _render(node[1]) + ")"
     if kind == "neg":
