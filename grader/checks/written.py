@@ -50,9 +50,9 @@ def written_result(answer, reference, opts, rng) -> CheckResult:
         if getattr(error, "undefined", None) in failed:
             return CheckResult.fail("your result %s cannot be computed: %s" % (shown, failed[error.undefined]), 0.0,
                                     verdict="incorrect", student=shown)
-        if undefined_name(error):
-            return _review("your result %s uses something the part does not define (%s)" % (shown, error),
-                           student=shown)
+        if undefined_name(error) or getattr(error, "undecidable", False):
+            why = "uses something the part does not define" if undefined_name(error) else "cannot be evaluated"
+            return _review("your result %s %s (%s)" % (shown, why, error), student=shown)
         return CheckResult.fail("your result %s cannot be computed: %s" % (shown, error), 0.0,
                                 verdict="incorrect", student=shown)
     got = answer.values(final, convention)

@@ -215,6 +215,9 @@ def _find_result(statements: List[Statement], variables: set) -> Tuple[Optional[
             continue
         best = st
     chosen = best or fallback
+    unread = [st for st in statements if not st.ok and st.display]
+    if chosen is None and unread:
+        return None, "the part's formulas could not be read (%s): %s" % (unread[-1].error, unread[-1].text[:200])
     if chosen is None:
         return None, "no result found: the part has no formula this grader can read"
     later = [st for st in statements if not st.ok and st.display and st.where > chosen.where]

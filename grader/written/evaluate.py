@@ -26,9 +26,10 @@ class EvalError(ValueError):
     ``undefined`` is the name that has no value, when that is the reason.
     """
 
-    def __init__(self, message: str, undefined: Optional[str] = None):
+    def __init__(self, message: str, undefined: Optional[str] = None, undecidable: bool = False):
         super().__init__(message)
         self.undefined = undefined
+        self.undecidable = undecidable     # beyond what is evaluated (a huge power): a person decides
 
 
 def _sigma(v):
@@ -64,7 +65,7 @@ class Evaluator:
 
     def value(self, node) -> np.ndarray:
         if _size(node) > MAX_NODES:
-            raise EvalError("an expression of more than %d terms" % MAX_NODES)
+            raise EvalError("an expression of more than %d terms" % MAX_NODES, undecidable=True)
         with np.errstate(all="ignore"):
             return self._eval(node)
 
@@ -138,7 +139,7 @@ class Evaluator:
             return np.exp(exponent)
         power = float(exponent[0, 0])
         if abs(power) > 64:
-            raise EvalError("a power of %g" % power)
+            raise EvalError("a power of %g" % power, undecidable=True)
         return np.power(self._eval(base), power)
 
     def _call(self, node) -> np.ndarray:
