@@ -38,7 +38,10 @@ def main() -> None:
 
 
 def _load_rubric(path):
-    from .rubric import default_rubric_path, load_rubric
+    """The rubric at ``path``; a bare name that is no file (a1-full) is a bundled rubric."""
+    from .rubric import default_rubric_path, load_rubric, named_rubric
+    if path and not Path(path).exists() and named_rubric(path):
+        return load_rubric(named_rubric(path))
     return load_rubric(Path(path) if path else default_rubric_path())
 
 
@@ -103,7 +106,7 @@ def _make_grader(rubric, timeout, budget, memory_mb, isolation, unsafe):
 
 @main.command(epilog=EXIT_CODES_HELP)
 @click.argument("submission", metavar="DIR", required=False)
-@click.option("--rubric", "rubric_path", metavar="FILE", help="Rubric YAML (default: the bundled rubrics/a1.yaml).")
+@click.option("--rubric", "rubric_path", metavar="FILE", help="Rubric YAML, or a bundled rubric's name: a1 (code, the default) or a1-full (code and written answers).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="text (a table), json (the result tree), junit (XML for CI), github (workflow "
                    "annotations), markdown (for a step summary), gradescope (results.json).")
@@ -133,7 +136,7 @@ def check(submission: str | None, rubric_path: str | None, fmt: str, out_path: s
 
 @main.command(epilog=EXIT_CODES_HELP)
 @click.argument("root", metavar="ROOT")
-@click.option("--rubric", "rubric_path", metavar="FILE", help="Rubric YAML (default: the bundled rubrics/a1.yaml).")
+@click.option("--rubric", "rubric_path", metavar="FILE", help="Rubric YAML, or a bundled rubric's name: a1 (code, the default) or a1-full (code and written answers).")
 @click.option("--db", "db_path", default="grades.db", show_default=True, metavar="FILE", help="The gradebook (SQLite).")
 @click.option("--jobs", type=int, default=None, metavar="N", help="Parallel graders (default: the number of cores).")
 @click.option("--force", is_flag=True, help="Regrade submissions that are unchanged since they were graded.")
@@ -278,7 +281,7 @@ def gradescope() -> None:
 
 
 @gradescope.command("build")
-@click.option("--rubric", "rubric_path", metavar="FILE", help="Rubric YAML (default: the bundled rubrics/a1.yaml).")
+@click.option("--rubric", "rubric_path", metavar="FILE", help="Rubric YAML, or a bundled rubric's name: a1 (code, the default) or a1-full (code and written answers).")
 @click.option("--out", "out_path", metavar="FILE", default="autograder.zip", show_default=True)
 def gradescope_build(rubric_path: str | None, out_path: str) -> None:
     """Build the autograder zip to upload to Gradescope."""
@@ -294,7 +297,7 @@ def kit() -> None:
 
 
 @kit.command("build")
-@click.option("--rubric", "rubric_path", metavar="FILE", help="Rubric YAML (default: the bundled rubrics/a1.yaml).")
+@click.option("--rubric", "rubric_path", metavar="FILE", help="Rubric YAML, or a bundled rubric's name: a1 (code, the default) or a1-full (code and written answers).")
 @click.option("--out", "out_path", metavar="DIR", required=True)
 def kit_build(rubric_path: str | None, out_path: str) -> None:
     """Build the student kit into DIR."""

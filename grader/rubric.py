@@ -105,6 +105,14 @@ def default_reference_dir() -> Path:
     return bundled if bundled.exists() else _repo_root() / "reference"
 
 
+def named_rubric(name: str) -> Optional[Path]:
+    """A bundled rubric by its name (``a1``, ``a1-full``), or None if there is none by that name."""
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
+        return None
+    path = default_rubric_path().parent / (name + ".yaml")
+    return path if path.is_file() else None
+
+
 DEFAULT_RUBRIC = default_rubric_path()
 
 

@@ -244,3 +244,15 @@ def test_a_rubric_with_bad_math_names_the_line(tmp_path):
         load_rubric(bad)
     line = next(i for i, row in enumerate(text.splitlines(), 1) if "(D_x + 1 H" in row)
     assert ":%d:" % line in str(err.value) and "expected" in str(err.value)
+
+
+def test_a_slip_at_the_end_of_a_right_derivation_earns_the_rubrics_partial_credit(full):
+    from grader.written.grade import grade_writeup
+    slip = (b"## 2b\n$$\\frac{\\partial CE}{\\partial \\theta} = \\hat{y} - y = y - \\hat{y}$$\n"
+            b"## 2c\n$$\\frac{\\partial J}{\\partial x} = ((\\hat{y} - y) W_2^T \\circ h \\circ (1 - h)) W_1^T"
+            b" = ((\\hat{y} - y) W_2 \\circ h \\circ (1 - h)) W_1^T$$\n")
+    results = grade_writeup(full, [("a.md", slip)], 1)
+    for part, points in (("ce_gradient_derivation", 1.5), ("input_gradient_derivation", 3.0)):
+        assert results[part].verdict == "incorrect"
+        assert results[part].score == points, results[part].checks[0].message
+        assert "reached the right result" in results[part].checks[0].message

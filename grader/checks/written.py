@@ -53,6 +53,13 @@ def written_result(answer, reference, opts, rng) -> CheckResult:
         if undefined_name(error) or getattr(error, "undecidable", False):
             why = "uses something the part does not define" if undefined_name(error) else "cannot be evaluated"
             return _review("your result %s %s (%s)" % (shown, why, error), student=shown)
+        for convention in answer.conventions:
+            want = answer.values(answer.notation.parse(_expected_for(opts, "expected", convention))[-1], convention)
+            slip = _slip(answer, statement, final, want, convention, opts)
+            if slip is not None and opts["slip_credit"] > 0:
+                return CheckResult.fail("your derivation reached the right result (%s), then its last step changed "
+                                        "it to %s, which cannot be computed: %s" % (slip, shown, error),
+                                        opts["slip_credit"], verdict="incorrect", student=shown)
         return CheckResult.fail("your result %s cannot be computed: %s" % (shown, error), 0.0,
                                 verdict="incorrect", student=shown)
     got = answer.values(final, convention)
