@@ -256,3 +256,30 @@ def test_a_slip_at_the_end_of_a_right_derivation_earns_the_rubrics_partial_credi
         assert results[part].verdict == "incorrect"
         assert results[part].score == points, results[part].checks[0].message
         assert "reached the right result" in results[part].checks[0].message
+
+
+LABELS = {"softmax_shift_proof": "1a", "sigmoid_derivative": "2a", "ce_gradient_derivation": "2b",
+          "input_gradient_derivation": "2c", "parameter_count": "2d"}
+
+
+@pytest.mark.parametrize("part, math", [
+    ("sigmoid_derivative", r"\frac{d\sigma}{dx} = \sigma(1-\sigma)"),
+    ("sigmoid_derivative", r"\sigma' = \sigma - \sigma^2"),
+    ("sigmoid_derivative", r"\sigma^{\prime}(x) = \sigma(x) \left[ 1 - \sigma(x) \right]"),
+    ("sigmoid_derivative", r"S'(x) = S(x)(1 - S(x))"),
+    ("ce_gradient_derivation", r"\nabla_\theta CE = \hat{\mathbf{y}} - \mathbf{y}"),
+    ("ce_gradient_derivation", r"\frac{\partial CE(y, \hat{y})}{\partial \theta} = y' - y"),
+    ("ce_gradient_derivation", r"\frac{\partial CE}{\partial \theta} = (\hat{y} - y)^T"),
+    ("ce_gradient_derivation", r"\frac{\partial CE}{\partial \theta_i} = \hat{y}_i - y_i"),
+    ("input_gradient_derivation", r"\delta_1 = \hat{y} - y \quad \frac{\partial J}{\partial x} = \delta_1 W_2^T \text{diag}(h \circ (1-h)) W_1^T"),
+    ("input_gradient_derivation", r"\frac{\partial J}{\partial x} = W_1 (\sigma'(z_1)^T \circ W_2 (\hat{y} - y)^T)"),
+    ("parameter_count", r"D_xH + H + HD_y + D_y"),
+    ("parameter_count", r"N = H(d_x + d_y + 1) + d_y"),
+    ("parameter_count", r"\text{total} = (D_x + 1) \cdot H + (H + 1) \cdot D_y"),
+    ("softmax_shift_proof", r"softmax(\mathbf{x} + c) = \frac{e^{\mathbf{x} + c}}{\sum_{k=1}^{n} e^{x_k + c}} = "
+                            r"\frac{e^{c} e^{\mathbf{x}}}{e^{c} \sum_{k=1}^{n} e^{x_k}} = softmax(\mathbf{x})"),
+])
+def test_right_answers_in_other_notations_are_correct(full, part, math):
+    from grader.written.grade import grade_writeup
+    result = grade_writeup(full, [("a.md", ("## %s\n$$%s$$\n" % (LABELS[part], math)).encode())], 3)[part]
+    assert result.verdict == "correct", [c.message for c in result.checks]

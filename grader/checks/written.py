@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
+import numpy as np
+
 from .base import CheckResult, register
 
 _RESULT_DEFAULTS: Dict[str, Any] = {
@@ -66,6 +68,7 @@ def written_result(answer, reference, opts, rng) -> CheckResult:
     expected_text = _expected_for(opts, "expected", convention)
     expected = answer.notation.parse(expected_text)[-1]
     want = answer.values(expected, convention)
+    got = _componentwise(answer, final, got, want, convention)
     details = {"student": shown, "expected": render(expected), "convention": convention.name}
     events = answer.events(final, convention)
     if answer.same(got, want, opts["transpose_ok"]):
@@ -83,6 +86,26 @@ def written_result(answer, reference, opts, rng) -> CheckResult:
                                 verdict="incorrect", **details)
     return CheckResult.fail("your result %s is not right%s" % (shown, ": " + why if why else ""), 0.0,
                             verdict="incorrect", **details)
+
+
+def _componentwise(answer, final, got, want, convention):
+    """A result written for one component (ŷ_i − y_i) stands for the vector it describes."""
+    from ..written.evaluate import walk
+    letters = {n[2] for n in walk(final) if n[0] == "sym" and n[2] in convention.index}
+    if len(letters) != 1 or got[0].shape != (1, 1) or want[0].size == 1:
+        return got
+    letter = letters.pop()
+    out = []
+    for trial in answer.trials(convention):
+        ev = trial.evaluator
+        saved = ev.index[letter]
+        row = []
+        for k in range(want[0].size):
+            ev.index[letter] = k
+            row.append(float(ev.value(final)[0, 0]))
+        ev.index[letter] = saved
+        out.append(np.array(row).reshape(want[0].shape))
+    return out
 
 
 def _proof(answer, final, expected, convention) -> str:

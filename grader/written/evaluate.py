@@ -50,6 +50,7 @@ BUILTINS: Dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "sigma": _sigma, "softmax": _softmax, "exp": np.exp, "log": _log, "tanh": np.tanh,
     "sigmaprime": lambda v: _sigma(v) * (1.0 - _sigma(v)),
     "CE": None,      # two arguments: see Evaluator._call
+    "diag": lambda v: np.diag(v.reshape(-1)) if 1 in v.shape else np.diag(np.diag(v)),
 }
 
 

@@ -321,6 +321,8 @@ class _Parser:
         self.expect(")")
         self.depth -= 1
         name = node[1]
+        if len(args) == 1 and any(n == ("sym", name, None) for n in _nodes(args[0])):
+            return ("prod", [node, ("group", args[0])], ["juxt"])   # σ(1 − σ): σ is a value here
         return ("call", name, args, None)
 
     def atom(self):
@@ -375,6 +377,10 @@ class _Parser:
             return ("call", fname, [self.postfix()], None)
         if name == "ones":
             return ("ones",)
+        if name == "nabla":       # ∇_θ CE: the name of a gradient
+            sub = self.raw_script() if self.peek()[1] == "_" and self.take() else ""
+            target = self.postfix()
+            return ("label", "d%s/d%s" % (target[1] if target[0] in ("sym", "call") else "f", sub or "x"))
         if name == "partial":
             raise MathError("a partial derivative outside a fraction")
         if name in GREEK:
@@ -419,6 +425,17 @@ class _Parser:
         if self.peek()[0] != "end":
             raise MathError("unexpected %r" % self.peek()[1])
         return node
+
+
+def _nodes(node):
+    yield node
+    for item in node[1:]:
+        if isinstance(item, tuple):
+            yield from _nodes(item)
+        elif isinstance(item, list):
+            for sub in item:
+                if isinstance(sub, tuple):
+                    yield from _nodes(sub)
 
 
 def _word(name: str):
