@@ -283,3 +283,12 @@ def test_right_answers_in_other_notations_are_correct(full, part, math):
     from grader.written.grade import grade_writeup
     result = grade_writeup(full, [("a.md", ("## %s\n$$%s$$\n" % (LABELS[part], math)).encode())], 3)[part]
     assert result.verdict == "correct", [c.message for c in result.checks]
+
+
+def test_a_wrong_derivation_names_its_first_broken_step(full):
+    from grader.written.grade import grade_writeup
+    doc = (b"## 2a\n$$\\sigma'(x) = \\frac{e^{-x}}{(1+e^{-x})^2} = \\frac{e^{-x}}{1+e^{-x}} = 1 - \\sigma(x)$$\n")
+    result = grade_writeup(full, [("a.md", doc)], 3)["sigmoid_derivative"]
+    assert result.verdict == "incorrect"
+    assert "the first step that does not hold is e^(−x) / (1 + e^(−x))^2 = e^(−x) / (1 + e^(−x))" \
+        in result.checks[0].message

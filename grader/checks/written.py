@@ -39,7 +39,7 @@ def _expected_for(opts, key: str, convention) -> Optional[str]:
 def written_result(answer, reference, opts, rng) -> CheckResult:
     """The part's final result equals the expected one at random inputs (and, for numbers, by sympy)."""
     from ..written.answer import final_member, undefined_name
-    from ..written.evaluate import EvalError
+    from ..written.proof import first_broken_step
     from ..written.render import render
     statement, why = answer.result()
     if statement is None:
@@ -76,9 +76,15 @@ def written_result(answer, reference, opts, rng) -> CheckResult:
         answer.cache["right:" + answer.part] = True
         readings = [e.split("|", 1)[1] for e in events if e.startswith("elementwise|")]
         note = " (%s read as an elementwise product)" % "; ".join(readings) if readings else ""
+        broken = first_broken_step(answer, statement.chain, convention)
+        if broken:
+            note += "; on the way, the step %s does not hold as written" % broken
         return CheckResult.ok("your result %s is right%s" % (shown, note), verdict="correct", **details)
     answer.cache["right:" + answer.part] = False
     why = _named_mistake(answer, got, opts, convention) or _inner_product(events) or _shape_of(got, want, convention, answer)
+    broken = first_broken_step(answer, statement.chain, convention)
+    if broken and not why:
+        why = "the first step that does not hold is %s" % broken
     slip = _slip(answer, statement, final, want, convention, opts)
     if slip is not None and opts["slip_credit"] > 0:
         return CheckResult.fail("your derivation reached the right result (%s), then its last step changed it to %s%s"

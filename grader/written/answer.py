@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from .evaluate import BUILTINS, EvalError, Evaluator, bind_inputs, close, walk
-from .latex import MathError, parse_statement, rename
+from .latex import parse_statement, rename
 from .mathtext import Statement
 from .render import render
 

@@ -11,10 +11,11 @@ elementwise) so a verdict can name it. Shapes that cannot combine raise
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional
 
 import numpy as np
 
+from .latex import walk
 from .render import render
 
 MAX_NODES = 2000     # an expression larger than this is not evaluated (hostile or unreadable)
@@ -193,7 +194,7 @@ class Evaluator:
 
     def _range_of(self, body, letter: str) -> int:
         """How far a sum's index runs: the length of a vector it subscripts."""
-        for sub in _walk(body):
+        for sub in walk(body):
             if sub[0] == "sym" and sub[2] == letter and sub[1] in self.values:
                 return int(self.values[sub[1]].size)
             if sub[0] == "index" and sub[2] == letter:
@@ -279,19 +280,8 @@ def _last(shown: str) -> str:
     return shown if len(shown) < 80 else "…" + shown[-78:]
 
 
-def _walk(node):
-    yield node
-    for item in node[1:]:
-        if isinstance(item, tuple):
-            yield from _walk(item)
-        elif isinstance(item, list):
-            for sub in item:
-                if isinstance(sub, tuple):
-                    yield from _walk(sub)
-
-
 def _size(node) -> int:
-    return sum(1 for _ in _walk(node))
+    return sum(1 for _ in walk(node))
 
 
 def close(a: np.ndarray, b: np.ndarray, rtol: float = 1e-7) -> bool:
@@ -300,11 +290,6 @@ def close(a: np.ndarray, b: np.ndarray, rtol: float = 1e-7) -> bool:
         return False
     scale = max(1.0, float(np.max(np.abs(a))), float(np.max(np.abs(b))))
     return bool(np.max(np.abs(a - b)) <= rtol * scale)
-
-
-def walk(node):
-    """Every node of a tree, the tree first."""
-    return _walk(node)
 
 
 def bind_inputs(variables: Mapping[str, Any], dims: Mapping[str, int], rng: np.random.Generator) -> Dict[str, np.ndarray]:

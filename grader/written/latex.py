@@ -321,7 +321,7 @@ class _Parser:
         self.expect(")")
         self.depth -= 1
         name = node[1]
-        if len(args) == 1 and any(n == ("sym", name, None) for n in _nodes(args[0])):
+        if len(args) == 1 and any(n == ("sym", name, None) for n in walk(args[0])):
             return ("prod", [node, ("group", args[0])], ["juxt"])   # σ(1 − σ): σ is a value here
         return ("call", name, args, None)
 
@@ -427,15 +427,16 @@ class _Parser:
         return node
 
 
-def _nodes(node):
+def walk(node):
+    """Every node of a tree, the tree first."""
     yield node
     for item in node[1:]:
         if isinstance(item, tuple):
-            yield from _nodes(item)
+            yield from walk(item)
         elif isinstance(item, list):
             for sub in item:
                 if isinstance(sub, tuple):
-                    yield from _nodes(sub)
+                    yield from walk(sub)
 
 
 def _word(name: str):

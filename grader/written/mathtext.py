@@ -11,7 +11,7 @@ breaks one derivation into several.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
 from .latex import MathError, NotEquation, parse_statement

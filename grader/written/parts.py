@@ -79,7 +79,7 @@ def _split_one(doc: Document, by_label, order, cues, found: Dict[str, PartText])
     block: List[str] = []
 
     def flush() -> None:
-        nonlocal current, by_heading
+        nonlocal current
         text = "\n".join(block)
         block.clear()
         if not text.strip():

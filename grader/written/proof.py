@@ -44,6 +44,24 @@ def _comparable(a: np.ndarray, b: np.ndarray, index: int) -> Tuple[np.ndarray, n
     return a, b
 
 
+def first_broken_step(answer: Answer, chain, convention) -> Optional[str]:
+    """The first consecutive equality of ``chain`` that does not hold, as text; None if all that can be computed hold."""
+    indices = [t.evaluator.index.get("i", 0) for t in answer.trials(convention)]
+    previous = None
+    for member in chain:
+        if member is None or any(n[0] == "label" for n in walk(member)):
+            continue
+        try:
+            value = answer.values(member, convention)
+        except EvalError:
+            previous = None      # a step that cannot be computed: no claim about its neighbours
+            continue
+        if previous is not None and not all(close(*_comparable(a, b, i)) for a, b, i in zip(previous[1], value, indices)):
+            return "%s = %s" % (render(previous[0]), render(member))
+        previous = (member, value)
+    return None
+
+
 def judge_proof(answer: Answer, opts) -> CheckResult:
     constant = opts["constant"]
     members, unreadable = _members(answer)
