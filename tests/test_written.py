@@ -292,3 +292,23 @@ def test_a_wrong_derivation_names_its_first_broken_step(full):
     assert result.verdict == "incorrect"
     assert "the first step that does not hold is e^(−x) / (1 + e^(−x))^2 = e^(−x) / (1 + e^(−x))" \
         in result.checks[0].message
+
+
+def test_a_class_of_write_ups_with_code_through_batch(tmp_path):
+    """Every sample write-up beside the correct code, graded as a class with a1-full: its verdicts, its points."""
+    from test_cli import grader
+    root = tmp_path / "class"
+    for name in MANIFEST:
+        shutil.copytree(SAMPLES / "correct", root / name)
+        shutil.copytree(WRITTEN / name, root / name, dirs_exist_ok=True)
+    db = tmp_path / "g.db"
+    run = grader("batch", str(root), "--db", str(db), "--rubric", "a1-full", "--jobs", "2", "--quiet")
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "internal error" not in run.stderr, run.stderr[-2000:]
+    rows = {r["student"]: r for r in json.loads(grader("export", "--db", str(db), "--format", "json").stdout)}
+    assert set(rows) == set(MANIFEST)
+    for name, entry in MANIFEST.items():
+        assert rows[name]["verdicts"] == entry["expect"], name
+        correct = [p for p, v in entry["expect"].items() if v == "correct"]
+        assert rows[name]["parts"]["softmax"] == 5.0 and rows[name]["parts"]["forward_backward_prop"] == 8.0
+        assert all(rows[name]["parts"][p] > 0 for p in correct), name
