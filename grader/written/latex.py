@@ -485,6 +485,8 @@ def _is_derivative(tokens) -> bool:
 def _plain(tokens) -> str:
     if tokens and tokens[0] in (("word", "d"), ("cmd", r"\partial")):
         tokens = tokens[1:]
+    elif tokens and tokens[0][0] == "word" and _is_derivative(tokens[:1]):
+        tokens = [("word", tokens[0][1][1:])] + list(tokens[1:])     # "dx", kept whole as a known word
     return "".join(v.lstrip("\\") if k == "cmd" else v for k, v in tokens).replace(" ", "")
 
 
