@@ -248,6 +248,89 @@ def report(db_path: str, out_path: str, feedback_dir: str | None) -> None:
 
 
 @main.command()
+@click.argument("student", required=False)
+@click.argument("part", required=False)
+@click.argument("points", required=False, type=float)
+@click.option("--db", "db_path", default="grades.db", show_default=True, metavar="FILE")
+@click.option("--verdict", type=click.Choice(["correct", "incorrect"]), default=None,
+              help="Decide by verdict instead of points: correct is full points, incorrect none.")
+@click.option("--comment", default="", metavar="TEXT", help="Why, for the student (shown in their feedback).")
+@click.option("--by", default=None, metavar="NAME", help="Who decides (default: $A1GRADER_TA, else the login name).")
+@click.option("--remove", is_flag=True, help="Forget the decision on STUDENT PART.")
+@click.option("--list", "listing", is_flag=True, help="List the decisions (with --stale: only those made for an earlier answer).")
+@click.option("--stale", is_flag=True, help="With --list: only decisions whose answer has changed since.")
+def override(student, part, points, db_path, verdict, comment, by, remove, listing, stale) -> None:
+    """A TA's decision on one part: grader override --db DB STUDENT PART (POINTS | --verdict V) [--comment TEXT].
+
+    Kept beside the grader's result, applied by export, feedback and the class report, and kept
+    through regrades; when the student's answer changes, it turns stale (listed, not applied).
+    """
+    from . import overrides
+    from .gradebook import Gradebook
+    if not Path(db_path).is_file():
+        raise GraderError("gradebook not found: %s" % db_path)
+    with Gradebook(Path(db_path)) as book:
+        if listing:
+            for line in _override_lines(book, stale):
+                click.echo(line)
+            return
+        if not student or not part:
+            raise GraderError("give STUDENT and PART (or --list)")
+        row = book.get(student)
+        if row is None or not row.result:
+            raise GraderError("no graded result for student %r in %s" % (student, db_path))
+        found = overrides.part_of(row.result_dict(), part)
+        if found is None:
+            raise GraderError("student %r has no part %r" % (student, part))
+        if remove:
+            click.echo("removed" if overrides.remove(book.db, student, part) else "there was no decision to remove")
+            return
+        if (points is None) == (verdict is None):
+            raise GraderError("give POINTS or --verdict (one of them)")
+        if points is not None and not 0 <= points <= found["max_score"]:
+            raise GraderError("points must be between 0 and %g for %s" % (found["max_score"], part))
+        made = overrides.decide(book.db, student, part, found.get("fingerprint", ""), points, verdict, comment, by)
+        click.echo("%s / %s: %g/%g by %s" % (student, part, made.points_for(found["max_score"]),
+                                             found["max_score"], made.by))
+
+
+def _override_lines(book, stale_only: bool):
+    from . import overrides
+    for (student, part), o in sorted(overrides.load(book.db).items()):
+        row = book.get(student)
+        found = overrides.part_of(row.result_dict(), part) if row and row.result else None
+        is_stale = found is None or found.get("fingerprint", "") != o.fingerprint
+        if stale_only and not is_stale:
+            continue
+        value = "%g" % o.points if o.points is not None else o.verdict
+        yield "%s\t%s\t%s\t%s\t%s\t%s%s" % (student, part, value, o.by, o.at, o.comment,
+                                             "\tSTALE: the answer changed since" if is_stale else "")
+
+
+@main.command()
+@click.option("--db", "db_path", default="grades.db", show_default=True, metavar="FILE")
+@click.option("--port", type=int, default=0, show_default=True, help="Port on 127.0.0.1 (0: any free one).")
+@click.option("--by", default=None, metavar="NAME", help="Who decides (default: $A1GRADER_TA, else the login name).")
+@click.option("--no-browser", is_flag=True, help="Print the address only; do not open a browser.")
+def review(db_path: str, port: int, by: str | None, no_browser: bool) -> None:
+    """A local page to decide what the grader could not: answer groups, largest first.
+
+    Decisions are written to the gradebook at once (Ctrl-C loses nothing) and applied by
+    export, feedback and the class report. Serves on 127.0.0.1 only.
+    """
+    from .review.app import serve
+
+    def opened(url: str) -> None:
+        click.echo("review page: %s  (Ctrl-C to stop; every decision is already saved)" % url)
+        sys.stdout.flush()
+        if not no_browser:
+            import webbrowser
+            webbrowser.open(url)
+
+    serve(Path(db_path), port, by, opened)
+
+
+@main.command()
 @click.argument("sources", nargs=-1, required=True, metavar="A.db B.db ...")
 @click.option("--into", "into", required=True, metavar="FILE")
 def merge(sources, into: str) -> None:

@@ -92,6 +92,9 @@ class Grader:
         if self.written is not None:
             seed = submission_seed(self.rubric.seed, files.digest(), getattr(self.reference, "recorded_only", False))
             results.update(self.written.grade(files.files, seed, files.skipped))
+        for part in results.values():
+            if part.verdict is None:
+                part.fingerprint, part.source = code_answer(part, files.files)
         timing = {"seconds": round(time.perf_counter() - start, 3)}
         name = label if label is not None else str(submission)
         result = score_submission(self.rubric, name, results, __version__, timing)
@@ -124,6 +127,32 @@ class Grader:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def code_answer(part: PartResult, files) -> Tuple[str, str]:
+    """The fingerprint of the file a code part was graded from, and (if it lost points) its function's source.
+
+    The source is cut from the file by its lines (``def name`` at the margin, to the next line
+    at the margin), never parsed: the file is the student's.
+    """
+    if not part.function or " in " not in part.function:
+        return "", ""
+    name, _, module = part.function.partition(" in ")
+    data = dict(files).get(module)
+    if data is None:
+        return "", ""
+    fingerprint = hashlib.sha256(name.encode() + b"\0" + data).hexdigest()[:20]
+    if part.score >= part.max_score:
+        return fingerprint, ""
+    lines, taken = data.decode("utf-8", "replace").splitlines(), []
+    for line in lines:
+        if taken and line.strip() and not line[0].isspace() and not line.startswith("#"):
+            break
+        if taken or line.startswith("def %s(" % name) or line.startswith("def %s (" % name):
+            taken.append(line)
+        if len(taken) >= 200:
+            break
+    return fingerprint, "\n".join(taken).rstrip()[:8000]
 
 
 def answer_folders(rubric) -> List[Path]:

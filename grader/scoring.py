@@ -47,6 +47,10 @@ class PartResult:
     mistakes: List[Dict[str, str]] = field(default_factory=list)   # known mistakes: {"id", "hint"}
     verdict: Optional[str] = None           # written parts: correct | incorrect | needs_review | missing
     written: Dict[str, Any] = field(default_factory=dict)   # written parts: result, reason, text, files
+    fingerprint: str = ""                   # of the answer graded (its file, or its part of the write-up)
+    source: str = ""                        # code parts that lost points: the function's source, for a TA
+    override: Dict[str, Any] = field(default_factory=dict)   # a TA's decision, when outputs apply one
+    grader_score: Optional[float] = None    # the grader's own score, when a TA's decision replaced it
 
 
 @dataclass

@@ -69,7 +69,8 @@ def written_result(answer, reference, opts, rng) -> CheckResult:
     expected = answer.notation.parse(expected_text)[-1]
     want = answer.values(expected, convention)
     got = _componentwise(answer, final, got, want, convention)
-    details = {"student": shown, "expected": render(expected), "convention": convention.name}
+    details = {"student": shown, "expected": render(expected), "convention": convention.name,
+               "expected_tree": expected}
     events = answer.events(final, convention)
     if answer.same(got, want, opts["transpose_ok"]):
         details["proof"] = _proof(answer, final, expected, convention)

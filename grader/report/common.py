@@ -139,9 +139,18 @@ def written_lines(part: PartResult) -> List[str]:
     return lines
 
 
+def override_lines(part: PartResult) -> List[str]:
+    """What a TA decided about this part, for the student (cleaned)."""
+    override = getattr(part, "override", None)
+    if not override:
+        return []
+    from ..overrides import describe
+    return [clean(describe(override, getattr(part, "grader_score", None), part.max_score))]
+
+
 def feedback_lines(part: PartResult) -> List[str]:
     """The part's explanation beyond its checks: loading notes, hints, the student's output (all cleaned)."""
-    lines = written_lines(part) + ["note: " + clean(n) for n in part.notes]
+    lines = override_lines(part) + written_lines(part) + ["note: " + clean(n) for n in part.notes]
     lines += ["hint: " + clean(h) for h in part.hints]
     output = clean(part.output.strip(), OUTPUT_SHOWN)
     if output:
@@ -152,6 +161,8 @@ def feedback_lines(part: PartResult) -> List[str]:
 def part_summary(part: PartResult) -> str:
     """One line: 'softmax: 8/10 (graded)'."""
     state = verdict_label(part) or ("" if part.status == "graded" else part.status)
+    if getattr(part, "override", None) and not part.override.get("stale"):
+        state = (state + "; " if state else "") + "adjusted by a TA"
     return "%s: %s%s" % (clean(part.title), pts(part.score, part.max_score), " (%s)" % state if state else "")
 
 

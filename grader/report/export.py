@@ -3,7 +3,8 @@
 CSV columns, in order: ``student``, ``score``, ``max_score``, ``status``
 (graded | error), one column per question id (``q1``, ``q2``), one per part id
 (``softmax``, ``sigmoid``, ...), one ``<part>_verdict`` per written part (correct |
-incorrect | needs_review | missing), ``graded_at`` and ``error``. One row per student.
+incorrect | needs_review | missing), ``adjusted_by_ta`` (the TAs' decisions, applied to every
+score of the row, see overrides.py), ``graded_at`` and ``error``. One row per student.
 """
 from __future__ import annotations
 
@@ -30,20 +31,37 @@ def _flat(row: Row) -> Dict[str, Any]:
     result = row.result_dict() or {}
     out: Dict[str, Any] = {"student": row.student, "score": row.score, "max_score": row.max_score,
                            "status": row.status}
-    questions, parts, verdicts = {}, {}, {}
+    questions, parts, verdicts, adjusted = {}, {}, {}, {}
     for question in result.get("questions", []):
         questions[question["id"]] = question["score"]
         for part in question["parts"]:
             parts[part["id"]] = part["score"]
             if part.get("verdict"):
                 verdicts[part["id"]] = part["verdict"]
+            if part.get("override"):
+                o = part["override"]
+                adjusted[part["id"]] = {"points": part["score"], "grader_score": part.get("grader_score"),
+                                        "by": o["by"], "at": o["at"], "comment": o["comment"],
+                                        "verdict": o.get("verdict"), "stale": o["stale"]}
     out["questions"], out["parts"], out["verdicts"] = questions, parts, verdicts
+    out["adjusted"] = adjusted
     out["graded_at"], out["error"] = row.graded_at, row.error
     return out
 
 
+def _adjusted(adjusted: Dict[str, Dict[str, Any]]) -> str:
+    """'part: 3 (grader 0) by ana' per decided part; a stale decision says so and is not applied."""
+    out = []
+    for part, a in adjusted.items():
+        if a["stale"]:
+            out.append("%s: stale decision by %s (answer changed; not applied)" % (part, a["by"]))
+        else:
+            out.append("%s: %g (grader %g) by %s" % (part, a["points"], a["grader_score"], a["by"]))
+    return "; ".join(out)
+
+
 def to_json(rows: List[Row]) -> str:
-    """A list of objects: student, score, max_score, status, questions{}, parts{}, verdicts{}, graded_at, error.
+    """A list of objects: student, score, max_score, status, questions{}, parts{}, verdicts{}, adjusted{}, graded_at, error.
 
     Every string is cleaned (JSON needs no formula guard: scripts read it, not spreadsheets).
     """
@@ -59,11 +77,12 @@ def to_csv(rows: List[Row]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([_text(h) for h in ["student", "score", "max_score", "status"] + q_ids + p_ids
-                     + [v + "_verdict" for v in v_ids] + ["graded_at", "error"]])
+                     + [v + "_verdict" for v in v_ids] + ["adjusted_by_ta", "graded_at", "error"]])
     for f in flat:
         writer.writerow([_text(f["student"]), "%g" % f["score"], "%g" % f["max_score"], _text(f["status"])]
                         + ["%g" % f["questions"][q] if q in f["questions"] else "" for q in q_ids]
                         + ["%g" % f["parts"][p] if p in f["parts"] else "" for p in p_ids]
                         + [_text(f["verdicts"].get(v, "")) for v in v_ids]
+                        + [_text(_adjusted(f["adjusted"]))]
                         + [_text(f["graded_at"]), _text(f["error"] or "")])
     return buffer.getvalue()

@@ -148,6 +148,14 @@ def render(summary: ClassSummary, title: str = "a1grader class report", feedback
                        % (esc(student), esc(part), esc(why), esc(answer)))
         out.append("</table>")
 
+    if summary.adjusted or summary.stale:
+        out.append("<h2>Decided by TAs</h2><p id='adjusted' data-count='%d'>%d parts adjusted by a TA "
+                   "(grader review, grader override).</p>" % (summary.adjusted, summary.adjusted))
+        if summary.stale:
+            out.append("<ul id='stale'>%s</ul>" % "".join(
+                "<li class='bad'><b>%s</b>: %s: decided by %s for an earlier answer; not applied until looked "
+                "at again</li>" % (esc(s), esc(p), esc(b)) for s, p, b in summary.stale))
+
     out.append("<h2>Needs a human</h2>")
     if summary.attention:
         out.append("<ul id='attention'>%s</ul>" % "".join(

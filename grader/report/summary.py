@@ -29,6 +29,8 @@ class ClassSummary:
     attention: List[Tuple[str, str]] = field(default_factory=list)               # (student, why)
     verdicts: Dict[str, Counter] = field(default_factory=dict)                   # written part -> verdict counts
     review: List[Tuple[str, str, str, str]] = field(default_factory=list)        # (student, part, reason, answer)
+    adjusted: int = 0                                                            # parts a TA decided (applied)
+    stale: List[Tuple[str, str, str]] = field(default_factory=list)              # (student, part, by): answer changed since
 
     @property
     def mean(self) -> float:
@@ -74,12 +76,17 @@ def class_summary(rows: List[Row]) -> ClassSummary:
             for part in question["parts"]:
                 parts.setdefault(part["id"], []).append(part["score"])
                 part_max[part["id"]] = part["max_score"]
-                if part["status"] != "graded":
+                override = part.get("override") or {}
+                if override.get("stale"):
+                    summary.stale.append((row.student, part["id"], str(override.get("by", ""))))
+                decided = bool(override) and not override.get("stale")
+                summary.adjusted += decided
+                if part["status"] != "graded" and not decided:
                     why = part["checks"][0]["message"] if part["checks"] else ""
                     summary.attention.append((row.student, "%s: %s (%s)" % (part["id"], part["status"], why[:120])))
                 if part.get("verdict"):
                     summary.verdicts.setdefault(part["id"], Counter())[part["verdict"]] += 1
-                    if part["verdict"] == "needs_review":
+                    if part["verdict"] == "needs_review" and not decided:
                         written = part.get("written") or {}
                         summary.review.append((row.student, part["id"], str(written.get("reason", "")),
                                                str(written.get("result", ""))))

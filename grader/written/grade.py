@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import hashlib
 import sys
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..checks import REGISTRY
 from ..checks.base import CheckResult
 from ..checks.numeric import seeded_rng
 from ..scoring import PartResult, score_check, score_part, unscored_checks
-from .answer import Answer, shared_functions
+from .answer import Answer, final_member, shared_functions
+from .latex import walk
 from .mathtext import statements
 from .parts import split_parts
 from .render import chain as render_chain
 from .sources import documents
 
 MAX_SHOWN_TEXT = 4000
+MAX_TREE = 400              # nodes of a result kept in the JSON for the review page
+SIGNATURE_SEED = 20180314   # one set of inputs for the whole class: equal results, equal signatures
 VERDICTS = ("correct", "incorrect", "needs_review", "missing")
 
 
@@ -51,6 +54,32 @@ def grade_writeup(rubric, files: Sequence[Tuple[str, bytes]], seed: int,
         if used and result.verdict != "missing":
             result.written.setdefault("files", used)
     return results
+
+
+def fingerprint(text: str) -> str:
+    """A part's answer, whitespace aside: what an override was made for."""
+    return hashlib.sha256(" ".join(text.split()).encode("utf-8", "replace")).hexdigest()[:20]
+
+
+def signature(answer: Answer, final) -> Optional[str]:
+    """Equal for two answers whose results are equal: their values on inputs every student shares.
+
+    The review page groups the class's answers by it (as the checks decide equality: by value).
+    """
+    import numpy as np
+    from .answer import Trial
+    from .evaluate import EvalError
+    for convention in answer.conventions:
+        try:
+            trial = Trial.build(convention, answer, np.random.default_rng(SIGNATURE_SEED))
+            value = trial.evaluator.value(final)
+        except (EvalError, ValueError, ZeroDivisionError, OverflowError):
+            continue
+        if not np.all(np.isfinite(value)):
+            continue
+        rounded = ["%.6g" % v for v in np.sort(value.ravel())] + [str(sorted(value.shape))]
+        return hashlib.sha256((convention.name + ":" + ",".join(rounded)).encode()).hexdigest()[:16]
+    return None
 
 
 def _seed(seed: int, part_id: str) -> int:
@@ -88,13 +117,19 @@ def _grade_part(rubric, part, answer: Answer, seed: int, text) -> PartResult:
     result.verdict = ("needs_review" if "needs_review" in verdicts
                       else "correct" if all(v == "correct" for v in verdicts) else "incorrect")
     statement, why = answer.result()
-    shown = {"how": text.how, "files": list(text.sources)}
+    shown = {"how": text.how, "files": list(text.sources), "fingerprint": fingerprint(answer.text)}
+    result.fingerprint = shown["fingerprint"]
     if statement is not None:
         shown["result"] = render_chain(statement.chain)
+        final = final_member(statement.chain)
+        if final is not None and sum(1 for _ in walk(final)) <= MAX_TREE:
+            shown["final_tree"] = final
+            shown["signature"] = signature(answer, final)
     for outcome in outcomes:
-        for key in ("student", "expected"):
+        for key in ("student", "expected", "expected_tree"):
             if key in outcome.details and key not in shown:
                 shown[key] = outcome.details[key]
+        outcome.details.pop("expected_tree", None)     # one copy, in the part's record
     if result.verdict == "needs_review":
         shown["reason"] = next(o.message for o, v in zip(outcomes, verdicts) if v == "needs_review")
         shown["text"] = answer.text[:MAX_SHOWN_TEXT]

@@ -94,3 +94,95 @@ def _paren(node: Any, kinds) -> str:
 def chain(members) -> str:
     """A statement ``a = b = c`` as text."""
     return " = ".join(_render(m) if m is not None else "…" for m in members)
+
+
+# ---------------------------------------------------------------------------- MathML, for the review page
+
+KINDS = {"num", "sym", "call", "label", "neg", "add", "sub", "div", "pow", "T", "prod", "sum", "group", "ones", "index"}
+MAX_MATHML_NODES = 2000
+
+
+def from_json(value: Any, depth: int = 0) -> Any:
+    """A tree back from its JSON form (lists) to tuples; ValueError for anything else."""
+    if depth > 60:
+        raise ValueError("too deep")
+    if isinstance(value, list) and value and isinstance(value[0], str) and value[0] in KINDS:
+        return tuple([value[0]] + [from_json(v, depth + 1) for v in value[1:]])
+    if isinstance(value, list):
+        return [from_json(v, depth + 1) for v in value]
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    raise ValueError("not a tree")
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def mathml(node: Any) -> str:
+    """A tree as MathML (Chromium and Firefox render it with no script or font): every text escaped."""
+    count = [0]
+
+    def mi(text: str) -> str:
+        return "<mi>%s</mi>" % _esc(text)
+
+    def mo(text: str) -> str:
+        return "<mo>%s</mo>" % _esc(text)
+
+    def paren(n, kinds) -> str:
+        inner = conv(n)
+        return "<mrow>%s%s%s</mrow>" % (mo("("), inner, mo(")")) if n is not None and n[0] in kinds else inner
+
+    def sym(name_: str, sub: Any) -> str:
+        base = name(name_)
+        if sub:
+            return "<msub>%s%s</msub>" % (mi(base), mi(str(sub)))
+        return mi(base)
+
+    def conv(n) -> str:
+        count[0] += 1
+        if count[0] > MAX_MATHML_NODES:
+            raise ValueError("too large")
+        if n is None:
+            return mi("…")
+        kind = n[0]
+        if kind == "num":
+            value = n[1]
+            return "<mn>%s</mn>" % _esc(str(int(value)) if float(value).is_integer() else repr(value))
+        if kind == "sym":
+            return sym(n[1], n[2])
+        if kind == "group":
+            return "<mrow>%s%s%s</mrow>" % (mo("("), conv(n[1]), mo(")"))
+        if kind == "neg":
+            return "<mrow>%s%s</mrow>" % (mo("−"), paren(n[1], ("add", "sub")))
+        if kind in ("add", "sub"):
+            return "<mrow>%s%s%s</mrow>" % (conv(n[1]), mo("+" if kind == "add" else "−"),
+                                            paren(n[2], ("add", "sub") if kind == "sub" else ()))
+        if kind == "div":
+            return "<mfrac>%s%s</mfrac>" % (conv(n[1]), conv(n[2]))
+        if kind == "pow":
+            return "<msup>%s%s</msup>" % (paren(n[1], ("add", "sub", "prod", "div", "neg", "pow")), conv(n[2]))
+        if kind == "T":
+            return "<msup>%s%s</msup>" % (paren(n[1], ("add", "sub", "prod", "div", "neg")), mi("T"))
+        if kind == "prod":
+            out = [paren(n[1][0], ("add", "sub"))]
+            for op, factor in zip(n[2], n[1][1:]):
+                out.append({"had": mo("∘"), "dot": mo("·")}.get(op, mo("\u2062")))
+                out.append(paren(factor, ("add", "sub")))
+            return "<mrow>%s</mrow>" % "".join(out)
+        if kind == "call":
+            args = mo(",").join(conv(a) for a in n[2])
+            out = "<mrow>%s%s%s%s</mrow>" % (mi(name(n[1])), mo("("), args, mo(")"))
+            return "<msub>%s%s</msub>" % (out, mi(n[3])) if n[3] else out
+        if kind == "index":
+            return "<msub>%s%s</msub>" % (conv(n[1]), mi(str(n[2])))
+        if kind == "sum":
+            return "<mrow><munder>%s%s</munder>%s</mrow>" % (mo("∑"), mi(str(n[1])), paren(n[2], ("add", "sub")))
+        if kind == "label":
+            top, _, bottom = str(n[1])[1:].partition("/d")
+            return "<mfrac>%s%s</mfrac>" % (mi("∂" + top), mi("∂" + bottom))
+        if kind == "ones":
+            return mi("𝟏")
+        return mi("?")
+
+    return '<math display="inline">%s</math>' % conv(node)
