@@ -73,9 +73,10 @@ GROUP = """<!doctype html><html><head><meta charset="utf-8"><title>{{ g.title }}
 {% for m in g.members %}<div class="member" data-student="{{ m.student }}">
 <b>{{ m.student }}</b>{% if m.override %} · <span class="{{ 'ok' if m.decided else 'bad' }}">decided by {{ m.override.by }}
 ({{ m.override.at }}): {{ m.override.points_for(g.max_score) }}{% if not m.decided %}, for an earlier answer (stale){% endif %}</span>{% endif %}
-<div>Answer: {{ answer(m) }}</div>
-{% if m.part.written and m.part.written.reason %}<div class="muted">{{ m.part.written.reason }}</div>{% endif %}
-{% for c in failing(m) %}<div class="bad">✗ {{ c.id }}: {{ c.message }}</div>{% endfor %}
+<div>Result: {{ answer(m) }}</div>
+{% if m.part.written and m.part.written.result %}<div class="muted">as read: {{ m.part.written.result|truncate(600) }}</div>{% endif %}
+{% if m.part.written and m.part.written.reason %}<div class="bad">{{ m.part.written.reason }}</div>
+{% else %}{% for c in failing(m) %}<div class="bad">✗ {{ c.id }}: {{ c.message }}</div>{% endfor %}{% endif %}
 {% if m.part.source %}<pre class="source">{{ m.part.source }}</pre>{% endif %}
 {% if m.part.written and m.part.written.text %}<details><summary>the part as written</summary><pre class="text">{{ m.part.written.text }}</pre></details>{% endif %}
 </div>{% endfor %}

@@ -63,7 +63,10 @@ def _key(part: Dict[str, Any]) -> Optional[str]:
         if part["verdict"] == "missing":
             return "missing"
         written = part.get("written") or {}
-        return "value:" + written["signature"] if written.get("signature") else "text:" + part.get("fingerprint", "")
+        # Equal results with the same verdict (and, for a person to look at, the same reason) group together.
+        reason = written.get("reason", "") if part["verdict"] == "needs_review" else ""
+        value = "value:" + written["signature"] if written.get("signature") else "text:" + part.get("fingerprint", "")
+        return "%s:%s:%s" % (part["verdict"], value, reason)
     if part.get("score", 0) >= part.get("max_score", 0) and part.get("status") == "graded":
         return None
     failing = sorted(c["id"] for c in part.get("checks", []) if not c.get("passed"))
