@@ -6,6 +6,7 @@ submission-path error, or no safe sandbox here; 3 the grader itself failed
 """
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -201,8 +202,10 @@ def export(db_path: str, fmt: str, out_path: str | None) -> None:
 @main.command()
 @click.option("--db", "db_path", default="grades.db", show_default=True, metavar="FILE")
 @click.option("--out", "out_dir", required=True, metavar="DIR")
-def feedback(db_path: str, out_dir: str) -> None:
-    """One Markdown feedback file per student."""
+@click.option("--format", "fmt", type=click.Choice(["markdown", "gradescope"]), default="markdown", show_default=True,
+              help="markdown: <student>.md; gradescope: <student>.json, Gradescope's results.json.")
+def feedback(db_path: str, out_dir: str, fmt: str) -> None:
+    """One feedback file per student, with the TAs' decisions applied."""
     from .gradebook import iter_results
     from .report.common import feedback_file, write_atomic
     from .report.markdown import render as render_md, render_ungraded
@@ -213,12 +216,19 @@ def feedback(db_path: str, out_dir: str) -> None:
     for row in iter_results(Path(db_path)):
         try:
             data = row.result_dict()
-            text = render_md(result_from_dict(data)) if data else render_ungraded(row.student, row.error)
+            if fmt == "gradescope":
+                from .report.gradescope import render as render_gs
+                text = render_gs(result_from_dict(data)) if data else json.dumps(
+                    {"score": 0, "output": "Not graded: %s" % (row.error or "no reason recorded"), "tests": []})
+            else:
+                text = render_md(result_from_dict(data)) if data else render_ungraded(row.student, row.error)
         except Exception as exc:   # noqa: BLE001  one student's unrenderable result must not cost the rest theirs
             text = render_ungraded(row.student, "your feedback could not be rendered (%s); ask the course staff"
                                    % type(exc).__name__)
             failed.append(row.student)
         path = folder / feedback_file(row.student)
+        if fmt == "gradescope":
+            path = path.with_suffix(".json")
         try:
             write_atomic(path, text)
         except OSError as exc:

@@ -92,9 +92,10 @@ class Grader:
         if self.written is not None:
             seed = submission_seed(self.rubric.seed, files.digest(), getattr(self.reference, "recorded_only", False))
             results.update(self.written.grade(files.files, seed, files.skipped))
-        for part in results.values():
-            if part.verdict is None:
-                part.fingerprint, part.source = code_answer(part, files.files)
+        for _, spec in self.rubric.parts():
+            part = results.get(spec.id)
+            if part is not None and part.verdict is None:
+                part.fingerprint, part.source = code_answer(part, files.files, spec.find)
         timing = {"seconds": round(time.perf_counter() - start, 3)}
         name = label if label is not None else str(submission)
         result = score_submission(self.rubric, name, results, __version__, timing)
@@ -129,16 +130,22 @@ class Grader:
         self.close()
 
 
-def code_answer(part: PartResult, files) -> Tuple[str, str]:
+def code_answer(part: PartResult, files, candidates=()) -> Tuple[str, str]:
     """The fingerprint of the file a code part was graded from, and (if it lost points) its function's source.
 
-    The source is cut from the file by its lines (``def name`` at the margin, to the next line
-    at the margin), never parsed: the file is the student's.
+    The file is the one the part's function was found in, else (it did not load) the first of
+    the rubric's candidates that exists. The source is cut from the file by its lines (``def
+    name`` at the margin, to the next line at the margin), never parsed: the file is the student's.
     """
-    if not part.function or " in " not in part.function:
-        return "", ""
-    name, _, module = part.function.partition(" in ")
-    data = dict(files).get(module)
+    files = dict(files)
+    if part.function and " in " in part.function:
+        name, _, module = part.function.partition(" in ")
+    else:
+        found = next((c for c in candidates if not c.adapter and c.module + ".py" in files), None)
+        if found is None:
+            return "", ""
+        name, module = found.name, found.module + ".py"
+    data = files.get(module)
     if data is None:
         return "", ""
     fingerprint = hashlib.sha256(name.encode() + b"\0" + data).hexdigest()[:20]

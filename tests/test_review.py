@@ -36,6 +36,9 @@ def graded(tmp_path_factory):
     shutil.copytree(SAMPLES / "correct", root / "crasher")       # q2_neural.py does not load: a code part in error
     shutil.copytree(WRITTEN / "md_hat_circ_correct", root / "crasher", dirs_exist_ok=True)
     (root / "crasher" / "q2_neural.py").write_text("import numpy as np\n\ndef forward_backward_prop(data, labels, params:\n")
+    for name in sorted(p.name for p in WRITTEN.iterdir() if p.is_dir()):     # the written samples, beside code
+        shutil.copytree(SAMPLES / "correct", root / name)
+        shutil.copytree(WRITTEN / name, root / name, dirs_exist_ok=True)
     (root / "hostile").mkdir()
     (root / "hostile" / "answers.md").write_text(HOSTILE)
     db = base / "g.db"
@@ -71,7 +74,10 @@ def test_an_override_is_applied_said_kept_through_force_and_stale_when_the_answe
     feedback = tmp_path / "fb"
     assert grader("feedback", "--db", str(db), "--out", str(feedback)).returncode == 0
     text = (feedback / "typo_one.md").read_text()
-    assert "adjusted by a TA (Ana" in text and "a typy" not in text and "a typo; right idea" in text
+    assert "adjusted by a TA (Ana" in text and "a typo; right idea" in text
+    assert grader("feedback", "--db", str(db), "--out", str(feedback), "--format", "gradescope").returncode == 0
+    results = json.loads((feedback / "typo_one.json").read_text())
+    assert results["score"] == after["score"] and "adjusted by a TA" in results["output"]
     csv = grader("export", "--db", str(db), "--format", "csv").stdout
     assert "softmax_shift_proof: 4 (grader 0) by Ana" in csv
     # a regrade keeps it
@@ -133,6 +139,10 @@ def test_the_review_server_refuses_other_hosts_forms_and_stale_pages(graded, tmp
     try:
         assert request(review.port, "GET", "/")[0] == 200
         assert request(review.port, "GET", "/", host="attacker.example:%d" % review.port)[0] == 403
+        status, queue = request(review.port, "GET", "/")
+        crash = queue.split("forward_backward_prop", 1)[1].split("href=\"/group/", 1)[1].split("\"", 1)[0]
+        status, page = request(review.port, "GET", "/group/" + crash)
+        assert status == 200 and "def forward_backward_prop(data, labels, params:" in page   # the student's source
         status, page = request(review.port, "GET", "/")
         gid = page.split("data-group=\"", 1)[1].split("\"", 1)[0]
         status, page = request(review.port, "GET", "/group/" + gid)
@@ -171,7 +181,7 @@ def test_a_ta_reviews_every_group_in_a_real_browser(graded, tmp_path):
         assert left >= 4
         rows = driver.find_elements(By.CSS_SELECTOR, "#queue tr[data-group]")
         sizes = [int(r.get_attribute("data-size")) for r in rows]
-        assert sizes == sorted(sizes, reverse=True) and sizes[0] == 2      # the twins' group comes first
+        assert sizes == sorted(sizes, reverse=True) and sizes[0] == 3      # the typo, three times, comes first
         decided = 0
         for _ in range(20):
             driver.get(review.url)
@@ -215,3 +225,4 @@ def test_a_ta_reviews_every_group_in_a_real_browser(graded, tmp_path):
         assert rows[student]["adjusted"][part]["by"] == "Ana" and rows[student]["parts"][part] == 1, (student, part)
         assert rows[student]["adjusted"][part]["comment"] == "reviewed <b>by hand</b>"
     assert rows["crasher"]["adjusted"]["forward_backward_prop"]["points"] == 1
+    assert rows["md_1a_sum_typo_needs_review"]["parts"]["softmax_shift_proof"] == 1
