@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import secrets
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Optional
 
 from flask import Flask, abort, jsonify, render_template_string, request
 from markupsafe import Markup
