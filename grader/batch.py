@@ -20,6 +20,7 @@ from . import __version__
 from .discover import Submission, discover, shard_of
 from .errors import GraderError
 from .gradebook import Gradebook, make_row
+from .similarity import dumps
 
 _GRADER = None   # the worker process's Grader
 
@@ -55,18 +56,18 @@ def _init_worker(rubric, timeout, limits, mode, unsafe) -> None:
     Finalize(_GRADER, _GRADER.close, exitpriority=10)
 
 
-def _grade_one(job: Tuple[str, str]) -> Tuple[str, Optional[dict], Optional[str], float]:
-    """Grade one submission; (student, result or None, why not, seconds). Never raises."""
+def _grade_one(job: Tuple[str, str]) -> Tuple[str, Optional[dict], Optional[str], float, Optional[dict]]:
+    """Grade one submission; (student, result or None, why not, seconds, fingerprints). Never raises."""
     student, path = job
     start = time.perf_counter()
     try:
         result = _GRADER.grade(Path(path), label=student)
-        return student, result.to_dict(), None, time.perf_counter() - start
+        return student, result.to_dict(), None, time.perf_counter() - start, getattr(result, "prints", None)
     except Exception as exc:  # noqa: BLE001 - one submission's grader failure must not stop the class
         # Not the student's result: stored as a grader error, which the next run grades again.
         if _GRADER is not None:
             _GRADER.zygote.stop()
-        return student, None, "the grader failed: %s: %s" % (type(exc).__name__, exc), time.perf_counter() - start
+        return student, None, "the grader failed: %s: %s" % (type(exc).__name__, exc), time.perf_counter() - start, None
 
 
 def plan(root: Path, cache: Path, shard: Tuple[int, int]) -> List[Submission]:
@@ -117,9 +118,11 @@ def _grade_all(todo, book, rubric, stats, jobs, timeout, limits, mode, progress,
     context = multiprocessing.get_context("fork")
     with context.Pool(jobs, initializer=_init_worker, initargs=(rubric, timeout, limits, mode, unsafe)) as pool:
         work = [(sub.student, str(sub.path)) for sub, _ in todo]
-        for student, result, error, seconds in pool.imap_unordered(_grade_one, work):
+        for student, result, error, seconds, prints in pool.imap_unordered(_grade_one, work):
             book.put(make_row(student, hashes[student], rubric.sha256, __version__, result, error, seconds,
                               max_score=rubric.max_score, status=None if result else "grader_error"))
+            if prints is not None:
+                book.put_prints(student, dumps(prints))
             if result is None:
                 stats.failed += 1
             else:

@@ -252,8 +252,11 @@ def report(db_path: str, out_path: str, feedback_dir: str | None) -> None:
     from .gradebook import iter_results
     from .report.html import render as render_html
     from .report.summary import class_summary
+    from .gradebook import Gradebook
     summary = class_summary(list(iter_results(Path(db_path))))
-    _write(render_html(summary, feedback_dir=feedback_dir), out_path)
+    with Gradebook(Path(db_path)) as book:
+        flagged = book.similar()
+    _write(render_html(summary, feedback_dir=feedback_dir, similar=flagged), out_path)
     click.echo("wrote %s" % out_path)
 
 
@@ -338,6 +341,50 @@ def review(db_path: str, port: int, by: str | None, no_browser: bool) -> None:
             webbrowser.open(url)
 
     serve(Path(db_path), port, by, opened)
+
+
+@main.command()
+@click.option("--db", "db_path", default="grades.db", show_default=True, metavar="FILE")
+@click.option("--rubric", "rubric_path", metavar="FILE", help="The rubric the class was graded with (its graded "
+              "functions are compared); a bundled rubric's name works too.")
+@click.option("--starter", "starter_dir", default=None, metavar="DIR",
+              help="The course's starter folder: its code is never evidence (without it, what most of the class "
+                   "shares counts as starter).")
+@click.option("--threshold", type=float, default=None, metavar="X", help="Report pairs scoring at least X (0..1).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True)
+@click.option("--out", "out_path", metavar="FILE", help="Write to FILE instead of standard output.")
+def similar(db_path: str, rubric_path: str | None, starter_dir: str | None, threshold: float | None, fmt: str,
+            out_path: str | None) -> None:
+    """Pairs of students whose code or write-ups are more alike than independent work: for a person to look at.
+
+    Kept in the gradebook for the review page. See docs/similarity.md.
+    """
+    from . import similarity as sim
+    from .discover import read_files
+    from .gradebook import Gradebook
+    from .report import similar as out
+    rubric = _load_rubric(rubric_path)
+    graded = {c.name for _, part in rubric.parts() for c in part.find}
+    if threshold is None:
+        threshold = sim.DEFAULT_THRESHOLD
+    if not 0 <= threshold <= 1:
+        raise GraderError("--threshold must be between 0 and 1, not %g" % threshold)
+    starter = set()
+    if starter_dir:
+        if not Path(starter_dir).is_dir():
+            raise GraderError("starter folder not found: %s" % starter_dir)
+        starter = sim.starter_prints(read_files(Path(starter_dir)).files)
+    if not Path(db_path).is_file():
+        raise GraderError("gradebook not found: %s" % db_path)
+    with Gradebook(Path(db_path)) as book:
+        prints = book.prints()
+        results = {row.student: row.result_dict() for row in book.rows() if row.result}
+        students = [sim.build(name, prints[name], results.get(name), graded, starter) for name in sorted(prints)]
+        pairs = sim.compare(students, threshold)
+        book.put_similar([p.to_dict() for p in pairs])
+    text = {"text": lambda: out.to_text(pairs), "json": lambda: out.to_json(pairs),
+            "html": lambda: out.to_html(pairs, {s.name: s for s in students}, threshold)}[fmt]()
+    _write(text, out_path)
 
 
 @main.command()

@@ -35,6 +35,11 @@ CREATE TABLE IF NOT EXISTS grades (
     graded_at TEXT NOT NULL
 )
 """
+# Fingerprints of each student's code and write-up (similarity.py), kept beside the grade.
+PRINTS_SCHEMA = "CREATE TABLE IF NOT EXISTS prints (student TEXT PRIMARY KEY, data TEXT NOT NULL)"
+# The last `grader similar`'s pairs, for the review page: similar, for a person to look at.
+SIMILAR_SCHEMA = """CREATE TABLE IF NOT EXISTS similar (a TEXT NOT NULL, b TEXT NOT NULL, score REAL NOT NULL,
+    details TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (a, b))"""
 COLUMNS = ("student", "content_hash", "rubric_hash", "grader_version", "score", "max_score", "status",
            "error", "result", "seconds", "graded_at")
 
@@ -74,6 +79,8 @@ class Gradebook:
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute(SCHEMA)
             self.db.execute(OVERRIDES_SCHEMA)
+            self.db.execute(PRINTS_SCHEMA)
+            self.db.execute(SIMILAR_SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise GraderError("cannot open gradebook %s: %s" % (path, exc)) from None
 
@@ -110,6 +117,24 @@ class Gradebook:
         with self.db:
             self.db.execute("INSERT OR REPLACE INTO grades (%s) VALUES (%s)" % (
                 ", ".join(COLUMNS), ", ".join("?" * len(COLUMNS))), tuple(getattr(row, c) for c in COLUMNS))
+
+    def put_prints(self, student: str, data: str) -> None:
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO prints (student, data) VALUES (?, ?)", (_storable(student), data))
+
+    def prints(self) -> Dict[str, Dict[str, Any]]:
+        return {s: json.loads(d) for s, d in self.db.execute("SELECT student, data FROM prints")}
+
+    def put_similar(self, pairs: List[Dict[str, Any]]) -> None:
+        """Replace the stored pairs with ``pairs`` (each {"a", "b", "score", ...})."""
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        with self.db:
+            self.db.execute("DELETE FROM similar")
+            self.db.executemany("INSERT OR REPLACE INTO similar (a, b, score, details, at) VALUES (?, ?, ?, ?, ?)",
+                                [(p["a"], p["b"], p["score"], json.dumps(p), now) for p in pairs])
+
+    def similar(self) -> List[Dict[str, Any]]:
+        return [json.loads(d) for (d,) in self.db.execute("SELECT details FROM similar ORDER BY score DESC")]
 
     def rows(self) -> List[Row]:
         cur = self.db.execute("SELECT %s FROM grades ORDER BY student" % ", ".join(COLUMNS))

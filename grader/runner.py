@@ -96,11 +96,16 @@ class Grader:
             part = results.get(spec.id)
             if part is not None and part.verdict is None:
                 part.fingerprint, part.source = code_answer(part, files.files, spec.find)
+        from .similarity import code_prints
+        prints = code_prints(files.files)
+        prints["written"] = {pid: part.written.pop("words") for pid, part in results.items()
+                             if part.written and "words" in part.written}
         timing = {"seconds": round(time.perf_counter() - start, 3)}
         name = label if label is not None else str(submission)
         result = score_submission(self.rubric, name, results, __version__, timing)
         result.sandbox = self.zygote.label
         result.notes = list(files.skipped)
+        result.prints = prints      # not part of the result tree: batch keeps it in the gradebook (similarity.py)
         return result
 
     def _grade_files(self, files: SubmissionFiles) -> Dict[str, PartResult]:

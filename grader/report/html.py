@@ -103,7 +103,8 @@ def feedback_href(feedback_dir: str, student: str) -> str:
     return "%s/%s" % (feedback_dir, quote(feedback_file(student), safe=""))
 
 
-def render(summary: ClassSummary, title: str = "a1grader class report", feedback_dir: Optional[str] = None) -> str:
+def render(summary: ClassSummary, title: str = "a1grader class report", feedback_dir: Optional[str] = None,
+           similar: Optional[List[dict]] = None) -> str:
     """The page; every string from the gradebook (student ids, reasons, hints, ids) goes through :func:`esc`."""
     histogram, parts_svg, checks_svg = plots(summary)
     out: List[str] = ["<!doctype html><html><head><meta charset='utf-8'><title>%s</title><style>%s</style></head><body>"
@@ -155,6 +156,16 @@ def render(summary: ClassSummary, title: str = "a1grader class report", feedback
             out.append("<ul id='stale'>%s</ul>" % "".join(
                 "<li class='bad'><b>%s</b>: %s: decided by %s for an earlier answer; not applied until looked "
                 "at again</li>" % (esc(s), esc(p), esc(b)) for s, p, b in summary.stale))
+
+    if similar:
+        out.append("<h2>Similar submissions</h2><p class='muted'>From the last <code>grader similar</code>: more "
+                   "alike than independent work usually is, for a person to look at; not a finding.</p>"
+                   "<table id='similar'><tr><th class='num'>score</th><th>students</th><th>same mistakes</th></tr>")
+        for p in similar[:100]:
+            out.append("<tr><td class='num'>%.2f</td><td>%s ~ %s</td><td>%s</td></tr>" % (
+                float(p.get("score", 0)), esc(p.get("a", "")), esc(p.get("b", "")),
+                esc(", ".join(str(m.get("part", "")) for m in p.get("shared_mistakes", []) or []))))
+        out.append("</table>")
 
     out.append("<h2>Needs a human</h2>")
     if summary.attention:

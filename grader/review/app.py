@@ -46,6 +46,10 @@ first group left, <kbd>j</kbd>/<kbd>k</kbd> to move.</span></p>
 <td>{{ reason(g.first)|truncate(160) }}</td><td><a class="open" href="/group/{{ g.id }}">{{ 'done: change' if g.done else 'review' }}</a></td></tr>
 {% else %}<tr><td colspan="6" class="muted">Nothing needs a person.</td></tr>{% endfor %}
 </table>
+{% if similar %}<h2>Similar submissions, for a person to look at</h2><table id="similar">
+{% for p in similar %}<tr><td>{{ "%.2f"|format(p.score) }}</td><td>{{ p.a }} ~ {{ p.b }}</td>
+<td class="muted">code {{ "%.2f"|format(p.code) }}{% if p.shared_mistakes %}; the same mistakes in {{ p.shared_mistakes|map(attribute="part")|join(", ") }}{% endif %}</td></tr>{% endfor %}
+</table><p class="muted">From the last <code>grader similar</code>: more alike than independent work usually is, not a finding.</p>{% endif %}
 <details><summary>Other answer groups ({{ others|length }}): for regrades</summary><table id="others">
 {% for g in others %}<tr data-group="{{ g.id }}"><td>{{ g.title }}</td><td>{{ g.members|length }}</td><td>{{ verdict(g.first) }}</td>
 <td>{{ answer(g.first) }}</td><td><a href="/group/{{ g.id }}">open</a></td></tr>{% endfor %}</table></details>
@@ -120,10 +124,11 @@ def create_app(db_path: Path, token: Optional[str] = None) -> Flask:
     def queue():
         with book() as b:
             found = groups(b)
+            similar = b.similar()[:100]
         needing = [g for g in found if g.needs]
         others = [g for g in found if not g.needs]
         return render_template_string(QUEUE, db=app.config["DB"].name, needing=needing, others=others,
-                                      prog=progress(found), **helpers)
+                                      prog=progress(found), similar=similar, **helpers)
 
     @app.get("/group/<gid>")
     def group(gid: str):

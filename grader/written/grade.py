@@ -16,6 +16,7 @@ from ..checks import REGISTRY
 from ..checks.base import CheckResult
 from ..checks.numeric import seeded_rng
 from ..scoring import PartResult, score_check, score_part, unscored_checks
+from ..similarity import text_prints
 from .answer import Answer, final_member, shared_functions
 from .latex import walk
 from .mathtext import statements
@@ -117,7 +118,8 @@ def _grade_part(rubric, part, answer: Answer, seed: int, text) -> PartResult:
     result.verdict = ("needs_review" if "needs_review" in verdicts
                       else "correct" if all(v == "correct" for v in verdicts) else "incorrect")
     statement, why = answer.result()
-    shown = {"how": text.how, "files": list(text.sources), "fingerprint": fingerprint(answer.text)}
+    shown = {"how": text.how, "files": list(text.sources), "fingerprint": fingerprint(answer.text),
+             "words": text_prints(answer.text)}
     result.fingerprint = shown["fingerprint"]
     if statement is not None:
         shown["result"] = render_chain(statement.chain)
