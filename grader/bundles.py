@@ -11,6 +11,7 @@
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
@@ -76,6 +77,47 @@ def _source_root() -> Path:
     return repo if (repo / "pyproject.toml").is_file() else PACKAGE
 
 
+def installed_pyproject() -> str:
+    """A pyproject.toml for the installed grader's version and dependencies (its metadata says them)."""
+    from importlib import metadata
+
+    from . import __version__
+    try:
+        requires = [r for r in (metadata.requires("a1grader") or []) if "extra ==" not in r]
+    except metadata.PackageNotFoundError:
+        requires = ["numpy>=1.22", "click>=8.0", "pyyaml>=6.0", "rich>=12.0", "fissix>=21.11", "matplotlib>=3.5",
+                    "scipy>=1.8", "sympy>=1.10", "pypdf>=3.0", "flask>=2.2"]
+    deps = "".join("    %s,\n" % json.dumps(r) for r in requires)
+    return PYPROJECT % {"version": __version__, "deps": deps}
+
+
+PYPROJECT = """[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "a1grader"
+version = "%(version)s"
+requires-python = ">=3.9"
+dependencies = [
+%(deps)s]
+
+[project.scripts]
+grader = "grader.cli:main"
+
+[tool.setuptools]
+packages = ["grader", "grader.checks", "grader.report", "grader.sandbox", "grader.written", "grader.review",
+            "grader.assets.reference", "grader.assets.rubrics"]
+
+[tool.setuptools.package-dir]
+"grader.assets.reference" = "reference"
+"grader.assets.rubrics" = "rubrics"
+
+[tool.setuptools.package-data]
+"grader.assets.rubrics" = ["*.yaml"]
+"""
+
+
 def _rubric_with_reference(rubric_path: Path, reference: Optional[str]) -> str:
     """The rubric's text with its `reference:` set (or removed, to use the bundled one)."""
     data = yaml.safe_load(rubric_path.read_text(encoding="utf-8"))
@@ -98,6 +140,9 @@ def build_gradescope(rubric_path: Path, out: Path) -> Path:
         for name in ("pyproject.toml", "README.md"):
             if (source / name).is_file():
                 shutil.copy(source / name, pkg / name)
+        if not (pkg / "pyproject.toml").is_file():
+            # Built from an installed grader: setup.sh must install this very version all the same.
+            (pkg / "pyproject.toml").write_text(installed_pyproject())
         _copy_tree(PACKAGE, pkg / "grader")
         _copy_tree(rubric.reference, pkg / "reference", skip={"__pycache__"})
         (pkg / "rubrics").mkdir()

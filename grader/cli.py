@@ -46,12 +46,19 @@ def _load_rubric(path):
     return load_rubric(Path(path) if path else default_rubric_path())
 
 
-def _submission_dir(path: str) -> Path:
+def _submission_dir(path: str, cache: Path | None = None) -> Path:
+    """The folder to grade: ``path`` itself, or a zip's contents unpacked under ``cache``."""
+    from .discover import locate
     folder = Path(path)
     if not folder.exists():
         raise SubmissionError("submission not found: %s" % path)
+    if folder.is_file() and folder.suffix.lower() == ".zip" and cache is not None:
+        try:
+            return locate(folder, cache)
+        except ValueError as exc:
+            raise SubmissionError("%s: %s" % (path, exc)) from None
     if not folder.is_dir():
-        raise SubmissionError("submission is not a folder: %s" % path)
+        raise SubmissionError("submission is not a folder or a zip: %s" % path)
     try:
         next(folder.iterdir(), None)
     except OSError as exc:
@@ -118,17 +125,19 @@ def _make_grader(rubric, timeout, budget, memory_mb, isolation, unsafe):
 def check(submission: str | None, rubric_path: str | None, fmt: str, out_path: str | None, min_score: float | None,
           timeout: float | None, budget: float | None, memory_mb: int | None, isolation: str, unsafe: bool,
           explain_sandbox: bool) -> None:
-    """Grade the student folder DIR and print the result."""
+    """Grade the student's folder (or zip) DIR and print the result."""
     if explain_sandbox:
         from .sandbox import isolation as iso
         click.echo(iso.explain(_sandbox_mode(isolation, unsafe)))
         sys.exit(EXIT_OK)
     if submission is None:
         raise click.UsageError("missing argument DIR (the student's folder)")
+    import tempfile
     rubric = _load_rubric(rubric_path)
-    folder = _submission_dir(submission)
-    with _make_grader(rubric, timeout, budget, memory_mb, isolation, unsafe) as grader:
-        result = grader.grade(folder)
+    with tempfile.TemporaryDirectory(prefix="a1grader-check-") as cache:
+        folder = _submission_dir(submission, Path(cache))
+        with _make_grader(rubric, timeout, budget, memory_mb, isolation, unsafe) as grader:
+            result = grader.grade(folder, label=submission)
     _emit(result, fmt, out_path, submission)
     if min_score is not None and result.score < min_score:
         sys.exit(EXIT_BELOW_MIN)

@@ -218,3 +218,91 @@ def discover(root: Path, cache: Path) -> List[Submission]:
 def shard_of(student: str, count: int) -> int:
     """The shard (1..count) a student belongs to: stable across machines and runs."""
     return int(hashlib.sha256(student.encode("utf-8")).hexdigest()[:12], 16) % count + 1
+
+
+# ---------------------------------------------------------------------------- one submission's layout
+
+_RENAMED = re.compile(r"^(?:copy of |copy_of_)?(?P<stem>[A-Za-z_]\w*?)(?:\s*\(\d+\)|-\d+|_\d+| copy(?: \d+)?)?\.py$", re.I)
+_IGNORED = (".DS_Store", "Thumbs.db", "desktop.ini")
+
+
+def arrange(files: SubmissionFiles, modules) -> SubmissionFiles:
+    """The files as the rubric expects them: the expected modules at the top, whatever the upload's shape.
+
+    One rule for every entry point (check, batch, Gradescope, the kit):
+
+    * the folder holding most of the expected modules (``modules``: q1_softmax, ...) is the code's
+      root, however deep (an inner ``assignment1/``, ``code/`` beside ``written/``); its files move
+      to the top, everything else keeps its path (a write-up is found anywhere);
+    * a renamed copy (``q2_neural (1).py``, ``q2_neural-1.py``, ``Copy of q2_neural.py``) stands for
+      its module when the module itself is absent; when both are there, the exact name is graded;
+    * ``__MACOSX``, ``.DS_Store`` and the like are left out.
+
+    Every choice is said in ``skipped`` (the submission's notes).
+    """
+    wanted = {m + ".py" for m in modules}
+    kept = [(rel, data) for rel, data in files.files
+            if "__MACOSX" not in rel.split("/") and rel.rsplit("/", 1)[-1] not in _IGNORED]
+    notes = list(files.skipped)
+    folders: dict = {}
+    for rel, _ in kept:
+        folder, _, name = rel.rpartition("/")
+        if name in wanted or _stem(name) + ".py" in wanted:
+            folders.setdefault(folder, set()).add(_stem(name))
+    if not folders:
+        return SubmissionFiles(kept, notes)
+    root = max(folders, key=lambda f: (len(folders[f]), -f.count("/"), -len(f)))
+    others = sorted(f for f in folders if f != root)
+    if root:
+        notes.append("your code was graded from %s/ (the folder with most of the expected files)" % root)
+    for other in others:
+        notes.append("%s/ also holds expected files (%s): not graded, as %s/ has more" % (
+            other or ".", ", ".join(sorted(m + ".py" for m in folders[other])), root or "the top folder"))
+    prefix = root + "/" if root else ""
+    out, names = [], {}
+    for rel, data in kept:
+        inside = rel[len(prefix):] if rel.startswith(prefix) else None
+        if inside is not None and "/" not in inside:
+            names[inside] = data
+        elif inside is not None:
+            out.append((inside, data))          # the code root's own subfolders come along
+        else:
+            out.append((rel, data))
+    present = set(names)
+    for name in sorted(names):
+        stem = _stem(name)
+        if name not in wanted and stem + ".py" in wanted:
+            if stem + ".py" in present:
+                notes.append("%s%s is a copy of %s.py's name: %s.py was graded" % (prefix, name, stem, stem))
+                out.append((prefix + name, names[name]))
+            else:
+                chosen = sorted(n for n in present if _stem(n) == stem and n not in wanted)[-1]
+                if name == chosen:
+                    notes.append("%s%s was graded as %s.py (renamed when uploaded)" % (prefix, name, stem))
+                    out.append((stem + ".py", names[name]))
+                    present.add(stem + ".py")
+                else:
+                    notes.append("%s%s was not graded: %s%s, the latest copy, was" % (prefix, name, prefix, chosen))
+                    out.append((prefix + name, names[name]))
+            continue
+        out.append((name, names[name]))
+    placed = {}
+    for rel, data in out:
+        if rel in placed:
+            notes.append("%s appears twice once the code is at the top: the code folder's copy was kept" % rel)
+            continue
+        placed[rel] = data
+    return SubmissionFiles(sorted(placed.items()), notes)
+
+
+def _stem(name: str) -> str:
+    match = _RENAMED.match(name)
+    return match.group("stem") if match else name.rsplit(".", 1)[0]
+
+
+def locate(path: Path, cache: Path) -> Path:
+    """The folder a single submission given as a folder or a zip is read from (a zip unpacks under ``cache``)."""
+    path = Path(path)
+    if path.is_file() and path.suffix.lower() == ".zip":
+        return unpack(path, Path(cache) / path.stem)
+    return path

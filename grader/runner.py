@@ -18,7 +18,7 @@ from .adapters import ADAPTERS
 from .checks import REGISTRY
 from .checks.base import CheckResult
 from .checks.numeric import seeded_rng
-from .discover import SubmissionFiles, read_files
+from .discover import SubmissionFiles, arrange, read_files
 from .errors import GraderFault, SubmissionError
 from .reference import RecordedReference, Reference, RefFunction
 from .sandbox.isolation import grader_copies
@@ -57,6 +57,8 @@ class Grader:
         # Loading runs the student's top-level code (often their own sanity checks): allow it more.
         self.limits = base.override(timeout=timeout, load_timeout=max(2 * timeout, 2.0) if timeout else None)
         self.zygote = Zygote(mode, self.limits, unsafe=unsafe, hide=answer_folders(rubric))
+        # The modules the rubric looks in: where an upload's code is (discover.arrange).
+        self.modules = sorted({c.module for _, part in rubric.parts() for c in part.find if not c.adapter})
         self.written = None
         if hasattr(rubric, "written_parts") and rubric.written_parts():
             from .written.service import WrittenService
@@ -76,7 +78,7 @@ class Grader:
         """
         start = time.perf_counter()
         try:
-            files = read_files(Path(submission))
+            files = arrange(read_files(Path(submission)), self.modules)
         except OSError as exc:
             raise SubmissionError("submission folder cannot be read: %s (%s)" % (
                 submission, exc.strerror or exc)) from None

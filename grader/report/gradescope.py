@@ -30,7 +30,9 @@ def results(result: SubmissionResult, stdout_visibility: str = "hidden") -> dict
     summary = ["%s %s" % (q.id, part_summary(p)) for q in result.questions for p in q.parts]
     return clean_tree({"score": result.score,
                        "execution_time": round(float(result.timing.get("seconds", 0.0)), 3),
-                       "output": "Score %s\n%s" % (pts(result.score, result.max_score), "\n".join(summary)),
+                       "output": "Score %s\n%s%s" % (pts(result.score, result.max_score), "\n".join(summary),
+                                                     "\nYour code ran in the grader's sandbox (isolation: %s)."
+                                                     % result.sandbox if result.sandbox else ""),
                        "stdout_visibility": stdout_visibility, "tests": tests})
 
 
