@@ -14,7 +14,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 from . import __version__
 from .discover import Submission, discover, shard_of
@@ -56,12 +56,16 @@ def _init_worker(rubric, timeout, limits, mode, unsafe) -> None:
     Finalize(_GRADER, _GRADER.close, exitpriority=10)
 
 
-def _grade_one(job: Tuple[str, str]) -> Tuple[str, Optional[dict], Optional[str], float, Optional[dict]]:
+def _grade_one(job: Tuple[str, str, List[str], Optional[str]]) -> Tuple[str, Optional[dict], Optional[str], float,
+                                                                      Optional[dict]]:
     """Grade one submission; (student, result or None, why not, seconds, fingerprints). Never raises."""
-    student, path = job
+    student, path, notes, late = job
     start = time.perf_counter()
     try:
         result = _GRADER.grade(Path(path), label=student)
+        result.notes = list(notes) + result.notes
+        if late:
+            result.lateness = {"late": True, "source": late}
         return student, result.to_dict(), None, time.perf_counter() - start, getattr(result, "prints", None)
     except Exception as exc:  # noqa: BLE001 - one submission's grader failure must not stop the class
         # Not the student's result: stored as a grader error, which the next run grades again.
@@ -70,23 +74,31 @@ def _grade_one(job: Tuple[str, str]) -> Tuple[str, Optional[dict], Optional[str]
         return student, None, "the grader failed: %s: %s" % (type(exc).__name__, exc), time.perf_counter() - start, None
 
 
-def plan(root: Path, cache: Path, shard: Tuple[int, int]) -> List[Submission]:
-    """The submissions of this shard, in student order."""
+def plan(root: Path, cache: Path, shard: Tuple[int, int], only: Sequence[str] = ()) -> List[Submission]:
+    """The submissions of this shard (or only the students ``only``, each of whom must be found), by student."""
     k, n = shard
-    return [s for s in discover(root, cache) if n == 1 or shard_of(s.student, n) == k]
+    found = [s for s in discover(root, cache) if n == 1 or shard_of(s.student, n) == k]
+    if only:
+        missing = sorted(set(only) - {s.student for s in found})
+        if missing:
+            raise GraderError("no submission for %s under %s" % (", ".join(missing), root))
+        found = [s for s in found if s.student in set(only)]
+    return found
 
 
 def run(root: Path, rubric, db: Path, jobs: Optional[int] = None, force: bool = False,
         shard: Tuple[int, int] = (1, 1), timeout: Optional[float] = None, limits=None, mode: Optional[str] = None,
-        progress: Optional[Callable[[str, BatchStats], None]] = None, unsafe: bool = False) -> BatchStats:
-    """Grade every submission under ``root`` into the gradebook ``db``; return the counts."""
+        progress: Optional[Callable[[str, BatchStats], None]] = None, unsafe: bool = False,
+        only: Sequence[str] = ()) -> BatchStats:
+    """Grade every submission under ``root`` (or only the students ``only``, again) into ``db``; return the counts."""
     root = Path(root)
     if not root.is_dir():
         raise GraderError("submissions folder not found: %s" % root)
     start = time.perf_counter()
     stats = BatchStats()
     with tempfile.TemporaryDirectory(prefix="a1grader-batch-") as tmp, Gradebook(db) as book:
-        submissions = plan(root, Path(tmp), shard)
+        submissions = plan(root, Path(tmp), shard, only)
+        force = force or bool(only)
         stats.total = len(submissions)
         todo = []
         for sub in submissions:
@@ -117,7 +129,7 @@ def _grade_all(todo, book, rubric, stats, jobs, timeout, limits, mode, progress,
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
     context = multiprocessing.get_context("fork")
     with context.Pool(jobs, initializer=_init_worker, initargs=(rubric, timeout, limits, mode, unsafe)) as pool:
-        work = [(sub.student, str(sub.path)) for sub, _ in todo]
+        work = [(sub.student, str(sub.path), sub.notes, sub.late) for sub, _ in todo]
         for student, result, error, seconds, prints in pool.imap_unordered(_grade_one, work):
             book.put(make_row(student, hashes[student], rubric.sha256, __version__, result, error, seconds,
                               max_score=rubric.max_score, status=None if result else "grader_error"))

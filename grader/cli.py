@@ -152,10 +152,12 @@ def check(submission: str | None, rubric_path: str | None, fmt: str, out_path: s
 @click.option("--force", is_flag=True, help="Regrade submissions that are unchanged since they were graded.")
 @click.option("--shard", default=None, metavar="K/N", help="Grade only the K-th of N deterministic parts of the class.")
 @click.option("--quiet", is_flag=True, help="No progress bar: one log line per submission.")
+@click.option("--student", "students", multiple=True, metavar="ID",
+              help="Regrade only this student (repeatable), even if unchanged: a regrade request.")
 @sandbox_options
 def batch(root: str, rubric_path: str | None, db_path: str, jobs: int | None, force: bool, shard: str | None,
-          quiet: bool, timeout: float | None, budget: float | None, memory_mb: int | None, isolation: str,
-          unsafe: bool) -> None:
+          quiet: bool, students, timeout: float | None, budget: float | None, memory_mb: int | None,
+          isolation: str, unsafe: bool) -> None:
     """Grade every submission under ROOT into the gradebook; resumable."""
     from . import batch as batching
     if not Path(root).is_dir():
@@ -164,7 +166,7 @@ def batch(root: str, rubric_path: str | None, db_path: str, jobs: int | None, fo
     limits = rubric.limits.override(budget=budget, memory_mb=memory_mb)
     mode = _sandbox_mode(isolation, unsafe)
     stats = _run_with_progress(batching, Path(root), rubric, db_path, jobs, force, batching.parse_shard(shard),
-                               timeout, limits, mode, quiet, unsafe)
+                               timeout, limits, mode, quiet, unsafe, tuple(students))
     click.echo("graded %d, unchanged %d, could not grade %d, of %d submissions in %.1f s -> %s" % (
         stats.graded, stats.skipped, stats.failed, stats.total, stats.seconds, db_path), err=quiet)
     if stats.scores and not quiet:
@@ -172,11 +174,12 @@ def batch(root: str, rubric_path: str | None, db_path: str, jobs: int | None, fo
         render_terminal(db_path)
 
 
-def _run_with_progress(batching, root, rubric, db_path, jobs, force, shard, timeout, limits, mode, quiet, unsafe):
+def _run_with_progress(batching, root, rubric, db_path, jobs, force, shard, timeout, limits, mode, quiet, unsafe,
+                       only=()):
     if quiet:
         def log(student, stats):
             click.echo("%s done (%d graded, %d failed)" % (student, stats.graded, stats.failed), err=True)
-        return batching.run(root, rubric, Path(db_path), jobs, force, shard, timeout, limits, mode, log, unsafe)
+        return batching.run(root, rubric, Path(db_path), jobs, force, shard, timeout, limits, mode, log, unsafe, only)
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                                TimeRemainingColumn)
     columns = (TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}/s"),
@@ -192,18 +195,37 @@ def _run_with_progress(batching, root, rubric, db_path, jobs, force, shard, time
             rate = done / max(time.monotonic() - started[0], 1e-6)
             bar.update(task, total=stats.total - stats.skipped, completed=done, rate="%.1f" % rate,
                        failed=stats.failed)
-        return batching.run(root, rubric, Path(db_path), jobs, force, shard, timeout, limits, mode, tick, unsafe)
+        return batching.run(root, rubric, Path(db_path), jobs, force, shard, timeout, limits, mode, tick, unsafe, only)
 
 
 @main.command()
 @click.option("--db", "db_path", default="grades.db", show_default=True, metavar="FILE")
-@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "canvas"]), default="csv", show_default=True,
+              help="csv/json: every score; canvas: Canvas's gradebook import, matched to --roster.")
+@click.option("--roster", "roster_path", metavar="ROSTER.csv", help="Canvas's gradebook export (for --format canvas).")
+@click.option("--column", default="Assignment 1", show_default=True, metavar="NAME",
+              help="The assignment's column in Canvas (e.g. 'Assignment 1 (12345)').")
 @click.option("--out", "out_path", metavar="FILE", help="Write to FILE instead of standard output.")
-def export(db_path: str, fmt: str, out_path: str | None) -> None:
-    """One row per student: total, per question and per part scores."""
+def export(db_path: str, fmt: str, roster_path: str | None, column: str, out_path: str | None) -> None:
+    """One row per student: total, per question and per part scores (the TAs' decisions applied)."""
     from .gradebook import iter_results
     from .report.export import to_csv, to_json
     rows = list(iter_results(Path(db_path)))
+    if fmt == "canvas":
+        from .report.canvas import to_canvas
+        if not roster_path:
+            raise GraderError("--format canvas needs --roster ROSTER.csv (Canvas's gradebook export)")
+        try:
+            roster = Path(roster_path).read_text(encoding="utf-8-sig")
+        except OSError as exc:
+            raise GraderError("cannot read the roster %s: %s" % (roster_path, exc.strerror or exc)) from None
+        text, missing, unmatched = to_canvas(rows, roster, column)
+        _write(text, out_path)
+        for name in missing:
+            click.echo("on the roster, no submission: %s" % name, err=True)
+        for name in unmatched:
+            click.echo("a submission no roster row claims: %s" % name, err=True)
+        return
     text = to_csv(rows) if fmt == "csv" else to_json(rows)
     _write(text, out_path)
 

@@ -5,8 +5,11 @@ Shapes understood (student id from the folder or file name):
 * ``ROOT/<student>/`` with the student's ``.py`` files, possibly wrapped in a
   single inner folder (``ROOT/<student>/assignment1/q1_softmax.py``);
 * ``ROOT/<student>.zip`` holding the same (unpacked safely into a cache folder);
-* flat LMS downloads ``ROOT/<name>_<id>_<sub>_<file>.py`` (Canvas-style), grouped
-  by ``<name>_<id>``.
+* flat LMS downloads, grouped by student (``<name>_<id>``): Canvas's
+  ``<name>_[LATE_]<id>_<submission>_<file>`` and Moodle's ``<Full Name>_<id>_assignsubmission_file_<file>``;
+  every file kept, whatever its extension; of a resubmitted file (``q2_neural-1.py``) the newest;
+  a zip unpacked under the student's id; ``LATE`` read as lateness, never as part of the id;
+* anything else at the top (a stray file) is reported as unattributed, never dropped.
 
 A zip is refused, with a message, if an entry is absolute, escapes with ``..``,
 is a link, or if the archive is larger or holds more files than the limits (a
@@ -32,7 +35,11 @@ MAX_BYTES = 20 * 1024 * 1024          # bytes of one submission sent to the sand
 MAX_DEPTH = 6                         # folder levels below the submission's own
 SKIPPED_DIRS = ("__pycache__", "__MACOSX")
 SKIPPED_SUFFIXES = (".pyc", ".pyo")
-_CANVAS = re.compile(r"^(?P<student>[A-Za-z0-9-]+_(?:LATE_)?\d+)_\d+_(?P<file>.+\.py)$")
+# LMS downloads name each file after its student: Canvas <name>_[LATE_]<user id>_<submission id>_<file>,
+# Moodle <Full Name>_<id>_assignsubmission_file_<file>. A name in any script; LATE is lateness, not identity.
+_LMS = (re.compile(r"^(?P<name>[^_\s/]+)_(?P<late>LATE_)?(?P<uid>\d+)_\d+_(?P<file>.+)$"),
+        re.compile(r"^(?P<name>[^/]+?)_(?P<uid>\d+)_assignsubmission_(?:file|onlinetext)_(?P<file>.+)$"))
+_RESUBMITTED = re.compile(r"-(\d+)(?=\.[^.]+$)")
 
 
 @dataclass
@@ -113,6 +120,8 @@ class Submission:
     path: Optional[Path]
     source: Path
     error: Optional[str] = None
+    notes: List[str] = field(default_factory=list)   # what discovery decided (which upload was graded)
+    late: Optional[str] = None                       # where lateness was read from, when the LMS marks it
 
     def content_hash(self) -> str:
         """The digest of the files that would be graded (:meth:`SubmissionFiles.digest`)."""
@@ -192,27 +201,66 @@ def discover(root: Path, cache: Path) -> List[Submission]:
             continue
         if entry.is_dir():
             found.append(Submission(entry.name, unwrap(entry), entry))
+        elif _lms_name(entry.name):
+            match = _lms_name(entry.name)
+            student = "%s_%s" % (match.group("name"), match.group("uid"))
+            flat.setdefault(student, []).append((entry, match.group("file"), bool(match.groupdict().get("late"))))
         elif entry.suffix.lower() == ".zip":
             student = entry.stem
             try:
                 found.append(Submission(student, unpack(entry, cache / student), entry))
             except ValueError as exc:
                 found.append(Submission(student, None, entry, "%s: %s" % (entry.name, exc)))
-        elif entry.suffix == ".py" and _CANVAS.match(entry.name):
-            match = _CANVAS.match(entry.name)
-            flat.setdefault(match.group("student"), []).append((entry, match.group("file")))
+        else:
+            found.append(Submission("(unattributed) " + entry.name, None, entry,
+                                    "%s cannot be attributed to a student: not a folder, a zip, or an LMS download's "
+                                    "file name (name_id_submission_file)" % entry.name))
     for student, files in sorted(flat.items()):
-        folder = cache / student
-        folder.mkdir(parents=True, exist_ok=True)
-        for path, name in files:
-            shutil.copyfile(path, folder / re.sub(r"-\d+(?=\.py$)", "", name))   # Canvas renames resubmissions
-        found.append(Submission(student, folder, root))
+        found.append(_lms_submission(student, files, cache / student, root))
     seen = {}
     for sub in found:
         if sub.student in seen:
             sub.student = "%s~%s" % (sub.student, sub.source.suffix.lstrip(".") or "dir")
         seen[sub.student] = sub
     return sorted(found, key=lambda s: s.student)
+
+
+def _lms_name(name: str):
+    for pattern in _LMS:
+        match = pattern.match(name)
+        if match:
+            return match
+    return None
+
+
+def _lms_submission(student: str, files, folder: Path, root: Path) -> Submission:
+    """One student's files of a flat LMS download: the newest of each resubmitted file, zips unpacked."""
+    folder.mkdir(parents=True, exist_ok=True)
+    notes: List[str] = []
+    newest: dict = {}
+    for path, name, _ in files:
+        match = _RESUBMITTED.search(name)
+        base = _RESUBMITTED.sub("", name) if match else name
+        rank = int(match.group(1)) if match else 0
+        newest.setdefault(base, []).append((rank, path, name))
+    problems = []
+    for base, uploads in sorted(newest.items()):
+        uploads.sort()
+        rank, path, name = uploads[-1]
+        if len(uploads) > 1:
+            notes.append("%s was uploaded %d times (%s): the newest, %s, was graded" % (
+                base, len(uploads), ", ".join(n for _, _, n in uploads), name))
+        if base.lower().endswith(".zip"):
+            try:
+                unpack(path, folder / Path(base).stem)
+            except ValueError as exc:
+                problems.append("%s: %s" % (name, exc))
+            continue
+        shutil.copyfile(path, folder / base)
+    late = "the LMS marked it LATE" if any(is_late for _, _, is_late in files) else None
+    if problems and not any(folder.iterdir()):
+        return Submission(student, None, root, "; ".join(problems), notes, late)
+    return Submission(student, folder, root, None, notes + problems, late)
 
 
 def shard_of(student: str, count: int) -> int:

@@ -45,6 +45,7 @@ def _flat(row: Row) -> Dict[str, Any]:
                                         "verdict": o.get("verdict"), "stale": o["stale"]}
     out["questions"], out["parts"], out["verdicts"] = questions, parts, verdicts
     out["adjusted"] = adjusted
+    out["late"] = bool((result.get("lateness") or {}).get("late"))
     out["graded_at"], out["error"] = row.graded_at, row.error
     return out
 
@@ -77,12 +78,12 @@ def to_csv(rows: List[Row]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([_text(h) for h in ["student", "score", "max_score", "status"] + q_ids + p_ids
-                     + [v + "_verdict" for v in v_ids] + ["adjusted_by_ta", "graded_at", "error"]])
+                     + [v + "_verdict" for v in v_ids] + ["adjusted_by_ta", "late", "graded_at", "error"]])
     for f in flat:
         writer.writerow([_text(f["student"]), "%g" % f["score"], "%g" % f["max_score"], _text(f["status"])]
                         + ["%g" % f["questions"][q] if q in f["questions"] else "" for q in q_ids]
                         + ["%g" % f["parts"][p] if p in f["parts"] else "" for p in p_ids]
                         + [_text(f["verdicts"].get(v, "")) for v in v_ids]
-                        + [_text(_adjusted(f["adjusted"]))]
+                        + [_text(_adjusted(f["adjusted"])), "yes" if f["late"] else ""]
                         + [_text(f["graded_at"]), _text(f["error"] or "")])
     return buffer.getvalue()

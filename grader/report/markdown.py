@@ -31,8 +31,14 @@ def _fenced(text: str) -> list:
 def render(result: SubmissionResult) -> str:
     """The feedback page; every student-controlled string goes through :func:`inline` or :func:`_fenced`."""
     lines = ["# a1grader: %s" % inline(result.submission), "",
-             "**Score: %s**" % pts(result.score, result.max_score), "",
-             "| Question | Part | Check | Points | Reason |", "|---|---|---|---:|---|"]
+             "**Score: %s**" % pts(result.score, result.max_score), ""]
+    if (getattr(result, "lateness", None) or {}).get("late"):
+        lines += ["Submitted late: %s." % inline(result.lateness.get("source", "")), ""]
+    for note in getattr(result, "notes", []) or []:
+        lines.append("- note: " + inline(note))
+    if getattr(result, "notes", None):
+        lines.append("")
+    lines += ["| Question | Part | Check | Points | Reason |", "|---|---|---|---:|---|"]
     for question in result.questions:
         for part in question.parts:
             for check in part.checks:

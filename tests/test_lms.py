@@ -1,0 +1,89 @@
+"""LMS in and out: a Canvas-style download graded with every student accounted for, and Canvas's import file."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import zipfile
+
+import pytest
+
+from conftest import SAMPLES
+from test_cli import grader
+
+
+@pytest.fixture(scope="module")
+def download(tmp_path_factory):
+    """A flat download as Canvas (and one as Moodle) gives it, with the shapes that lost students before."""
+    root = tmp_path_factory.mktemp("lms") / "download"
+    root.mkdir()
+    correct = sorted((SAMPLES / "correct").glob("*.py"))
+    for path in correct:
+        shutil.copy(path, root / ("müllerjosé_LATE_100329_500470_" + path.name))        # accents, LATE
+        shutil.copy(path, root / ("smithann_100400_500471_" + path.name))
+    shutil.copy(SAMPLES / "softmax_no_shift" / "q1_softmax.py", root / "smithann_100400_500471_q1_softmax-1.py")
+    with zipfile.ZipFile(root / "leebo_100500_500472_assignment1.zip", "w") as archive:
+        for path in correct:
+            archive.write(path, "assignment1/" + path.name)
+    notebook = {"cells": [{"cell_type": "markdown", "source": ["## 2d\n", "$(D_x+1)H + (H+1)D_y$"]}],
+                "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (root / "ngoan_100600_500473_written.ipynb").write_text(json.dumps(notebook))       # only a notebook
+    for path in correct:
+        shutil.copy(path, root / ("Kim Lee_100700_assignsubmission_file_" + path.name))  # Moodle
+    (root / "instructions.txt").write_text("not a student's file")
+    db = root.parent / "g.db"
+    run = grader("batch", str(root), "--db", str(db), "--quiet")
+    assert run.returncode == 0, run.stderr
+    rows = {r["student"]: r for r in json.loads(grader("export", "--db", str(db), "--format", "json").stdout)}
+    return root, db, rows
+
+
+def test_every_student_of_a_download_is_accounted_for(download):
+    _, db, rows = download
+    assert set(rows) == {"müllerjosé_100329", "smithann_100400", "leebo_100500", "ngoan_100600", "Kim Lee_100700",
+                         "(unattributed) instructions.txt"}
+    assert rows["müllerjosé_100329"]["late"] is True and rows["smithann_100400"]["late"] is False
+    assert rows["müllerjosé_100329"]["score"] == rows["leebo_100500"]["score"] == rows["Kim Lee_100700"]["score"] == 40
+    assert rows["smithann_100400"]["parts"]["softmax"] < 10          # the newest upload (-1) was graded
+    assert rows["ngoan_100600"]["status"] == "graded" and rows["ngoan_100600"]["score"] == 0
+    assert rows["(unattributed) instructions.txt"]["status"] == "error"
+    assert "cannot be attributed" in rows["(unattributed) instructions.txt"]["error"]
+    feedback = db.parent / "fb"
+    assert grader("feedback", "--db", str(db), "--out", str(feedback)).returncode == 0
+    assert "the newest, q1_softmax-1.py, was graded" in (feedback / "smithann_100400.md").read_text()
+    assert "Submitted late" in (feedback / "müllerjosé_100329.md").read_text()
+
+
+def test_the_canvas_import_matches_the_roster_and_reports_the_rest(download, tmp_path):
+    _, db, rows = download
+    roster = tmp_path / "roster.csv"
+    roster.write_text("Student,ID,SIS User ID,SIS Login ID,Section,Assignment 1 (777)\n"
+                      "    Points Possible,,,,,40\n"
+                      "\"Müller, José\",100329,S1,jmuller,CS224n,\n"
+                      "\"Smith, Ann\",100400,S2,asmith,CS224n,\n"
+                      "\"Lee, Bo\",100500,S3,blee,CS224n,\n"
+                      "\"Nobody, Ned\",100999,S9,nned,CS224n,\n", encoding="utf-8")
+    run = grader("export", "--db", str(db), "--format", "canvas", "--roster", str(roster),
+                 "--column", "Assignment 1 (777)")
+    assert run.returncode == 0, run.stderr
+    table = list(csv.reader(io.StringIO(run.stdout)))
+    assert table[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Assignment 1 (777)"]
+    assert table[1][0] == "Points Possible" and table[1][-1] == "40"
+    grades = {row[1]: row[-1] for row in table[2:]}
+    assert grades == {"100329": "40", "100400": "%g" % rows["smithann_100400"]["score"], "100500": "40", "100999": ""}
+    assert "on the roster, no submission: Nobody, Ned (ID 100999)" in run.stderr
+    assert "a submission no roster row claims: ngoan_100600" in run.stderr
+    assert "Kim Lee_100700" in run.stderr
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,score\nx,1\n")
+    run = grader("export", "--db", str(db), "--format", "canvas", "--roster", str(bad))
+    assert run.returncode == 2 and "not a Canvas gradebook export" in run.stderr
+
+
+def test_a_regrade_request_grades_only_that_student(download):
+    root, db, _ = download
+    run = grader("batch", str(root), "--db", str(db), "--quiet", "--student", "smithann_100400")
+    assert run.returncode == 0 and "graded 1, unchanged 0" in run.stderr, run.stderr
+    run = grader("batch", str(root), "--db", str(db), "--quiet", "--student", "nobody_1")
+    assert run.returncode == 2 and "no submission for nobody_1" in run.stderr
