@@ -87,3 +87,23 @@ def test_a_regrade_request_grades_only_that_student(download):
     assert run.returncode == 0 and "graded 1, unchanged 0" in run.stderr, run.stderr
     run = grader("batch", str(root), "--db", str(db), "--quiet", "--student", "nobody_1")
     assert run.returncode == 2 and "no submission for nobody_1" in run.stderr
+
+
+def test_the_needs_a_look_list_is_complete_one_row_per_student(tmp_path):
+    from rich.console import Console
+    from grader.gradebook import Gradebook, make_row
+    from grader.report.summary import render_terminal
+    db = tmp_path / "g.db"
+    with Gradebook(db) as book:
+        for i in range(12):
+            book.put(make_row("dropped_%02d" % i, "h%d" % i, "r", "0.1.0", None, "the zip cannot be read", max_score=40))
+        book.put(make_row("crasher", "hc", "r", "0.1.0", None, "the grader failed: ZygoteFailure", max_score=40,
+                          status="grader_error"))
+    console = Console(record=True, width=200)
+    render_terminal(db, console)
+    text = console.export_text()
+    assert text.count("needs a look:") == 10 and "... and 3 more students need a look" in text
+    report = tmp_path / "r.html"
+    assert grader("report", "--db", str(db), "--out", str(report)).returncode == 0
+    page = report.read_text()
+    assert page.count("<li class='bad'>") == 13 and "crasher" in page and "ZygoteFailure" in page

@@ -114,6 +114,10 @@ def render(summary: ClassSummary, title: str = "a1grader class report", feedback
                "%d submissions, %d graded; mean score <b>%.2f</b> of %g.</p>"
                % (summary.count, summary.graded, summary.mean, summary.max_score, summary.count, summary.graded,
                   summary.mean, summary.max_score))
+    if summary.meta:
+        out.append("<p id='meta' class='muted'>%s; report made %s.</p>" % ("; ".join(
+            "%s: %s" % (esc(k), esc(", ".join(v))) for k, v in summary.meta.items()),
+            esc(__import__("time").strftime("%Y-%m-%d %H:%M UTC", __import__("time").gmtime()))))
     out.append("<div class='figs'>%s%s</div>" % (histogram, parts_svg))
 
     out.append("<h2>Questions and parts</h2><table id='means'><tr><th>item</th><th class='num'>mean</th>"

@@ -29,6 +29,7 @@ class ClassSummary:
     attention: List[Tuple[str, str]] = field(default_factory=list)               # (student, why)
     verdicts: Dict[str, Counter] = field(default_factory=dict)                   # written part -> verdict counts
     review: List[Tuple[str, str, str, str]] = field(default_factory=list)        # (student, part, reason, answer)
+    meta: Dict[str, List[str]] = field(default_factory=dict)   # rubric, its hash, grader version, isolation, last graded
     adjusted: int = 0                                                            # parts a TA decided (applied)
     stale: List[Tuple[str, str, str]] = field(default_factory=list)              # (student, part, by): answer changed since
 
@@ -53,6 +54,7 @@ def class_summary(rows: List[Row]) -> ClassSummary:
     questions: Dict[str, List[float]] = {}
     q_max: Dict[str, float] = {}
     hints: Counter = Counter()
+    reasons: Dict[str, List[str]] = {}
     for row in rows:
         try:
             result = row.result_dict()
@@ -68,6 +70,12 @@ def class_summary(rows: List[Row]) -> ClassSummary:
             summary.attention.append((row.student, row.error or "could not be graded"))
             continue
         summary.graded += 1
+        for key, value in (("rubric", (result.get("rubric") or {}).get("path")),
+                           ("rubric sha256", (result.get("rubric") or {}).get("sha256")),
+                           ("grader version", result.get("grader_version")), ("isolation", result.get("sandbox")),
+                           ("last graded", row.graded_at)):
+            if value and value not in summary.meta.setdefault(key, []):
+                summary.meta[key].append(str(value))
         summary.max_score = max(summary.max_score, float(result["max_score"]))
         summary.scores[row.student] = float(result["score"])
         for question in result["questions"]:
@@ -83,7 +91,7 @@ def class_summary(rows: List[Row]) -> ClassSummary:
                 summary.adjusted += decided
                 if part["status"] != "graded" and not decided:
                     why = part["checks"][0]["message"] if part["checks"] else ""
-                    summary.attention.append((row.student, "%s: %s (%s)" % (part["id"], part["status"], why[:120])))
+                    reasons.setdefault(row.student, []).append("%s: %s (%s)" % (part["id"], part["status"], why[:120]))
                 if part.get("verdict"):
                     summary.verdicts.setdefault(part["id"], Counter())[part["verdict"]] += 1
                     if part["verdict"] == "needs_review" and not decided:
@@ -99,6 +107,10 @@ def class_summary(rows: List[Row]) -> ClassSummary:
                 if not part.get("mistakes"):
                     for hint in part.get("hints", []):
                         hints["%s: %s" % (part["id"], hint)] += 1
+    # One row per student: every part that went wrong, in one line.
+    summary.attention += [(student, "; ".join(why)) for student, why in reasons.items()]
+    if "last graded" in summary.meta:
+        summary.meta["last graded"] = [max(summary.meta["last graded"])]
     summary.part_means = {p: (sum(v) / len(v), part_max[p]) for p, v in parts.items()}
     summary.question_means = {q: (sum(v) / len(v), q_max[q]) for q, v in questions.items()}
     summary.hints = hints.most_common()
@@ -132,3 +144,6 @@ def render_terminal(db_path, console=None) -> None:
     for student, why in summary.attention[:10]:
         # One line each: a reason is cut short and its newlines flattened (it may be a whole traceback).
         console.print(Text("needs a look: %s: %s" % (clean(student, 200), " ".join(clean(why, 300).split("\n")))))
+    if len(summary.attention) > 10:
+        console.print(Text("... and %d more students need a look (grader report lists them all)"
+                           % (len(summary.attention) - 10)))
