@@ -32,7 +32,10 @@ Meaning of the keys:
 * ``options`` overrides a check option for every check whose kind accepts it;
   each option must be accepted by at least one registered kind.
 * ``policy``: ``cost`` in sum | mean | either (default sum); ``python2`` in
-  port | reject or ``{port_with_penalty: <fraction>}`` (default port).
+  port | reject or ``{port_with_penalty: <fraction>}`` (default port); ``hints``
+  (how much feedback may say): formula (the default: the named mistake and how to
+  fix it, formulas included), mistake (the mistake's name and where only, no formula),
+  none (checks' messages only).
 * ``isolate`` maps a graded function's name to the reference module providing it
   while another function is graded (DESIGN rule 2).
 * A question's ``points`` must equal the sum of its checks' points: the total is
@@ -73,7 +76,8 @@ from .yamlines import At, LineDict, LineList, describe, is_number, parse_yaml, p
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 COST_POLICIES = ("sum", "mean", "either")
 PYTHON2_POLICIES = ("port", "reject")
-POLICY_DEFAULTS: Dict[str, Any] = {"cost": "sum", "python2": "port"}
+POLICY_DEFAULTS: Dict[str, Any] = {"cost": "sum", "python2": "port", "hints": "formula"}
+HINT_POLICIES = ("formula", "mistake", "none")
 POINTS_TOLERANCE = 1e-9
 
 TOP_KEYS = ("name", "seed", "reference", "options", "policy", "isolate", "limits", "writeup", "questions")
@@ -324,6 +328,11 @@ def _read_policy(data: dict, at: At) -> Dict[str, Any]:
         policy["cost"] = cost
     if "python2" in given:
         policy["python2"] = _read_python2_policy(given["python2"], where.child(given, "python2"))
+    if "hints" in given:
+        if given["hints"] not in HINT_POLICIES:
+            raise where.child(given, "hints").error("expected one of %s, got %s" % (
+                ", ".join(HINT_POLICIES), describe(given["hints"])))
+        policy["hints"] = given["hints"]
     return policy
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -104,6 +105,7 @@ class Grader:
                              if part.written and "words" in part.written}
         timing = {"seconds": round(time.perf_counter() - start, 3)}
         name = label if label is not None else str(submission)
+        limit_hints(results.values(), getattr(self.rubric, "policy", {}).get("hints", "formula"))
         result = score_submission(self.rubric, name, results, __version__, timing)
         result.sandbox = self.zygote.label
         result.notes = list(files.skipped)
@@ -135,6 +137,25 @@ class Grader:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def limit_hints(parts, level: str) -> None:
+    """Feedback that says no more than the course wants (rubric ``policy: hints``).
+
+    ``mistake``: a named mistake keeps its name and where it is (the text before its first
+    colon or full stop), the rubric's hints (which may hold formulas) go; ``none``: no hints.
+    """
+    if level == "formula":
+        return
+    for part in parts:
+        for check in part.checks:
+            check.hint = None
+        if level == "none":
+            part.hints, part.mistakes = [], [dict(m, hint="") for m in part.mistakes]
+            continue
+        for mistake in part.mistakes:
+            mistake["hint"] = re.split(r"[:.]\s", mistake["hint"], 1)[0].rstrip(".") + "."
+        part.hints = [m["hint"] for m in part.mistakes]
 
 
 def code_answer(part: PartResult, files, candidates=()) -> Tuple[str, str]:

@@ -107,3 +107,20 @@ def test_the_needs_a_look_list_is_complete_one_row_per_student(tmp_path):
     assert grader("report", "--db", str(db), "--out", str(report)).returncode == 0
     page = report.read_text()
     assert page.count("<li class='bad'>") == 13 and "crasher" in page and "ZygoteFailure" in page
+
+
+@pytest.mark.parametrize("level", ["mistake", "none"])
+def test_a_course_decides_how_much_a_hint_may_say(tmp_path, level):
+    from conftest import ROOT
+    text = (ROOT / "rubrics" / "a1.yaml").read_text().replace("  cost: either", "  cost: either\n  hints: %s" % level)
+    rubric = tmp_path / "a1.yaml"
+    rubric.write_text(text.replace("reference: ../reference", "reference: %s" % (ROOT / "reference")))
+    run = grader("check", str(SAMPLES / "softmax_no_shift"), "--rubric", str(rubric), "--format", "markdown")
+    assert run.returncode == 0, run.stderr
+    full = grader("check", str(SAMPLES / "softmax_no_shift"), "--format", "markdown").stdout
+    assert "Subtract each row's maximum" in full                   # the default names the fix
+    assert "Subtract" not in run.stdout and "exp(1000)" not in run.stdout
+    if level == "mistake":
+        assert "hint: softmax overflows." in run.stdout
+    else:
+        assert "hint:" not in run.stdout
