@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, List, Optional, Sequence, Tuple
 
-from . import __version__
+from . import __version__, lateness
 from .discover import Submission, discover, shard_of
 from .errors import GraderError
 from .gradebook import Gradebook, make_row
@@ -64,14 +64,22 @@ def _grade_one(job: Tuple[str, str, List[str], Optional[str]]) -> Tuple[str, Opt
     try:
         result = _GRADER.grade(Path(path), label=student)
         result.notes = list(notes) + result.notes
-        if late:
-            result.lateness = {"late": True, "source": late}
+        lateness.apply(result, late)
         return student, result.to_dict(), None, time.perf_counter() - start, getattr(result, "prints", None)
     except Exception as exc:  # noqa: BLE001 - one submission's grader failure must not stop the class
         # Not the student's result: stored as a grader error, which the next run grades again.
         if _GRADER is not None:
             _GRADER.zygote.stop()
         return student, None, "the grader failed: %s: %s" % (type(exc).__name__, exc), time.perf_counter() - start, None
+
+
+def _lateness(rubric, sub: Submission, extensions) -> dict:
+    """The submission's lateness record: the LMS's marker, else its files' times, against its due date."""
+    policy = getattr(rubric, "late", None) or lateness.NO_POLICY
+    due = (extensions or {}).get(sub.student)
+    if sub.late:
+        return lateness.assess(policy, None, sub.late, due, marked_late=True)
+    return lateness.assess(policy, lateness.from_timestamp(sub.submitted), "when its files were written", due)
 
 
 def plan(root: Path, cache: Path, shard: Tuple[int, int], only: Sequence[str] = ()) -> List[Submission]:
@@ -89,7 +97,7 @@ def plan(root: Path, cache: Path, shard: Tuple[int, int], only: Sequence[str] = 
 def run(root: Path, rubric, db: Path, jobs: Optional[int] = None, force: bool = False,
         shard: Tuple[int, int] = (1, 1), timeout: Optional[float] = None, limits=None, mode: Optional[str] = None,
         progress: Optional[Callable[[str, BatchStats], None]] = None, unsafe: bool = False,
-        only: Sequence[str] = ()) -> BatchStats:
+        only: Sequence[str] = (), extensions=None) -> BatchStats:
     """Grade every submission under ``root`` (or only the students ``only``, again) into ``db``; return the counts."""
     root = Path(root)
     if not root.is_dir():
@@ -114,7 +122,7 @@ def run(root: Path, rubric, db: Path, jobs: Optional[int] = None, force: bool = 
                 continue
             todo.append((sub, digest))
         if todo:
-            _grade_all(todo, book, rubric, stats, jobs, timeout, limits, mode, progress, unsafe)
+            _grade_all(todo, book, rubric, stats, jobs, timeout, limits, mode, progress, unsafe, extensions)
     stats.seconds = time.perf_counter() - start
     return stats
 
@@ -124,12 +132,12 @@ def _report(progress, student, stats) -> None:
         progress(student, stats)
 
 
-def _grade_all(todo, book, rubric, stats, jobs, timeout, limits, mode, progress, unsafe) -> None:
+def _grade_all(todo, book, rubric, stats, jobs, timeout, limits, mode, progress, unsafe, extensions=None) -> None:
     hashes = {sub.student: digest for sub, digest in todo}
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
     context = multiprocessing.get_context("fork")
     with context.Pool(jobs, initializer=_init_worker, initargs=(rubric, timeout, limits, mode, unsafe)) as pool:
-        work = [(sub.student, str(sub.path), sub.notes, sub.late) for sub, _ in todo]
+        work = [(sub.student, str(sub.path), sub.notes, _lateness(rubric, sub, extensions)) for sub, _ in todo]
         for student, result, error, seconds, prints in pool.imap_unordered(_grade_one, work):
             book.put(make_row(student, hashes[student], rubric.sha256, __version__, result, error, seconds,
                               max_score=rubric.max_score, status=None if result else "grader_error"))

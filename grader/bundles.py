@@ -51,8 +51,10 @@ cd "$ROOT/source"
 # Gradescope grades each submission in a container of its own, thrown away afterwards: where
 # its kernel allows neither bubblewrap nor namespaces, a uid drop alone is acceptable there
 # (and only there). The strongest mode that works is still chosen; results.json names it.
+META=()
+if [ -f "$ROOT/submission_metadata.json" ]; then META=(--gradescope-metadata "$ROOT/submission_metadata.json"); fi
 if ! "$PY" -m grader.cli check "$ROOT/submission" --rubric "$ROOT/source/rubric.yaml" --i-know-it-is-unsafe \\
-        --format gradescope --out "$ROOT/results/results.json" 2> "$ROOT/results/grader_error.txt"; then
+        --format gradescope --out "$ROOT/results/results.json" "${META[@]}" 2> "$ROOT/results/grader_error.txt"; then
     status=$?
     if [ "$status" -ne 1 ]; then
         "$PY" - "$ROOT/results" <<'PY'

@@ -122,9 +122,11 @@ def _make_grader(rubric, timeout, budget, memory_mb, isolation, unsafe):
 @click.option("--min-score", type=float, default=None, metavar="X", help="Exit with 1 when the score is below X.")
 @sandbox_options
 @click.option("--explain-sandbox", is_flag=True, help="Say which isolation mode is active here, and exit.")
+@click.option("--gradescope-metadata", "metadata", metavar="FILE", default=None,
+              help="Gradescope's submission_metadata.json: its submission time and due date decide lateness.")
 def check(submission: str | None, rubric_path: str | None, fmt: str, out_path: str | None, min_score: float | None,
           timeout: float | None, budget: float | None, memory_mb: int | None, isolation: str, unsafe: bool,
-          explain_sandbox: bool) -> None:
+          explain_sandbox: bool, metadata: str | None) -> None:
     """Grade the student's folder (or zip) DIR and print the result."""
     if explain_sandbox:
         from .sandbox import isolation as iso
@@ -138,6 +140,11 @@ def check(submission: str | None, rubric_path: str | None, fmt: str, out_path: s
         folder = _submission_dir(submission, Path(cache))
         with _make_grader(rubric, timeout, budget, memory_mb, isolation, unsafe) as grader:
             result = grader.grade(folder, label=submission)
+    if metadata:
+        from . import lateness
+        times = lateness.gradescope_times(Path(metadata))
+        lateness.apply(result, lateness.assess(rubric.late, times["submitted"], "Gradescope's submission time",
+                                               times["due"] if rubric.late.due is None else None))
     _emit(result, fmt, out_path, submission)
     if min_score is not None and result.score < min_score:
         sys.exit(EXIT_BELOW_MIN)
@@ -154,10 +161,12 @@ def check(submission: str | None, rubric_path: str | None, fmt: str, out_path: s
 @click.option("--quiet", is_flag=True, help="No progress bar: one log line per submission.")
 @click.option("--student", "students", multiple=True, metavar="ID",
               help="Regrade only this student (repeatable), even if unchanged: a regrade request.")
+@click.option("--extensions", "extensions_path", metavar="FILE",
+              help="CSV of student,due: each student's own due date (the rubric's late: policy applies).")
 @sandbox_options
 def batch(root: str, rubric_path: str | None, db_path: str, jobs: int | None, force: bool, shard: str | None,
-          quiet: bool, students, timeout: float | None, budget: float | None, memory_mb: int | None,
-          isolation: str, unsafe: bool) -> None:
+          quiet: bool, students, extensions_path: str | None, timeout: float | None, budget: float | None,
+          memory_mb: int | None, isolation: str, unsafe: bool) -> None:
     """Grade every submission under ROOT into the gradebook; resumable."""
     from . import batch as batching
     if not Path(root).is_dir():
@@ -165,8 +174,10 @@ def batch(root: str, rubric_path: str | None, db_path: str, jobs: int | None, fo
     rubric = _load_rubric(rubric_path)
     limits = rubric.limits.override(budget=budget, memory_mb=memory_mb)
     mode = _sandbox_mode(isolation, unsafe)
+    from .lateness import read_extensions
+    extensions = read_extensions(Path(extensions_path)) if extensions_path else None
     stats = _run_with_progress(batching, Path(root), rubric, db_path, jobs, force, batching.parse_shard(shard),
-                               timeout, limits, mode, quiet, unsafe, tuple(students))
+                               timeout, limits, mode, quiet, unsafe, tuple(students), extensions)
     click.echo("graded %d, unchanged %d, could not grade %d, of %d submissions in %.1f s -> %s" % (
         stats.graded, stats.skipped, stats.failed, stats.total, stats.seconds, db_path), err=quiet)
     if stats.scores and not quiet:
@@ -175,11 +186,11 @@ def batch(root: str, rubric_path: str | None, db_path: str, jobs: int | None, fo
 
 
 def _run_with_progress(batching, root, rubric, db_path, jobs, force, shard, timeout, limits, mode, quiet, unsafe,
-                       only=()):
+                       only=(), extensions=None):
     if quiet:
         def log(student, stats):
             click.echo("%s done (%d graded, %d failed)" % (student, stats.graded, stats.failed), err=True)
-        return batching.run(root, rubric, Path(db_path), jobs, force, shard, timeout, limits, mode, log, unsafe, only)
+        return batching.run(root, rubric, Path(db_path), jobs, force, shard, timeout, limits, mode, log, unsafe, only, extensions)
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                                TimeRemainingColumn)
     columns = (TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}/s"),
@@ -195,7 +206,7 @@ def _run_with_progress(batching, root, rubric, db_path, jobs, force, shard, time
             rate = done / max(time.monotonic() - started[0], 1e-6)
             bar.update(task, total=stats.total - stats.skipped, completed=done, rate="%.1f" % rate,
                        failed=stats.failed)
-        return batching.run(root, rubric, Path(db_path), jobs, force, shard, timeout, limits, mode, tick, unsafe, only)
+        return batching.run(root, rubric, Path(db_path), jobs, force, shard, timeout, limits, mode, tick, unsafe, only, extensions)
 
 
 @main.command()

@@ -122,6 +122,7 @@ class Submission:
     error: Optional[str] = None
     notes: List[str] = field(default_factory=list)   # what discovery decided (which upload was graded)
     late: Optional[str] = None                       # where lateness was read from, when the LMS marks it
+    submitted: Optional[float] = None                # when it was handed in (its files' times; None: unknown)
 
     def content_hash(self) -> str:
         """The digest of the files that would be graded (:meth:`SubmissionFiles.digest`)."""
@@ -200,7 +201,7 @@ def discover(root: Path, cache: Path) -> List[Submission]:
             found.append(Submission(student, None, entry, "%s is a link: not followed" % entry.name))
             continue
         if entry.is_dir():
-            found.append(Submission(entry.name, unwrap(entry), entry))
+            found.append(Submission(entry.name, unwrap(entry), entry, submitted=_written(entry)))
         elif _lms_name(entry.name):
             match = _lms_name(entry.name)
             student = "%s_%s" % (match.group("name"), match.group("uid"))
@@ -208,7 +209,8 @@ def discover(root: Path, cache: Path) -> List[Submission]:
         elif entry.suffix.lower() == ".zip":
             student = entry.stem
             try:
-                found.append(Submission(student, unpack(entry, cache / student), entry))
+                found.append(Submission(student, unpack(entry, cache / student), entry,
+                                        submitted=entry.lstat().st_mtime))
             except ValueError as exc:
                 found.append(Submission(student, None, entry, "%s: %s" % (entry.name, exc)))
         else:
@@ -223,6 +225,19 @@ def discover(root: Path, cache: Path) -> List[Submission]:
             sub.student = "%s~%s" % (sub.student, sub.source.suffix.lstrip(".") or "dir")
         seen[sub.student] = sub
     return sorted(found, key=lambda s: s.student)
+
+
+def _written(folder: Path) -> Optional[float]:
+    """The latest time a file under ``folder`` was written (links not followed)."""
+    latest = None
+    for base, _, names in os.walk(folder):
+        for name in names:
+            try:
+                stamp = os.lstat(os.path.join(base, name)).st_mtime
+            except OSError:
+                continue
+            latest = stamp if latest is None else max(latest, stamp)
+    return latest
 
 
 def _lms_name(name: str):

@@ -69,6 +69,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 from .adapters import ADAPTERS
 from .checks.base import REGISTRY, CheckKind
 from .errors import RubricError
+from .lateness import NO_POLICY, LatePolicy, parse_time
 from .sandbox.limits import DEFAULT_LIMITS, Limits
 from .writtenspec import DEFAULT_WRITEUP, WriteupSpec, WrittenSpec, read_writeup, read_written
 from .yamlines import At, LineDict, LineList, describe, is_number, parse_yaml, plain, suggest
@@ -80,7 +81,8 @@ POLICY_DEFAULTS: Dict[str, Any] = {"cost": "sum", "python2": "port", "hints": "f
 HINT_POLICIES = ("formula", "mistake", "none")
 POINTS_TOLERANCE = 1e-9
 
-TOP_KEYS = ("name", "seed", "reference", "options", "policy", "isolate", "limits", "writeup", "questions")
+TOP_KEYS = ("name", "seed", "reference", "options", "policy", "isolate", "limits", "writeup", "late", "questions")
+LATE_KEYS = ("due", "grace_hours", "percent_per_day", "cap_percent")
 QUESTION_KEYS = ("id", "title", "points", "parts")
 PART_KEYS = ("id", "title", "find", "written", "checks")
 CHECK_KEYS = ("id", "kind", "points", "visibility", "hint", "title")
@@ -194,6 +196,7 @@ class Rubric:
     questions: Tuple[QuestionSpec, ...]
     limits: Limits = field(default=DEFAULT_LIMITS, hash=False)
     writeup: WriteupSpec = field(default=DEFAULT_WRITEUP, hash=False)
+    late: LatePolicy = field(default=NO_POLICY, hash=False)
 
     def parts(self) -> Iterator[Tuple[QuestionSpec, PartSpec]]:
         """Every (question, part) pair, in rubric order."""
@@ -365,6 +368,31 @@ def _read_isolate(data: dict, at: At) -> Dict[str, str]:
             raise item.error("expected a module name, got %s" % describe(module))
         isolate[name] = module
     return isolate
+
+
+def _read_late(data: dict, at: At) -> LatePolicy:
+    """The late policy: a due date (ISO 8601), grace hours, percent per started day, a cap in percent."""
+    if "late" not in data:
+        return NO_POLICY
+    where = at.child(data, "late")
+    given = _mapping(data["late"], where, "late policy settings")
+    _no_unknown_keys(given, LATE_KEYS, where, "late")
+    due = None
+    if "due" in given:
+        try:
+            due = parse_time(given["due"])
+        except (ValueError, TypeError):
+            raise where.child(given, "due").error("expected a date and time like 2026-12-01T23:59:00Z, got %s"
+                                                  % describe(given["due"])) from None
+    numbers = {}
+    for key in LATE_KEYS[1:]:
+        if key in given:
+            value = given[key]
+            if not is_number(value) or value < 0 or (key != "grace_hours" and value > 100):
+                raise where.child(given, key).error("expected a number >= 0%s, got %s" % (
+                    "" if key == "grace_hours" else " and <= 100", describe(value)))
+            numbers[key] = float(value)
+    return LatePolicy(due, **numbers)
 
 
 def _read_limits(data: dict, at: At) -> Limits:
@@ -641,6 +669,7 @@ def load_rubric(path: PathLike) -> Rubric:
     writeup = read_writeup(data["writeup"], at.child(data, "writeup")) if "writeup" in data else DEFAULT_WRITEUP
     ctx = _Context(kinds, _read_global_options(data, at, kinds), writeup)
     questions = _read_questions(data, at, ctx)
+    late = _read_late(data, at)
     return Rubric(path=path, sha256=hashlib.sha256(raw).hexdigest(), name=name, seed=seed,
                   reference=reference, isolate=isolate, policy=policy, questions=questions, limits=limits,
-                  writeup=writeup)
+                  writeup=writeup, late=late)

@@ -45,7 +45,10 @@ def _flat(row: Row) -> Dict[str, Any]:
                                         "verdict": o.get("verdict"), "stale": o["stale"]}
     out["questions"], out["parts"], out["verdicts"] = questions, parts, verdicts
     out["adjusted"] = adjusted
-    out["late"] = bool((result.get("lateness") or {}).get("late"))
+    late = result.get("lateness") or {}
+    out["late"] = bool(late.get("late"))
+    out["late_hours"] = late.get("hours")
+    out["late_penalty_percent"] = late.get("penalty_percent")
     out["graded_at"], out["error"] = row.graded_at, row.error
     return out
 
@@ -78,12 +81,15 @@ def to_csv(rows: List[Row]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([_text(h) for h in ["student", "score", "max_score", "status"] + q_ids + p_ids
-                     + [v + "_verdict" for v in v_ids] + ["adjusted_by_ta", "late", "graded_at", "error"]])
+                     + [v + "_verdict" for v in v_ids] + ["adjusted_by_ta", "late", "late_hours", "late_penalty_percent",
+                                                          "graded_at", "error"]])
     for f in flat:
         writer.writerow([_text(f["student"]), "%g" % f["score"], "%g" % f["max_score"], _text(f["status"])]
                         + ["%g" % f["questions"][q] if q in f["questions"] else "" for q in q_ids]
                         + ["%g" % f["parts"][p] if p in f["parts"] else "" for p in p_ids]
                         + [_text(f["verdicts"].get(v, "")) for v in v_ids]
-                        + [_text(_adjusted(f["adjusted"])), "yes" if f["late"] else ""]
+                        + [_text(_adjusted(f["adjusted"])), "yes" if f["late"] else "",
+                           "" if f["late_hours"] is None else "%g" % f["late_hours"],
+                           "" if f["late_penalty_percent"] is None else "%g" % f["late_penalty_percent"]]
                         + [_text(f["graded_at"]), _text(f["error"] or "")])
     return buffer.getvalue()

@@ -28,6 +28,12 @@ def results(result: SubmissionResult, stdout_visibility: str = "hidden") -> dict
                               "status": "passed" if check.passed else "failed",
                               "output": output, "visibility": check.visibility})
     summary = ["%s %s" % (q.id, part_summary(p)) for q in result.questions for p in q.parts]
+    late = getattr(result, "lateness", None) or {}
+    if late.get("late"):
+        summary.append("Submitted late: %s%s" % (late.get("why") or late.get("source", ""), (
+            "; the late policy takes %g%% of the total (%s before it)" % (
+                late["penalty_percent"], pts(late.get("raw_score", result.score), result.max_score))
+            if late.get("penalty_percent") else "")))
     return clean_tree({"score": result.score,
                        "execution_time": round(float(result.timing.get("seconds", 0.0)), 3),
                        "output": "Score %s\n%s%s" % (pts(result.score, result.max_score), "\n".join(summary),

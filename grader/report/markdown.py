@@ -32,8 +32,13 @@ def render(result: SubmissionResult) -> str:
     """The feedback page; every student-controlled string goes through :func:`inline` or :func:`_fenced`."""
     lines = ["# a1grader: %s" % inline(result.submission), "",
              "**Score: %s**" % pts(result.score, result.max_score), ""]
-    if (getattr(result, "lateness", None) or {}).get("late"):
-        lines += ["Submitted late: %s." % inline(result.lateness.get("source", "")), ""]
+    late = getattr(result, "lateness", None) or {}
+    if late.get("late"):
+        line = "Submitted late: %s." % inline(late.get("why") or late.get("source", ""))
+        if late.get("penalty_percent"):
+            line += " The late policy takes %g%% of the total: %s before it." % (
+                late["penalty_percent"], pts(late.get("raw_score", result.score), result.max_score))
+        lines += [line, ""]
     for note in getattr(result, "notes", []) or []:
         lines.append("- note: " + inline(note))
     if getattr(result, "notes", None):

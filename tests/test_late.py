@@ -1,0 +1,83 @@
+"""Lateness: a due date and a late policy in the rubric, per-student extensions, Gradescope's submission time."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import zipfile
+from datetime import datetime, timedelta, timezone
+
+from conftest import ROOT, SAMPLES
+from test_cli import grader
+from test_course_tools import run_autograder, validate_results
+
+DUE = datetime(2026, 11, 1, tzinfo=timezone.utc)
+POLICY = "late:\n  due: \"2026-11-01T00:00:00Z\"\n  grace_hours: 1\n  percent_per_day: 10\n  cap_percent: 30\n"
+
+
+def late_rubric(tmp_path):
+    text = (ROOT / "rubrics" / "a1.yaml").read_text()
+    path = tmp_path / "late.yaml"
+    path.write_text(text.replace("questions:\n", POLICY + "reference: %s\nquestions:\n" % (ROOT / "reference"), 1))
+    return path
+
+
+def handed_in(folder, when):
+    stamp = when.timestamp()
+    for base, _, names in os.walk(folder):
+        for name in names:
+            os.utime(os.path.join(base, name), (stamp, stamp))
+
+
+def test_the_late_policy_takes_its_share_of_the_total(tmp_path):
+    rubric = late_rubric(tmp_path)
+    root = tmp_path / "class"
+    times = {"on_time": DUE - timedelta(hours=1), "in_grace": DUE + timedelta(minutes=30),
+             "two_days": DUE + timedelta(hours=30), "very_late": DUE + timedelta(days=10),
+             "extended": DUE + timedelta(hours=30)}
+    for name, when in times.items():
+        shutil.copytree(SAMPLES / "correct", root / name)
+        handed_in(root / name, when)
+    extensions = tmp_path / "extensions.csv"
+    extensions.write_text("student,due\nextended,2026-11-03T00:00:00Z\n")
+    db = tmp_path / "g.db"
+    run = grader("batch", str(root), "--db", str(db), "--rubric", str(rubric), "--extensions", str(extensions),
+                 "--quiet")
+    assert run.returncode == 0, run.stderr
+    rows = {r["student"]: r for r in json.loads(grader("export", "--db", str(db), "--format", "json").stdout)}
+    assert (rows["on_time"]["late"], rows["on_time"]["score"]) == (False, 40)
+    assert (rows["extended"]["late"], rows["extended"]["score"]) == (False, 40)
+    assert (rows["in_grace"]["late"], rows["in_grace"]["late_penalty_percent"], rows["in_grace"]["score"]) == (True, 0, 40)
+    assert (rows["two_days"]["late_hours"], rows["two_days"]["late_penalty_percent"]) == (30.0, 20)
+    assert rows["two_days"]["score"] == 32 and rows["two_days"]["parts"]["softmax"] == 10    # parts keep their points
+    assert (rows["very_late"]["late_penalty_percent"], rows["very_late"]["score"]) == (30, 28)
+    csv = grader("export", "--db", str(db), "--format", "csv").stdout
+    assert "late,late_hours,late_penalty_percent" in csv.splitlines()[0]
+    feedback = tmp_path / "fb"
+    assert grader("feedback", "--db", str(db), "--out", str(feedback)).returncode == 0
+    assert "takes 20% of the total: 40/40 before it" in (feedback / "two_days.md").read_text()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("student,due\nextended,next tuesday\n")
+    run = grader("batch", str(root), "--db", str(db), "--rubric", str(rubric), "--extensions", str(bad), "--quiet")
+    assert run.returncode == 2 and "bad.csv:2" in run.stderr
+
+
+def test_gradescope_lateness_comes_from_its_submission_metadata(tmp_path):
+    rubric = late_rubric(tmp_path)
+    bundle = tmp_path / "gs"
+    assert grader("gradescope", "build", "--rubric", str(rubric), "--out", str(bundle / "a.zip")).returncode == 0
+    with zipfile.ZipFile(bundle / "a.zip") as archive:
+        archive.extractall(bundle / "autograder" / "source")
+    metadata = {"created_at": (DUE + timedelta(hours=30)).isoformat(), "assignment": {"due_date": DUE.isoformat()}}
+    (bundle / "autograder" / "submission_metadata.json").write_text(json.dumps(metadata))
+    data = run_autograder(bundle / "autograder", SAMPLES / "correct")
+    assert data["score"] == 32.0, data["output"]
+    assert "late" in data["output"].lower()
+
+
+def test_a_malformed_late_policy_names_its_line(tmp_path):
+    rubric = late_rubric(tmp_path)
+    rubric.write_text(rubric.read_text().replace('due: "2026-11-01T00:00:00Z"', "due: soon"))
+    run = grader("check", str(SAMPLES / "correct"), "--rubric", str(rubric))
+    line = next(i for i, row in enumerate(rubric.read_text().splitlines(), 1) if "due: soon" in row)
+    assert run.returncode == 2 and ":%d: late.due" % line in run.stderr, run.stderr
