@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 from conftest import ROOT, SAMPLES
 from test_cli import grader
-from test_course_tools import run_autograder, validate_results
+from test_course_tools import run_autograder
 
 DUE = datetime(2026, 11, 1, tzinfo=timezone.utc)
 POLICY = "late:\n  due: \"2026-11-01T00:00:00Z\"\n  grace_hours: 1\n  percent_per_day: 10\n  cap_percent: 30\n"

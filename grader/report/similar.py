@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import json
-from typing import Any, Dict, List, Sequence
+from typing import Dict, List, Sequence
 
 from ..similarity import Pair, Student, clusters
 from .common import clean
