@@ -28,16 +28,18 @@ PACKAGE = Path(__file__).resolve().parent
 SKIP = {"__pycache__", "assets"}
 
 SETUP_SH = """#!/usr/bin/env bash
-# Runs once, as root, when Gradescope builds the autograder image.
+# Runs once, as root, when Gradescope builds the autograder image. A1GRADER_AUTOGRADER_ROOT
+# moves /autograder (for tests).
 set -euo pipefail
+ROOT="${A1GRADER_AUTOGRADER_ROOT:-/autograder}"
 apt-get install -y python3 python3-venv python3-pip bubblewrap >/dev/null 2>&1 || true
-python3 -m venv /autograder/venv
-/autograder/venv/bin/pip install --quiet /autograder/source/a1grader
+python3 -m venv "$ROOT/venv"
+"$ROOT/venv/bin/pip" install --quiet "$ROOT/source/a1grader"
 # The reference and the rubric stay out of the student's reach: the student's
 # code runs as an unprivileged uid (and, where bubblewrap works, cannot see them).
 # pip put a copy of the grader, reference included, into the venv: that one too.
-chmod -R go-rwx /autograder/source
-chmod -R go-rwx "$(/autograder/venv/bin/python -c 'import grader, os; print(os.path.dirname(grader.__file__))')"
+chmod -R go-rwx "$ROOT/source"
+chmod -R go-rwx "$("$ROOT/venv/bin/python" -c 'import grader, os; print(os.path.dirname(grader.__file__))')"
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash

@@ -142,3 +142,48 @@ def test_the_gradescope_zip_installs_from_an_installed_grader(tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     assert (target / "grader" / "assets" / "rubrics" / "a1.yaml").is_file()
     assert (target / "grader" / "written" / "latex.py").is_file()
+
+
+def test_the_gradescope_sequence_setup_then_every_upload_shape(shapes, tmp_path):
+    """As Gradescope runs it: unpack into a fresh root, setup.sh as root, then run_autograder per upload."""
+    import os
+    from test_course_tools import validate_results
+    bundle = tmp_path / "autograder.zip"
+    assert grader("gradescope", "build", "--out", str(bundle)).returncode == 0
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(bundle) as archive:
+        archive.extractall(root / "source")
+        for info in archive.infolist():          # zip keeps the scripts' modes; extractall does not
+            os.chmod(root / "source" / info.filename, (info.external_attr >> 16) & 0o777 or 0o644)
+    env = dict(os.environ, A1GRADER_AUTOGRADER_ROOT=str(root))
+    setup = subprocess.run(["bash", str(root / "source" / "setup.sh")], env=env, capture_output=True, text=True,
+                           timeout=900)
+    assert setup.returncode == 0, setup.stderr[-3000:]
+    # Nothing that holds reference code, the rubric or recorded answers is readable by the sandbox's uid.
+    uid = 61000
+    secrets = [p for p in (root / "source").rglob("*") if p.is_file()]
+    site = subprocess.run([str(root / "venv" / "bin" / "python"), "-c",
+                           "import grader, os; print(os.path.dirname(grader.__file__))"],
+                          capture_output=True, text=True).stdout.strip()
+    secrets += [p for p in Path(site).rglob("*.py") if "reference" in str(p) or p.name == "a1.yaml"]
+    assert any("reference" in str(p) for p in secrets)
+    probe = subprocess.run(["setpriv", "--reuid=%d" % uid, "--regid=%d" % uid, "--clear-groups", sys.executable, "-c",
+                            "import sys\nfor p in sys.argv[1:]:\n    try:\n        open(p).read(1)\n"
+                            "        print('READABLE', p)\n    except OSError:\n        pass"]
+                           + [str(p) for p in secrets], capture_output=True, text=True)
+    assert "READABLE" not in probe.stdout, probe.stdout[:2000]
+    # run_autograder, with the interpreter setup.sh installed, for every upload shape
+    env.pop("A1GRADER_PYTHON", None)
+    for name, path in shapes.items():
+        upload = path
+        if path.is_file():
+            upload = tmp_path / "unzipped"
+            with zipfile.ZipFile(path) as archive:
+                archive.extractall(upload)
+        shutil.rmtree(root / "submission", ignore_errors=True)
+        shutil.rmtree(root / "results", ignore_errors=True)
+        shutil.copytree(upload, root / "submission")
+        subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env, check=True, timeout=300)
+        data = json.loads((root / "results" / "results.json").read_text())
+        validate_results(data)
+        assert data["score"] == 40.0 and "isolation:" in data["output"], (name, data["output"][-500:])
