@@ -61,7 +61,7 @@ def test_min_score_sets_exit_code_one():
 
 @pytest.mark.parametrize("args,needle", [
     (["check", "no/such/folder"], "submission not found: no/such/folder"),
-    (["check", "README.md"], "submission is not a folder: README.md"),
+    (["check", "README.md"], "submission is not a folder or a zip: README.md"),
     (["check", "sample_submissions/correct", "--rubric", "missing.yaml"], "missing.yaml"),
 ])
 def test_bad_paths_give_one_line_and_exit_two(args, needle):
