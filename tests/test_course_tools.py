@@ -65,7 +65,7 @@ def validate_results(data):
 
 def test_gradescope_zip_grades_the_correct_sample(autograder):
     setup = (autograder / "source" / "setup.sh").read_text()
-    assert "pip install" in setup and "chmod -R go-rwx /autograder/source" in setup
+    assert "pip\" install" in setup and 'chmod -R go-rwx "$ROOT/source"' in setup and 'ROOT="${A1GRADER_AUTOGRADER_ROOT:-/autograder}"' in setup
     data = run_autograder(autograder, SAMPLES / "correct")
     validate_results(data)
     assert data["score"] == 40.0 and len(data["tests"]) == 27

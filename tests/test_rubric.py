@@ -126,7 +126,7 @@ def test_valid_rubric_loads_into_dataclasses(loaded, tmp_path):
     assert loaded.seed == 7
     assert loaded.reference == (tmp_path / "ref").resolve()
     assert loaded.isolate == {"softmax": "q1_softmax", "sigmoid": "q2_sigmoid"}
-    assert loaded.policy == {"cost": "either", "python2": {"port_with_penalty": 0.25}}
+    assert loaded.policy == {"cost": "either", "python2": {"port_with_penalty": 0.25}, "hints": "formula"}
     assert [q.id for q in loaded.questions] == ["q1", "q2"]
     assert all(isinstance(q, QuestionSpec) for q in loaded.questions)
     assert [(q.id, p.id) for q, p in loaded.parts()] == [("q1", "softmax"), ("q2", "net")]
@@ -208,7 +208,7 @@ def test_defaults_when_optional_keys_absent(tmp_path, monkeypatch):
     r = load_rubric(write_rubric(tmp_path, text, "plain.yaml"))
     assert r.name == "plain"
     assert r.reference == ref.resolve()
-    assert r.policy == {"cost": "sum", "python2": "port"}
+    assert r.policy == {"cost": "sum", "python2": "port", "hints": "formula"}
     assert r.isolate == {}
     assert r.part("softmax")[1].check("defaults").options["rtol"] == TOY_KINDS["toy_values"]["rtol"]
 
