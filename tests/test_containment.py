@@ -34,6 +34,9 @@ from grader.sandbox.limits import Limits
 
 from conftest import DEFAULT_RUBRIC, REFERENCE, ROOT, SAMPLES
 
+# Timing, limits and every sandbox uid's processes: run alone, not beside other tests (.ci/run).
+pytestmark = pytest.mark.alone
+
 HOSTILE = SAMPLES / "hostile"
 HONEST = ("correct", "correct_two_file", "softmax_no_shift", "network_not_implemented", "legacy_python2")
 TIMEOUT, BUDGET = 2.0, 20.0

@@ -33,6 +33,9 @@ from grader.sandbox.process import MAX_RELOADS
 
 from conftest import ROOT, SAMPLES
 
+# Timing, limits and every sandbox uid's processes: run alone, not beside other tests (.ci/run).
+pytestmark = pytest.mark.alone
+
 HOSTILE = SAMPLES / "hostile"
 CORRECT = SAMPLES / "correct"
 FILES = ("q1_softmax.py", "q2_sigmoid.py", "q2_gradcheck.py", "q2_neural.py")

@@ -15,6 +15,9 @@ from grader.sandbox.limits import DEFAULT_LIMITS, Limits
 
 from conftest import DEFAULT_RUBRIC, ROOT
 
+# Timing, limits and every sandbox uid's processes: run alone, not beside other tests (.ci/run).
+pytestmark = pytest.mark.alone
+
 
 def rubric_with(tmp_path, text):
     path = tmp_path / "r.yaml"

@@ -9,6 +9,9 @@ from grader.runner import grade
 
 from conftest import SAMPLES
 
+# Timing, limits and every sandbox uid's processes: run alone, not beside other tests (.ci/run).
+pytestmark = pytest.mark.alone
+
 
 @pytest.fixture
 def submission(tmp_path):

@@ -11,6 +11,9 @@ from grader.sandbox.limits import Limits
 from grader.sandbox.process import Sandbox
 from grader.sandbox.student import StudentFunction
 
+# Timing, limits and every sandbox uid's processes: run alone, not beside other tests (.ci/run).
+pytestmark = pytest.mark.alone
+
 
 @pytest.fixture
 def make(tmp_path):
