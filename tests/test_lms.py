@@ -124,3 +124,26 @@ def test_a_course_decides_how_much_a_hint_may_say(tmp_path, level):
         assert "hint: softmax overflows." in run.stdout
     else:
         assert "hint:" not in run.stdout
+
+
+def test_the_whole_sample_set_as_a_canvas_download(tmp_path):
+    """Every code sample, flattened as Canvas names files, graded with every student accounted for."""
+    import yaml
+    from test_batch import expected_parts
+    manifest = yaml.safe_load((SAMPLES / "manifest.yaml").read_text())
+    root = tmp_path / "download"
+    root.mkdir()
+    ids = {}
+    for k, sample in enumerate(sorted(manifest)):
+        name = "%s_%d" % (sample.replace("_", ""), 200000 + k)
+        ids[name] = sample
+        for path in sorted((SAMPLES / sample).iterdir()):
+            if path.is_file():
+                shutil.copy(path, root / ("%s_%d_%d_%s" % (sample.replace("_", ""), 200000 + k, 900000 + k, path.name)))
+    db = tmp_path / "g.db"
+    run = grader("batch", str(root), "--db", str(db), "--quiet", "--jobs", "2")
+    assert run.returncode == 0, run.stderr[-2000:]
+    rows = {r["student"]: r for r in json.loads(grader("export", "--db", str(db), "--format", "json").stdout)}
+    assert set(rows) == set(ids)
+    for student, sample in ids.items():
+        assert rows[student]["parts"] == pytest.approx(expected_parts(sample)), (student, sample)
