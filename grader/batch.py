@@ -52,7 +52,7 @@ def _init_worker(rubric, timeout, limits, mode, unsafe) -> None:
     global _GRADER
     from multiprocessing.util import Finalize
     from .runner import Grader
-    _GRADER = Grader(rubric, timeout=timeout, limits=limits, mode=mode, unsafe=unsafe)
+    _GRADER = Grader(rubric, timeout=timeout, limits=limits, mode=mode, unsafe=unsafe, fingerprints=True)
     Finalize(_GRADER, _GRADER.close, exitpriority=10)
 
 

@@ -51,8 +51,9 @@ class Grader:
     """
 
     def __init__(self, rubric, timeout: Optional[float] = None, limits: Optional[Limits] = None,
-                 mode: Optional[str] = None, unsafe: bool = False):
+                 mode: Optional[str] = None, unsafe: bool = False, fingerprints: bool = False):
         self.rubric = rubric
+        self.fingerprints = fingerprints    # batch keeps each submission's fingerprints (similarity.py)
         self.reference = load_reference(rubric.reference)
         base = limits or getattr(rubric, "limits", None) or DEFAULT_LIMITS
         # Loading runs the student's top-level code (often their own sanity checks): allow it more.
@@ -83,9 +84,10 @@ class Grader:
         except OSError as exc:
             raise SubmissionError("submission folder cannot be read: %s (%s)" % (
                 submission, exc.strerror or exc)) from None
+        seed = submission_seed(self.rubric.seed, files.digest(), getattr(self.reference, "recorded_only", False))
         for attempt in (1, 2):
             try:
-                results = self._grade_files(files)
+                results = self._grade_files(files, seed)
                 break
             except ZygoteFailure as exc:
                 # Whatever went wrong may have left the zygote in any state: never reuse it.
@@ -93,16 +95,17 @@ class Grader:
                 if attempt == 2:
                     raise GraderFault("the sandbox failed while grading %s: %s" % (submission, exc)) from None
         if self.written is not None:
-            seed = submission_seed(self.rubric.seed, files.digest(), getattr(self.reference, "recorded_only", False))
             results.update(self.written.grade(files.files, seed, files.skipped))
         for _, spec in self.rubric.parts():
             part = results.get(spec.id)
             if part is not None and part.verdict is None:
                 part.fingerprint, part.source = code_answer(part, files.files, spec.find)
-        from .similarity import code_prints
-        prints = code_prints(files.files)
-        prints["written"] = {pid: part.written.pop("words") for pid, part in results.items()
-                             if part.written and "words" in part.written}
+        words = {pid: part.written.pop("words") for pid, part in results.items()
+                 if part.written and "words" in part.written}
+        prints = None
+        if self.fingerprints:
+            from .similarity import code_prints
+            prints = dict(code_prints(files.files), written=words)
         timing = {"seconds": round(time.perf_counter() - start, 3)}
         name = label if label is not None else str(submission)
         limit_hints(results.values(), getattr(self.rubric, "policy", {}).get("hints", "formula"))
@@ -112,9 +115,8 @@ class Grader:
         result.prints = prints      # not part of the result tree: batch keeps it in the gradebook (similarity.py)
         return result
 
-    def _grade_files(self, files: SubmissionFiles) -> Dict[str, PartResult]:
+    def _grade_files(self, files: SubmissionFiles, seed: int) -> Dict[str, PartResult]:
         results: Dict[str, PartResult] = {}
-        seed = submission_seed(self.rubric.seed, files.digest(), getattr(self.reference, "recorded_only", False))
         with Sandbox(files.files, self.limits, zygote=self.zygote) as sandbox:
             prepared = sandbox.prepare(legacy.rejects(self.rubric.policy))
             try:
@@ -162,8 +164,8 @@ def code_answer(part: PartResult, files, candidates=()) -> Tuple[str, str]:
     """The fingerprint of the file a code part was graded from, and (if it lost points) its function's source.
 
     The file is the one the part's function was found in, else (it did not load) the first of
-    the rubric's candidates that exists. The source is cut from the file by its lines (``def
-    name`` at the margin, to the next line at the margin), never parsed: the file is the student's.
+    the rubric's candidates that exists. The source is cut from the file by its lines
+    (similarity.top_level_functions), never parsed: the file is the student's.
     """
     files = dict(files)
     if part.function and " in " in part.function:
@@ -179,15 +181,9 @@ def code_answer(part: PartResult, files, candidates=()) -> Tuple[str, str]:
     fingerprint = hashlib.sha256(name.encode() + b"\0" + data).hexdigest()[:20]
     if part.score >= part.max_score:
         return fingerprint, ""
-    lines, taken = data.decode("utf-8", "replace").splitlines(), []
-    for line in lines:
-        if taken and line.strip() and not line[0].isspace() and not line.startswith("#"):
-            break
-        if taken or line.startswith("def %s(" % name) or line.startswith("def %s (" % name):
-            taken.append(line)
-        if len(taken) >= 200:
-            break
-    return fingerprint, "\n".join(taken).rstrip()[:8000]
+    from .similarity import top_level_functions
+    _, text = top_level_functions(data.decode("utf-8", "replace")).get(name, (0, ""))
+    return fingerprint, "\n".join(text.splitlines()[:200]).rstrip()[:8000]
 
 
 def answer_folders(rubric) -> List[Path]:

@@ -87,13 +87,18 @@ def _seed(seed: int, part_id: str) -> int:
     return int(hashlib.sha256(("%d\0%s" % (seed, part_id)).encode()).hexdigest()[:12], 16)
 
 
+def unread(part, why: str, message: str) -> PartResult:
+    """A written part no one could read (a broken file, a reader that failed): for a person, with the reason."""
+    result = score_part(part, "graded", unscored_checks(part, message))
+    result.verdict = "needs_review"
+    result.written = {"reason": why, "text": ""}
+    return result
+
+
 def _absent(part, unreadable: List[str], names: List[str]) -> PartResult:
     if unreadable:
         why = "; ".join(unreadable)
-        result = score_part(part, "graded", unscored_checks(part, "not graded: " + why))
-        result.verdict = "needs_review"
-        result.written = {"reason": why, "text": ""}
-        return result
+        return unread(part, why, "not graded: " + why)
     where = ("your write-up (%s)" % ", ".join(names) if names else
              "your submission: it has no write-up (.md, .tex, .txt, .ipynb or .pdf)")
     result = score_part(part, "missing", unscored_checks(part, "%s not found in %s" % (part.title, where)))

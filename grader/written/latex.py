@@ -16,6 +16,7 @@ input and bounded in depth: hostile input raises :class:`MathError`.
 """
 from __future__ import annotations
 
+import functools
 import re
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -141,7 +142,7 @@ def tokenize(text: str, words: Iterable[str] = ()) -> List[Tuple[str, str]]:
     In LaTeX ``xW`` is x times W; in ASCII ``softmax`` and ``W1`` are names. Known
     words (functions, the rubric's symbols) are taken whole, longest first.
     """
-    known = sorted(set(words) | FUNCTIONS | GREEK | {"sigmoid", "yhat", "ln", "sum", "sqrt"}, key=len, reverse=True)
+    known = _known(tuple(words))
     tokens: List[Tuple[str, str]] = []
     pos, text = 0, text.rstrip()
     while pos < len(text):
@@ -162,6 +163,13 @@ def tokenize(text: str, words: Iterable[str] = ()) -> List[Tuple[str, str]]:
         else:
             tokens.append((kind, value))
     return tokens
+
+
+@functools.lru_cache(maxsize=64)
+def _known(words: Tuple[str, ...]) -> Tuple[str, ...]:
+    """The names taken whole, longest first (one sort per notation, not per statement)."""
+    return tuple(sorted(set(words) | FUNCTIONS | GREEK | {"sigmoid", "yhat", "ln", "sum", "sqrt"},
+                        key=len, reverse=True))
 
 
 def _split_word(word: str, known: Sequence[str]) -> List[Tuple[str, str]]:

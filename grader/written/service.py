@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from typing import Dict, Optional, Sequence, Tuple
 
-from ..scoring import PartResult, _from_dict, points, score_part, unscored_checks
+from ..scoring import PartResult, _from_dict, points
 
 MAX_REPLY = 16 * 1024 * 1024
 VERDICTS = ("correct", "incorrect", "needs_review", "missing")
@@ -64,7 +64,9 @@ class WrittenService:
             why = "reading the write-up failed (%s)" % (type(exc).__name__ if not isinstance(exc, EOFError)
                                                         else "out of memory, or a crash")
         self.stop()
-        return {part.id: _unread(part, why) for part in self.rubric.written_parts()}
+        from .grade import unread
+        return {part.id: unread(part, why, "not graded: %s; a TA will read it" % why)
+                for part in self.rubric.written_parts()}
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -81,13 +83,6 @@ class WrittenService:
             self.proc = None
 
     close = stop
-
-
-def _unread(part, why: str) -> PartResult:
-    result = score_part(part, "graded", unscored_checks(part, "not graded: %s; a TA will read it" % why))
-    result.verdict = "needs_review"
-    result.written = {"reason": why, "text": ""}
-    return result
 
 
 def _part(data: dict) -> PartResult:
