@@ -37,7 +37,9 @@ Meaning of the keys:
   fix it, formulas included), mistake (the mistake's name and where only, no formula),
   none (checks' messages only).
 * ``isolate`` maps a graded function's name to the reference module providing it
-  while another function is graded (DESIGN rule 2).
+  while another function is graded (DESIGN rule 2). A part's ``uses`` lists the
+  ones its function calls (default: all): only a mistake in one of those makes
+  the part run a second time on the reference's stand-ins (runner.grade_parts).
 * A question's ``points`` must equal the sum of its checks' points: the total is
   written twice on purpose, so an edit that changes one check is caught.
 * A check's options are the kind's defaults (:meth:`CheckKind.options`),
@@ -84,7 +86,7 @@ POINTS_TOLERANCE = 1e-9
 TOP_KEYS = ("name", "seed", "reference", "options", "policy", "isolate", "limits", "writeup", "late", "questions")
 LATE_KEYS = ("due", "grace_hours", "percent_per_day", "cap_percent")
 QUESTION_KEYS = ("id", "title", "points", "parts")
-PART_KEYS = ("id", "title", "find", "written", "checks")
+PART_KEYS = ("id", "title", "find", "uses", "written", "checks")
 CHECK_KEYS = ("id", "kind", "points", "visibility", "hint", "title")
 CANDIDATE_KEYS = ("module", "name", "adapter")
 
@@ -163,6 +165,7 @@ class PartSpec:
     find: Tuple[Candidate, ...]
     checks: Tuple[CheckSpec, ...]
     written: Optional[WrittenSpec] = None
+    uses: Optional[Tuple[str, ...]] = None   # isolated functions the graded one calls; None: all of them
 
     def check(self, check_id: str) -> CheckSpec:
         """The check with this id; KeyError if there is none."""
@@ -462,6 +465,7 @@ class _Context:
     kinds: Mapping[str, CheckKind]
     overrides: Mapping[str, _Override]
     writeup: WriteupSpec = DEFAULT_WRITEUP
+    isolate: Mapping[str, str] = field(default_factory=dict)
 
 
 def _read_questions(data: dict, at: At, ctx: _Context) -> Tuple[QuestionSpec, ...]:
@@ -506,6 +510,7 @@ def _read_part(value: Any, at: At, ctx: _Context, seen: _Seen) -> PartSpec:
     else:
         find_value, find_at = _required(data, "find", at)
         find = _read_find(find_value, find_at)
+    uses = _read_uses(data, at, ctx.isolate) if "uses" in data else None
     checks_value, checks_at = _required(data, "checks", at)
     items = _list(checks_value, checks_at, "checks")
     check_ids: Dict[str, At] = {}
@@ -517,7 +522,20 @@ def _read_part(value: Any, at: At, ctx: _Context, seen: _Seen) -> PartSpec:
                 "check kind %r belongs in a %s part" % (check.kind, "code" if written is not None else "written"))
         if written is not None:
             written.validate_options(check.options, checks_at.child(items, i), items[i])
-    return PartSpec(ident, title, float(sum(c.points for c in checks)), find, checks, written)
+    return PartSpec(ident, title, float(sum(c.points for c in checks)), find, checks, written, uses)
+
+
+def _read_uses(data: dict, at: At, isolate: Mapping[str, str]) -> Tuple[str, ...]:
+    """The isolated functions a part's function calls: names from the rubric's ``isolate`` map."""
+    where = at.child(data, "uses")
+    value = data["uses"]
+    if not isinstance(value, list):
+        raise where.error("expected a list of function names from isolate, got %s" % describe(value))
+    for i, name in enumerate(value):
+        if name not in isolate:
+            raise where.child(value, i).error("%s is not a function of the rubric's isolate map (%s)" % (
+                describe(name), ", ".join(sorted(isolate)) or "empty"))
+    return tuple(value)
 
 
 def _read_find(value: Any, at: At) -> Tuple[Candidate, ...]:
@@ -667,7 +685,7 @@ def load_rubric(path: PathLike) -> Rubric:
     isolate = _read_isolate(data, at)
     limits = _read_limits(data, at)
     writeup = read_writeup(data["writeup"], at.child(data, "writeup")) if "writeup" in data else DEFAULT_WRITEUP
-    ctx = _Context(kinds, _read_global_options(data, at, kinds), writeup)
+    ctx = _Context(kinds, _read_global_options(data, at, kinds), writeup, isolate)
     questions = _read_questions(data, at, ctx)
     late = _read_late(data, at)
     return Rubric(path=path, sha256=hashlib.sha256(raw).hexdigest(), name=name, seed=seed,

@@ -116,17 +116,16 @@ class Grader:
         return result
 
     def _grade_files(self, files: SubmissionFiles, seed: int) -> Dict[str, PartResult]:
-        results: Dict[str, PartResult] = {}
         with Sandbox(files.files, self.limits, zygote=self.zygote) as sandbox:
             prepared = sandbox.prepare(legacy.rejects(self.rubric.policy))
             try:
                 reports = legacy.from_wire(prepared.reports or {})
             except (ValueError, TypeError):
                 reports, prepared.problem = {}, "preparing your files failed: malformed report"
-            for part in dependencies_first(self.rubric):
-                results[part.id] = grade_part(sandbox, self.rubric, self.reference, part, reports, seed, results)
-                if prepared.problem:
-                    results[part.id].notes.append(prepared.problem)
+            results = grade_parts(sandbox, self.rubric, self.reference, reports, seed)
+            if prepared.problem:
+                for result in results.values():
+                    result.notes.append(prepared.problem)
         return results
 
     def close(self) -> None:
@@ -242,29 +241,42 @@ def submission_seed(rubric_seed: int, digest: str, public: bool = False) -> int:
     return int(hashlib.sha256(text.encode("utf-8")).hexdigest()[:15], 16)
 
 
-def grade_part(sandbox: Sandbox, rubric, reference: Reference, part,
-               files: Optional[Dict[str, "legacy.FileReport"]] = None, seed: Optional[int] = None,
-               earlier: Optional[Mapping[str, PartResult]] = None) -> PartResult:
-    """Grade one part; where it depends on other graded functions, count each mistake once.
+def grade_parts(sandbox: Sandbox, rubric, reference: Reference,
+                files: Optional[Dict[str, "legacy.FileReport"]] = None,
+                seed: Optional[int] = None) -> Dict[str, PartResult]:
+    """Grade every code part; where one depends on other graded functions, count each mistake once.
 
-    With the student's own dependencies right (their parts, graded ``earlier``,
-    have full marks), the part runs on them. Otherwise it runs twice, on the
-    reference's stand-ins and on the student's own, and the better result
+    First every part runs on the student's own functions (one worker can serve
+    them all: Sandbox.open). Then a part that lost points while a function it
+    uses (``uses``, default the whole isolate map) lost points too runs again
+    with the reference's stand-ins for those functions, and the better result
     counts: a mistake in softmax costs softmax's points, and a network written
     consistently around the student's own conventions is judged on them too.
+    A part with full marks on its own needs no second run: nothing can beat it.
     """
-    earlier = earlier or {}
-    found_in = {r.function.split(" in ")[0]: r.function.split(" in ")[1][:-3] for r in earlier.values()
-                if r.function and " in " in r.function and r.function.endswith(".py")}
-    isolate = stand_ins(rubric, part, found_in)
+    parts = dependencies_first(rubric)
+    own = {part.id: _grade_once(sandbox, rubric, reference, part, files, seed, []) for part in parts}
     if getattr(reference, "recorded_only", False):
         # A student's kit has no reference code to answer stand-ins: the student's own are used.
-        return _grade_once(sandbox, rubric, reference, part, files, seed, [])
-    deps = _dependency_parts(rubric, [s["name"] for s in isolate])
-    if not deps or all(d in earlier and earlier[d].score >= earlier[d].max_score for d in deps):
-        return _grade_once(sandbox, rubric, reference, part, files, seed, [])
-    course = _grade_once(sandbox, rubric, reference, part, files, seed, isolate)
-    own = _grade_once(sandbox, rubric, reference, part, files, seed, [])
+        return own
+    found_in = {r.function.split(" in ")[0]: r.function.split(" in ")[1][:-3] for r in own.values()
+                if r.function and " in " in r.function and r.function.endswith(".py")}
+    results: Dict[str, PartResult] = {}
+    for part in parts:
+        mine = own[part.id]
+        isolate = stand_ins(rubric, part, found_in)
+        used = [s["name"] for s in isolate if part.uses is None or s["name"] in part.uses]
+        deps = [results.get(d, own.get(d)) for d in _dependency_parts(rubric, used)]
+        if mine.score >= mine.max_score or all(d is not None and d.score >= d.max_score for d in deps):
+            results[part.id] = mine
+            continue
+        course = _grade_once(sandbox, rubric, reference, part, files, seed, isolate)
+        results[part.id] = _better(mine, course, isolate)
+    return results
+
+
+def _better(own: PartResult, course: PartResult, isolate) -> PartResult:
+    """The better of a part's two runs, saying why when they differ (on a tie, the course's run)."""
     names = ", ".join(sorted(n for n in (s["name"] for s in isolate) if n != "gradcheck_naive"))
     if own.score > course.score:
         own.notes.append("graded with your own %s, which is better for you here than with correct "
@@ -297,11 +309,9 @@ def _grade_once(sandbox: Sandbox, rubric, reference, part, files, seed, isolate)
     callbacks = {s["name"]: reference.find(s["name"]) for s in isolate if reference.find(s["name"])}
     targets = list(dict.fromkeys((c.module, c.name) for c in part.find))
     ported = [module for module, report in (files or {}).items() if report.ported]
+    # The worker stays for the next part of the same plan; the sandbox ends it.
     worker = sandbox.open(targets, isolate, callbacks, ported)
-    try:
-        return _grade_loaded(worker, rubric, reference, part, files or {}, seed)
-    finally:
-        worker.end()
+    return _grade_loaded(worker, rubric, reference, part, files or {}, seed)
 
 
 def _grade_loaded(worker: Worker, rubric, reference, part, files, seed=None) -> PartResult:

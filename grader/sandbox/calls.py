@@ -279,6 +279,9 @@ def restore_numpy_aliases():
             setattr(np, name, value)
 
 
+_SESSION = {}   # this worker's finder, kept for the next part's load
+
+
 def load(message, channel):
     """Load the requested student modules; return the reply and the functions found.
 
@@ -287,14 +290,17 @@ def load(message, channel):
     """
     if message.get("baseline"):
         return {"op": "loaded", "found": {"np.exp": "ok"}, "modules": {}, "stdout": ""}, {"np.exp": np.exp}
-    restore_numpy_aliases()
-    directory = message["dir"]
-    os.chdir(directory)
-    sys.path.insert(0, directory)
-    stand_ins = StandIns(channel, message.get("stand_ins", []), {m for m, _ in message["targets"]})
-    stand_ins.install()
-    finder = StudentFinder(directory, stand_ins, message.get("classic_division", []))
-    sys.meta_path.insert(0, finder)
+    finder = _SESSION.get("finder")
+    if finder is None:   # the worker's first part; later parts share its plan (process.Sandbox.open)
+        restore_numpy_aliases()
+        directory = message["dir"]
+        os.chdir(directory)
+        sys.path.insert(0, directory)
+        stand_ins = StandIns(channel, message.get("stand_ins", []), {m for m, _ in message["targets"]})
+        stand_ins.install()
+        finder = _SESSION["finder"] = StudentFinder(directory, stand_ins, message.get("classic_division", []))
+        sys.meta_path.insert(0, finder)
+    directory = finder.directory
     functions, found, capture = {}, {}, CappedWriter()
     sys.stdout = sys.stderr = capture
     try:
@@ -397,6 +403,11 @@ def serve(channel, functions):
         message = wire.recv(channel.rfd)
         if message.get("op") == "end":
             return
+        if message.get("op") == "load":   # the next part: its modules beside what is loaded
+            reply, more = load(message, channel)
+            functions.update(more)
+            wire.send(channel.wfd, reply)
+            continue
         try:
             reply = handle_call(functions, message, channel)
         except (KeyError, wire.ProtocolError) as exc:

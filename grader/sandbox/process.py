@@ -18,6 +18,7 @@ such a failure is the grader's, never the student's.
 """
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import time
@@ -105,6 +106,7 @@ class Sandbox:
         self.own_zygote = zygote is None
         self.zygote = zygote or Zygote(mode, limits)
         self.started = time.monotonic()
+        self.live: Optional[Worker] = None   # the worker that serves the next part of its plan
         try:
             self.child_dir = self.zygote.open_submission(files)
         except BaseException:
@@ -123,6 +125,9 @@ class Sandbox:
             self.zygote.close()
 
     def close(self) -> None:
+        if self.live is not None:
+            self.live.end()
+            self.live = None
         self.zygote.close_submission()
         self._release()
 
@@ -133,20 +138,22 @@ class Sandbox:
         self.close()
 
     def prepare(self, reject: bool) -> Prepared:
-        """Make the files loadable (decode, port Python 2) in a worker, within the budget."""
-        worker = Worker(self, {"op": "prepare", "dir": self.child_dir, "reject": bool(reject)}, {},
-                        final="prepared")
-        try:
-            if worker.loaded.get("failure"):
-                return Prepared(None, "preparing your files failed: %s" % worker.loaded["error"])
-            reply = worker.loaded["reply"]
-            error = reply.get("error")
-            problem = None
-            if isinstance(error, dict):
-                problem = "preparing your files failed: %s" % describe_exception(error)
-            return Prepared(reply.get("reports"), problem)
-        finally:
-            worker.end()
+        """Make the files loadable (decode, port Python 2) in a worker, within the budget.
+
+        That worker has run nothing of the student's: it stays to load the first part.
+        """
+        if self.live is not None:
+            self.live.end()
+        self.live = worker = Worker(self, {"op": "prepare", "dir": self.child_dir, "reject": bool(reject)}, {},
+                                    final="prepared")
+        if worker.loaded.get("failure"):
+            return Prepared(None, "preparing your files failed: %s" % worker.loaded["error"])
+        reply = worker.loaded["reply"]
+        error = reply.get("error")
+        problem = None
+        if isinstance(error, dict):
+            problem = "preparing your files failed: %s" % describe_exception(error)
+        return Prepared(reply.get("reports"), problem)
 
     def baseline(self, inputs: Sequence[Any]) -> Optional[float]:
         """Best wall seconds of ``np.exp`` over ``inputs``, in a worker with nothing of the student's.
@@ -181,18 +188,34 @@ class Sandbox:
     def open(self, targets: Sequence[Sequence[str]], stand_ins: Sequence[Mapping[str, Any]] = (),
              callbacks: Optional[Mapping[str, Callable[..., Any]]] = None,
              classic_division: Sequence[str] = ()) -> "Worker":
-        """Fork a worker that loads ``targets`` ([module, name] pairs).
+        """A worker that has loaded ``targets`` ([module, name] pairs) for one part.
 
         ``stand_ins`` name the graded functions this part depends on, each with
         the module the student's version lives in (``home``) and the module it is
         imported from (``module``): in the worker they call back to
         ``callbacks``, grader-side functions (the reference's). Modules named in
         ``classic_division`` (ported from Python 2) keep Python 2's ``/``.
+
+        Parts with the same stand-ins and division share a worker while it is
+        intact: it loads the next part's modules beside what it holds (a worker
+        that failed was replaced by a fresh one anyway). The sandbox holds one
+        worker at a time, so another plan ends it, and closing ends the last.
         """
         message = {"op": "load", "dir": self.child_dir, "targets": [list(t) for t in targets],
                    "stand_ins": [dict(s) for s in stand_ins], "first": True,
                    "classic_division": list(classic_division)}
-        return Worker(self, message, dict(callbacks or {}))
+        # With stand-ins, which modules are graded decides which module a stand-in may replace whole.
+        graded = sorted({t[0] for t in message["targets"]}) if stand_ins else []
+        plan = json.dumps([message["stand_ins"], message["classic_division"], graded], sort_keys=True)
+        live = self.live
+        if live is not None and live.plan in (None, plan):
+            live.take(message, dict(callbacks or {}), plan)
+            return live
+        if live is not None:
+            live.end()
+        self.live = Worker(self, message, dict(callbacks or {}))
+        self.live.plan = plan
+        return self.live
 
 
 def _load_reply(reply: Dict[str, Any]) -> Dict[str, Any]:
@@ -235,6 +258,18 @@ class Worker:
         self.sock: Optional[socket.socket] = None
         self.loaded: Dict[str, Any] = {}
         self.failures: List[str] = []   # 'timeout' / 'crashed' / 'memory' events, for the part's status
+        self.plan: Optional[str] = None   # the stand-ins it loads with; None: nothing loaded yet (Sandbox.open)
+        self._load()
+
+    def take(self, message: Dict[str, Any], callbacks: Dict[str, Callable[..., Any]], plan: str) -> None:
+        """Serve another part: its modules are loaded beside the last part's, in this same process.
+
+        The part starts afresh in everything the grader counts (failures, reloads, time); a
+        worker that is not running (killed, or paused for a baseline) is forked anew.
+        """
+        self.message, self.callbacks, self.plan, self.final = message, callbacks, plan, "loaded"
+        self.reloads, self.call_seconds, self.slowest, self.failures = 0, 0.0, 0.0, []
+        self.suspended = False
         self._load()
 
     def _fail_load(self, failure: str, error: str) -> None:
@@ -247,7 +282,8 @@ class Worker:
             return self._fail_load("timeout", "was not run: the submission's time budget (%g s) is used up"
                                    % self.sandbox.limits.budget)
         limit = min(self.sandbox.limits.load_timeout, budget)
-        self.sock = self.zygote.fork()
+        if self.sock is None:
+            self.sock = self.zygote.fork()
         reply = self._exchange(self.message, limit)
         if isinstance(reply, Failed):
             if reply.failure == "timeout":
