@@ -229,16 +229,23 @@ def encode_arg(value):
 # ---------------------------------------------------------------- frames
 
 def send(fd, message, deadline=None):
-    """Write one framed message to ``fd``, giving up at ``deadline`` (monotonic)."""
+    """Write one framed message to ``fd``, giving up at ``deadline`` (monotonic).
+
+    With a deadline, ``fd`` must be non-blocking (it is waited on only when it is not ready).
+    """
+    _check(deadline)
     payload = json.dumps(message, separators=(",", ":")).encode("utf-8")
     if len(payload) > MAX_FRAME:
         raise ProtocolError("message too large (%d bytes)" % len(payload))
     data = memoryview(struct.pack(">I", len(payload)) + payload)
+    eager = _eager(fd, deadline)
     while data:
-        _wait(fd, deadline, write=True)
+        if not eager:
+            _wait(fd, deadline, write=True)
         try:
             n = os.write(fd, data)
         except BlockingIOError:
+            _wait(fd, deadline, write=True)
             continue
         except (BrokenPipeError, OSError) as exc:
             raise Closed(str(exc)) from exc
@@ -254,6 +261,7 @@ def recv(fd, deadline=None, max_frame=MAX_FRAME):
     never a RecursionError: whatever the other side sends, the reader gets a
     message or one of this module's exceptions.
     """
+    _check(deadline)   # also when every read succeeds at once: a flood of frames still times out
     header = _read_exact(fd, 4, deadline)
     (length,) = struct.unpack(">I", header)
     if length > max_frame:
@@ -277,11 +285,14 @@ def parse(payload):
 
 def _read_exact(fd, n, deadline):
     chunks = []
+    eager = _eager(fd, deadline)
     while n:
-        _wait(fd, deadline, write=False)
+        if not eager:
+            _wait(fd, deadline, write=False)
         try:
             chunk = os.read(fd, min(n, 1 << 20))
         except BlockingIOError:
+            _wait(fd, deadline, write=False)
             continue
         except OSError as exc:   # a reset socket: the other side is gone
             raise Closed(str(exc)) from exc
@@ -290,6 +301,21 @@ def _read_exact(fd, n, deadline):
         chunks.append(chunk)
         n -= len(chunk)
     return b"".join(chunks)
+
+
+def _eager(fd, deadline):
+    """True when ``fd`` can be read or written before waiting on it: non-blocking, or no deadline.
+
+    A select before every read and write costs as much as the read or write; a
+    non-blocking fd is waited on only when it is not ready. A blocking fd with a
+    deadline is waited on first, so that it cannot block past the deadline.
+    """
+    return deadline is None or not os.get_blocking(fd)
+
+
+def _check(deadline):
+    if deadline is not None and time.monotonic() >= deadline:
+        raise Timeout()
 
 
 def _wait(fd, deadline, write):
