@@ -58,7 +58,7 @@ class Grader:
         base = limits or getattr(rubric, "limits", None) or DEFAULT_LIMITS
         # Loading runs the student's top-level code (often their own sanity checks): allow it more.
         self.limits = base.override(timeout=timeout, load_timeout=max(2 * timeout, 2.0) if timeout else None)
-        self.zygote = Zygote(mode, self.limits, unsafe=unsafe, hide=answer_folders(rubric))
+        self.zygote = Zygote.adopt(mode, self.limits, unsafe=unsafe, hide=answer_folders(rubric))
         # The modules the rubric looks in: where an upload's code is (discover.arrange).
         self.modules = sorted({c.module for _, part in rubric.parts() for c in part.find if not c.adapter})
         self.written = None

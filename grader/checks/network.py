@@ -81,6 +81,12 @@ def _float32(value: Any) -> bool:
             and value[1].dtype == np.float32)
 
 
+def _median(values: np.ndarray) -> float:
+    """np.median of finite values, without the import of numpy.ma that np.median makes (~13 ms)."""
+    ordered = np.sort(np.ravel(values))
+    return float(ordered[(ordered.size - 1) // 2] + ordered[ordered.size // 2]) / 2
+
+
 def not_backpropagated(grad: np.ndarray, ref_grad: np.ndarray, floor: float) -> Optional[str]:
     """Why ``grad`` (right within tolerance) looks computed by finite differences, or None.
 
@@ -89,9 +95,9 @@ def not_backpropagated(grad: np.ndarray, ref_grad: np.ndarray, floor: float) -> 
     everywhere. Such a "gradient" earns the cost's share only.
     """
     err = rel_error(grad, ref_grad, floor)
-    if err.size and np.all(np.isfinite(err)) and np.median(err) > 1e-11:
+    if err.size and np.all(np.isfinite(err)) and _median(err) > 1e-11:
         return ("the gradient is off from the exact one by about %.0e everywhere, as finite differences "
-                "of the cost are: compute it by backpropagation" % float(np.median(err)))
+                "of the cost are: compute it by backpropagation" % float(_median(err)))
     return None
 
 

@@ -9,9 +9,14 @@ _MODULES = {"text": "text", "json": "json_report", "junit": "junit", "github": "
             "markdown": "markdown", "gradescope": "gradescope"}
 
 
+def module_name(fmt: str) -> str:
+    """The module that renders format ``fmt``."""
+    return "%s.%s" % (__name__, _MODULES[fmt])
+
+
 def render(result, fmt: str, folder: str = "", width: int = 120) -> str:
     """The result in format ``fmt`` as text (``folder``: where annotations point, for github)."""
-    module = importlib.import_module("%s.%s" % (__name__, _MODULES[fmt]))
+    module = importlib.import_module(module_name(fmt))
     if fmt == "text":
         from rich.console import Console
         buffer = io.StringIO()

@@ -8,6 +8,7 @@ wrongly or dies is marked ``tainted`` and replaced before its next use.
 """
 from __future__ import annotations
 
+import atexit
 import base64
 import json
 import os
@@ -20,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
-from . import isolation, wire
+from . import isolation
 from .limits import DEFAULT_LIMITS, Limits
 
 START_TIMEOUT = 30.0     # seconds for a zygote to import numpy and say it is ready
@@ -74,6 +75,34 @@ def _private_folder() -> Path:
     return path
 
 
+_EARLY: Dict[Tuple[Optional[str], bool], "Zygote"] = {}
+
+
+def launch_early(mode: Optional[str], unsafe: bool = False) -> None:
+    """Start a zygote for ``mode`` now, before the rubric is read (its limits come later).
+
+    ``grader check`` calls this first, so that the sandbox's start (an interpreter
+    importing numpy) runs beside the grader's own imports; :meth:`Zygote.adopt`
+    takes it over. One that is never adopted is closed when the process exits.
+    """
+    if (mode, unsafe) in _EARLY:
+        return
+    zygote = Zygote(mode, DEFAULT_LIMITS, unsafe)
+    try:
+        zygote._launch()
+    except ZygoteFailure:
+        zygote.close()
+        return
+    if not _EARLY:
+        atexit.register(_close_early)
+    _EARLY[(mode, unsafe)] = zygote
+
+
+def _close_early() -> None:
+    while _EARLY:
+        _EARLY.popitem()[1].close()
+
+
 class Zygote:
     """The child process that forks workers; replaced transparently when it fails.
 
@@ -96,20 +125,47 @@ class Zygote:
         self.ctrl: Optional[socket.socket] = None
         self.porting = False
         self.tainted = False
+        self.configured = False
         self.baselines: Dict[Any, Tuple[float, float]] = {}   # timing yardsticks (process.Sandbox.baseline)
 
     # -- lifecycle
+    @classmethod
+    def adopt(cls, mode: Optional[str], limits: Limits = DEFAULT_LIMITS, unsafe: bool = False,
+              hide: Sequence[Path] = ()) -> "Zygote":
+        """A zygote for these settings: the one :func:`launch_early` started for ``mode``, else a new one."""
+        zygote = _EARLY.pop((mode, unsafe), None)
+        if zygote is None:
+            return cls(mode, limits, unsafe, hide)
+        zygote.limits, zygote.hide = limits, [str(p) for p in hide]
+        return zygote
+
     def ensure(self) -> None:
+        if self.proc is not None and not self.configured and self.proc.poll() is None and not self.tainted:
+            return self._configure()   # launched early: it has been importing numpy meanwhile
         if self.proc is None or self.proc.poll() is not None or self.tainted:
             self.stop()
             self._start()
 
     def _start(self) -> None:
+        self._launch()
+        self._configure()
+
+    def _configure(self) -> None:
+        """Give the launched zygote its limits and folders to hide; wait until it is ready."""
+        self.configured = True
+        self._send({"op": "configure", "limits": self.limits.to_child(), "hide": self.hide})
+        ready = self._expect("ready", START_TIMEOUT)
+        if ready.get("error"):
+            self.stop()
+            raise ZygoteFailure(str(ready["error"]))
+        self.porting = ready.get("porting") is True
+
+    def _launch(self) -> None:
+        """Start the zygote process; it imports numpy, then waits for :meth:`_configure`."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        config = {"control": theirs.fileno(), "mode": self.mode, "contain": self.contained, "hide": self.hide,
+        config = {"control": theirs.fileno(), "mode": self.mode, "contain": self.contained,
                   "site": self.plan.site, "work": self.plan.work,
-                  "uid": self.lease.uid if self.lease else None, "gid": self.lease.uid if self.lease else None,
-                  "limits": self.limits.to_child()}
+                  "uid": self.lease.uid if self.lease else None, "gid": self.lease.uid if self.lease else None}
         try:
             self.proc = subprocess.Popen(
                 self.plan.command + [json.dumps(config)], pass_fds=(theirs.fileno(),),
@@ -121,23 +177,16 @@ class Zygote:
         finally:
             theirs.close()
         ours.setblocking(False)
-        self.ctrl, self.tainted = ours, False
-        ready = self._expect("ready", START_TIMEOUT)
-        if ready.get("error"):
-            self.stop()
-            raise ZygoteFailure(str(ready["error"]))
-        self.porting = ready.get("porting") is True
+        self.ctrl, self.tainted, self.configured = ours, False, False
 
     def stop(self) -> None:
         """Kill the zygote and every worker and descendant it had."""
         if self.ctrl is not None:
-            self.ctrl.close()   # an idle zygote exits on EOF
+            self.ctrl.close()
             self.ctrl = None
         if self.proc is not None:
-            try:
-                self.proc.wait(timeout=0.5)
-            except subprocess.TimeoutExpired:
-                pass
+            # Killed at once, not waited for: it holds nothing to save, and its workers go with it
+            # (bwrap: its pid namespace; uid: the sweep below).
             try:   # our own child's group: in bwrap the pid namespace dies with it
                 os.killpg(self.proc.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
@@ -168,6 +217,7 @@ class Zygote:
 
     # -- the control channel (trusted: only the zygote writes on it)
     def _send(self, message: Dict[str, Any], timeout: float = CONTROL_TIMEOUT) -> None:
+        from . import wire   # here, not at the top: launch_early runs before numpy (wire's) is imported
         if self.ctrl is None:
             raise ZygoteFailure("the sandbox is not running")
         try:
@@ -182,6 +232,7 @@ class Zygote:
         ``patient``: a timeout raises wire.Timeout and leaves the zygote in service
         (the message may still come).
         """
+        from . import wire
         if self.ctrl is None:
             raise ZygoteFailure("the sandbox is not running")
         try:
@@ -255,6 +306,7 @@ class Zygote:
 
     def ended(self, kill: bool) -> Dict[str, Any]:
         """The zygote's word that the live worker ended: killed now, or (``kill`` False) after a grace."""
+        from . import wire
         if not kill:
             try:
                 return self._expect("exited", END_GRACE, patient=True)
