@@ -534,7 +534,7 @@ def _read_uses(data: dict, at: At, isolate: Mapping[str, str]) -> Tuple[str, ...
     for i, name in enumerate(value):
         if name not in isolate:
             raise where.child(value, i).error("%s is not a function of the rubric's isolate map (%s)" % (
-                describe(name), ", ".join(sorted(isolate)) or "empty"))
+                repr(name) if isinstance(name, str) else describe(name), ", ".join(sorted(isolate)) or "empty"))
     return tuple(value)
 
 

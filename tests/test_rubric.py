@@ -293,7 +293,20 @@ MALFORMED = [
     ("isolate_not_a_mapping", "isolate: {softmax: q1_softmax, sigmoid: q2_sigmoid}", "isolate: [softmax]  #<",
      "isolate", "expected function name -> module name (a mapping), got a list"),
     ("isolate_bad_module", "sigmoid: q2_sigmoid}", "sigmoid: 2}  #<", "isolate.sigmoid", "expected a module name"),
+    ("uses_unknown_function", "        find: [q1_softmax.softmax]\n",
+     "        find: [q1_softmax.softmax]\n        uses: [sigmoid, tanh]  #<\n", "questions[0].parts[0].uses[1]",
+     "'tanh' is not a function of the rubric's isolate map (sigmoid, softmax)"),
+    ("uses_not_a_list", "        find: [q1_softmax.softmax]\n",
+     "        find: [q1_softmax.softmax]\n        uses: sigmoid  #<\n", "questions[0].parts[0].uses",
+     "expected a list of function names from isolate"),
 ]
+
+
+def test_uses_names_the_isolated_functions_a_part_calls(tmp_path):
+    rubric = load_rubric(write_rubric(tmp_path, edited(
+        "        find: [q1_softmax.softmax]\n", "        find: [q1_softmax.softmax]\n        uses: [sigmoid]\n")))
+    assert rubric.questions[0].parts[0].uses == ("sigmoid",)
+    assert rubric.questions[1].parts[0].uses is None   # absent: every isolated function counts
 
 
 @pytest.mark.parametrize("old, new, key, message", [case[1:] for case in MALFORMED],

@@ -83,6 +83,25 @@ def test_frames_are_checked_before_reading():
         os.close(w)
 
 
+def test_a_flood_of_ready_frames_still_meets_its_deadline():
+    """Reads go ahead without waiting when data is there: the deadline is checked all the same."""
+    import socket
+    import time
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    try:
+        wire.send(theirs.fileno(), {"op": "callback"})
+        assert wire.recv(ours.fileno(), deadline=time.monotonic() + 5) == {"op": "callback"}
+        wire.send(theirs.fileno(), {"op": "callback"})
+        with pytest.raises(wire.Timeout):
+            wire.recv(ours.fileno(), deadline=time.monotonic() - 0.01)
+        with pytest.raises(wire.Timeout):
+            wire.send(ours.fileno(), {"op": "callback_result"}, deadline=time.monotonic() - 0.01)
+    finally:
+        ours.close()
+        theirs.close()
+
+
 def test_recv_times_out():
     r, w = os.pipe()
     try:
