@@ -12,8 +12,9 @@ this same run (machines here are noisy: compare within one run only):
  (b) `grader batch --jobs 1` per submission / a loop that starts a fresh
      `python -m grader.cli check` per submission.
 
-It also times re-running the unchanged batch (everything skipped). Prints figures;
-asserts nothing.
+It also times re-running the unchanged batch (everything skipped) and one
+`grader check sample_submissions/correct` as a user types it (CLI start
+included; best and median of 7). Prints figures; asserts nothing.
 """
 from __future__ import annotations
 
@@ -186,6 +187,8 @@ def main() -> None:
         print("  fresh `grader check` per submission: %.3f s/submission" % per_fresh)
         print("  (a) batch / in-process = %.2f" % (per_batch / per_inprocess))
         print("  (b) batch / fresh interpreter = %.2f" % (per_batch / per_fresh))
+        walls = sorted(timed(grader + ["check", str(SAMPLES / "correct")])[0] for _ in range(7))
+        print("grader check sample_submissions/correct: best %.2f s, median %.2f s" % (walls[0], walls[3]))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ The parent process alone writes the gradebook, one committed row per submission
 as soon as it is graded. Worker processes are forked from the warm parent
 (numpy and the grader already imported); each holds one :class:`Grader`, whose
 sandbox zygote (with its own unprivileged uid) serves all its submissions, each
-in fresh worker processes and a fresh scratch folder.
+in its own worker processes and a fresh scratch folder.
 """
 from __future__ import annotations
 

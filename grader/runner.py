@@ -46,7 +46,7 @@ class Grader:
 
     Holds what can be shared between submissions: the reference (in this
     process) and one sandbox zygote (a child with numpy loaded, forking fresh
-    workers). Each submission still gets its own scratch folder and fresh
+    workers). Each submission still gets its own scratch folder and its own
     worker processes, and nothing of one student's reaches another's.
     """
 
@@ -305,7 +305,7 @@ def _dependency_parts(rubric, names) -> List[str]:
 
 
 def _grade_once(sandbox: Sandbox, rubric, reference, part, files, seed, isolate) -> PartResult:
-    """Load the part's candidates in a fresh worker (with ``isolate`` stand-ins) and run its checks."""
+    """Load the part's candidates in a worker (with ``isolate`` stand-ins) and run its checks."""
     callbacks = {s["name"]: reference.find(s["name"]) for s in isolate if reference.find(s["name"])}
     targets = list(dict.fromkeys((c.module, c.name) for c in part.find))
     ported = [module for module, report in (files or {}).items() if report.ported]

@@ -141,3 +141,31 @@ def test_numpy_scalars_and_0d_arrays_keep_their_type_and_shape():
     zero_d = wire.decode(wire.encode(np.array(2.0)))
     assert isinstance(zero_d, np.ndarray) and zero_d.shape == ()   # the handout's np.array(123.456)
     assert type(wire.decode(wire.encode(1.5))) is float
+
+
+def test_cost_frames_round_trip_and_refuse_anything_malformed():
+    """The gradient checker's cost calls travel as compact binary frames, validated like the rest."""
+    x = np.arange(6.0).reshape(2, 3)
+    handle, got, r = wire.unpack_cost_call(wire.parse(wire.pack_cost_call(7, x, 0.25)))
+    assert (handle, r) == (7, 0.25) and np.array_equal(got, x) and got.shape == (2, 3)
+    cost, grad = wire.unpack_cost_value(wire.parse(wire.pack_cost_value(np.float64(1.5), x)))
+    assert isinstance(cost, np.float64) and cost == 1.5 and np.array_equal(grad, x)
+    zero_d = wire.unpack_cost_value(wire.parse(wire.pack_cost_value(2.0, np.asarray(3.0))))[1]
+    assert zero_d.shape == () and zero_d == 3.0
+    good = wire.pack_cost_call(1, x, 0.5)
+    bad = [
+        b"\x00Q" + good[2:],                                     # an unknown binary kind
+        good[:10],                                               # cut short
+        good[:-8],                                               # data shorter than its shape
+        good + b"\0" * 8,                                        # data longer than its shape
+        good[:14] + bytes([33]) + good[15:],                     # 33 dimensions
+        wire.COST_CALL + struct.pack("<Id", 1, 0.5) + struct.pack("<BI", 1, 200_000) + b"\0" * 1_600_000,
+    ]
+    for payload in bad:
+        with pytest.raises(wire.ProtocolError):
+            wire.unpack_cost_call(wire.parse(payload))
+    # A JSON frame cannot pass for a binary one: JSON has no bytes.
+    with pytest.raises(wire.ProtocolError):
+        wire.unpack_cost_call(wire.parse(b'{"op": "cost_call", "raw": "\\u0000C"}'))
+    with pytest.raises(wire.ProtocolError):
+        wire.unpack_cost_value(wire.parse(good))   # a call where a value was expected

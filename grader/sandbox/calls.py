@@ -197,6 +197,11 @@ class Channel:
             raise kind(str(error.get("message", "")))
         return wire.decode(reply.get("value"))
 
+    def cost(self, handle, x, r):
+        """The grader's (cost, gradient) at x for the cost ``handle`` (a compact frame each way)."""
+        wire.send(self.wfd, wire.pack_cost_call(handle, x, r))
+        return wire.unpack_cost_value(wire.recv(self.rfd))
+
 
 def _gradcheck_stub(f, x):
     """Stands in for gradcheck_naive while another function is graded: checks nothing."""
@@ -341,7 +346,7 @@ def cost_proxy(channel, handle):
     costs, and no cost looks different from another.
     """
     def f(x):
-        return channel.callback("__cost__", (handle, np.asarray(x, dtype=np.float64), random.random()))
+        return channel.cost(handle, np.asarray(x, dtype=np.float64), random.random())
 
     return f
 

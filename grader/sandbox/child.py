@@ -1,9 +1,11 @@
-"""The sandboxed child: a zygote that forks one worker per part to run student code.
+"""The sandboxed child: a zygote that forks the workers that run student code.
 
 Run as ``python -I [-S] child.py CONFIG_JSON``; CONFIG_JSON gives the control
 socket's fd, the isolation mode, an optional extra module folder (``site``:
-numpy and fissix alone, in the private view of bwrap mode), the work folder,
-the unprivileged uid/gid for workers and the resource limits.
+numpy and fissix alone, in the private view of bwrap mode), the work folder and
+the unprivileged uid/gid for workers. The resource limits and the folders to
+hide come in the first message (``configure``): the grader may start the
+zygote before it has read its rubric.
 
 The zygote imports numpy (and the modules students commonly use) once and never
 imports student or reference code; it holds nothing secret, since everything
@@ -14,9 +16,10 @@ worker that holds that socket and nothing else of the zygote's, ``kill`` ends
 it, ``close`` removes everything the submission left. It reports each
 worker's end. A worker enters its own IPC namespace, drops privileges, sets
 its limits, then serves the grader over its own socket: ``prepare`` (port the
-files, porting.py) or ``load`` (the student's modules, with proxies for the
+files, porting.py), then ``load`` (the student's modules, with proxies for the
 isolated functions: they call back to the grader, so no reference code is ever
-here) and the calls that follow.
+here) and the calls that follow; a later ``load`` adds the next part's modules
+(parts with the same stand-ins share a worker).
 """
 import base64
 import importlib

@@ -3,9 +3,11 @@
 A :class:`Sandbox` is one submission: its files, sent to the zygote (zygote.py),
 which writes them into a fresh size-limited tmpfs of its own (the grading
 process never touches a folder the sandbox's uid can write).
-:meth:`Sandbox.open` forks a fresh worker for one part; the grader makes a
-socket pair for it and passes one end along, so each worker speaks on its own
-channel and cannot be taken for the zygote or for another worker.
+:meth:`Sandbox.open` gives a part a worker: the one that served the
+submission's last part when it is intact and runs with the same stand-ins, else
+a freshly forked one; for each fork the grader makes a socket pair and passes
+one end along, so each worker speaks on its own channel and cannot be taken
+for the zygote or for another worker. No worker outlives its submission.
 :class:`Worker` sends calls, answers the worker's callbacks (the isolated
 functions, computed here from the reference) and decodes the raw values that
 come back. A call that times out, crashes the worker or breaks the protocol
@@ -339,9 +341,13 @@ class Worker:
             wire.send(fd, message, deadline)
             while True:
                 reply = wire.recv(fd, deadline, max_frame=wire.MAX_REPLY)
-                if reply.get("op") != "callback":
+                op = reply.get("op")
+                if op == "cost_call":
+                    wire.send(fd, self._cost(reply), deadline)
+                elif op == "callback":
+                    wire.send(fd, self._callback(reply), deadline)
+                else:
                     return reply
-                wire.send(fd, self._callback(reply), deadline)
         except wire.Timeout:
             self._kill()
             self.failures.append("timeout")
@@ -370,21 +376,16 @@ class Worker:
             out.append(wire.encode_arg(value))
         return out, logs
 
-    def _cost(self, args: Any) -> Dict[str, Any]:
+    def _cost(self, message: Dict[str, Any]) -> bytes:
         """A student's checker called a cost: evaluate it here (it is logged as it runs)."""
-        if not isinstance(args, list) or len(args) != 3:
+        handle, x, r = wire.unpack_cost_call(message)
+        cost = self.costs.get(handle)
+        if cost is None:
             raise wire.ProtocolError("malformed cost call")
-        handle, x, r = (wire.decode(a) for a in args)
-        cost = self.costs.get(handle) if isinstance(handle, int) else None
-        if isinstance(x, (float, np.floating)):
-            x = np.asarray(x, dtype=np.float64)   # a 0-d x arrives as a numpy scalar
-        if cost is None or not isinstance(r, float) or not isinstance(x, np.ndarray) or x.size > 100_000:
-            raise wire.ProtocolError("malformed cost call")
-        return {"op": "callback_result", "value": wire.encode(cost(x, min(max(r, 0.0), 1.0)))}
+        value, grad = cost(x, min(max(r, 0.0), 1.0))
+        return wire.pack_cost_value(value, np.reshape(grad, np.shape(x)))
 
     def _callback(self, request: Dict[str, Any]) -> Dict[str, Any]:
-        if request.get("fn") == "__cost__":
-            return self._cost(request.get("args"))
         fn = self.callbacks.get(str(request.get("fn")))
         if fn is None:
             return {"op": "callback_result", "error": {"type": "NameError", "message": "no such function"}}

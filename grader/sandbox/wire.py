@@ -1,7 +1,9 @@
 """The wire protocol between the grader and the sandboxed child.
 
-Frames are a 4-byte big-endian length and a UTF-8 JSON object. Values inside
-messages are tagged, so decoding never guesses and never runs code:
+Frames are a 4-byte big-endian length and a UTF-8 JSON object (or, for a
+gradient checker's calls of its cost, a compact binary frame: see "cost
+frames" below). Values inside messages are tagged, so decoding never guesses
+and never runs code:
 
     {"t": "none"} {"t": "bool", "v": true} {"t": "int", "v": "12"}
     {"t": "float", "v": 1.5} {"t": "str", "v": "..."}
@@ -226,15 +228,89 @@ def encode_arg(value):
     return encode(value)
 
 
+# ---------------------------------------------------------------- cost frames
+#
+# A student's gradient checker calls its cost over and over (every element, twice), and the
+# cost lives in the grader (testfns.py). These calls travel in a compact binary frame instead
+# of tagged JSON: a NUL byte (no JSON text starts with one), a kind byte, then fixed fields and
+# raw little-endian float64 data. recv() hands them over as {"op": "cost_call"|"cost_value",
+# "raw": bytes}; a JSON frame cannot forge that message, because JSON has no bytes.
+
+COST_CALL = b"\x00C"     # worker -> grader: handle (u32), r (f64), x's shape, x
+COST_VALUE = b"\x00V"    # grader -> worker: cost (f64), the gradient's shape, the gradient
+MAX_COST_ELEMENTS = 100_000
+_F8 = np.dtype("<f8")
+
+
+def _pack_array(arr):
+    arr = np.asarray(arr, dtype=_F8)
+    if not arr.flags.c_contiguous:   # (ascontiguousarray would make a 0-d array 1-d)
+        arr = np.ascontiguousarray(arr)
+    if arr.ndim > 32:
+        raise ProtocolError("array of %d dimensions" % arr.ndim)
+    return struct.pack("<B%dI" % arr.ndim, arr.ndim, *arr.shape) + arr.tobytes()
+
+
+def _unpack_array(raw, at):
+    """The float64 array stored in ``raw`` from offset ``at`` to its end, validated before allocating."""
+    if len(raw) < at + 1:
+        raise ProtocolError("cost frame too short")
+    ndim = raw[at]
+    if ndim > 32 or len(raw) < at + 1 + 4 * ndim:
+        raise ProtocolError("malformed cost frame shape")
+    shape = struct.unpack_from("<%dI" % ndim, raw, at + 1)
+    count = math.prod(shape)
+    start = at + 1 + 4 * ndim
+    if count > MAX_COST_ELEMENTS or len(raw) - start != 8 * count:
+        raise ProtocolError("cost frame data does not match its shape")
+    return np.frombuffer(raw, dtype=_F8, count=count, offset=start).reshape(shape).copy()
+
+
+def _raw_of(message, kind):
+    raw = message.get("raw") if isinstance(message, dict) else None
+    if message.get("op") != kind or not isinstance(raw, bytes):
+        raise ProtocolError("expected a %s frame" % kind)
+    return raw
+
+
+def pack_cost_call(handle, x, r):
+    return COST_CALL + struct.pack("<Id", int(handle), float(r)) + _pack_array(x)
+
+
+def unpack_cost_call(message):
+    """(handle, x, r) of a ``cost_call`` message, or ProtocolError."""
+    raw = _raw_of(message, "cost_call")
+    if len(raw) < 14:
+        raise ProtocolError("cost frame too short")
+    handle, r = struct.unpack_from("<Id", raw, 2)
+    return handle, _unpack_array(raw, 14), r
+
+
+def pack_cost_value(cost, grad):
+    return COST_VALUE + struct.pack("<d", float(cost)) + _pack_array(grad)
+
+
+def unpack_cost_value(message):
+    """(cost as a numpy float64, gradient) of a ``cost_value`` message, or ProtocolError."""
+    raw = _raw_of(message, "cost_value")
+    if len(raw) < 10:
+        raise ProtocolError("cost frame too short")
+    (cost,) = struct.unpack_from("<d", raw, 2)
+    return np.float64(cost), _unpack_array(raw, 10)
+
+
 # ---------------------------------------------------------------- frames
 
 def send(fd, message, deadline=None):
-    """Write one framed message to ``fd``, giving up at ``deadline`` (monotonic).
+    """Write one framed message (a dict, or a packed cost frame) to ``fd``, giving up at ``deadline``.
 
     With a deadline, ``fd`` must be non-blocking (it is waited on only when it is not ready).
     """
     _check(deadline)
-    payload = json.dumps(message, separators=(",", ":")).encode("utf-8")
+    if isinstance(message, bytes):
+        payload = message
+    else:
+        payload = json.dumps(message, separators=(",", ":")).encode("utf-8")
     if len(payload) > MAX_FRAME:
         raise ProtocolError("message too large (%d bytes)" % len(payload))
     data = memoryview(struct.pack(">I", len(payload)) + payload)
@@ -272,6 +348,11 @@ def recv(fd, deadline=None, max_frame=MAX_FRAME):
 
 def parse(payload):
     """One frame's payload as a message (a dict), or ProtocolError."""
+    if payload[:1] == b"\x00":
+        kind = {COST_CALL: "cost_call", COST_VALUE: "cost_value"}.get(payload[:2])
+        if kind is None:
+            raise ProtocolError("unknown binary frame")
+        return {"op": kind, "raw": payload}
     if payload.count(b"{") + payload.count(b"[") > MAX_CONTAINERS:
         raise ProtocolError("message holds too many values")
     try:
