@@ -95,14 +95,14 @@ def tokens(source: str) -> List[Tuple[str, int]]:
 
 def winnow(toks: Sequence[Tuple[str, int]], k: int = K, w: int = W) -> List[Tuple[int, int]]:
     """(fingerprint, line) kept by winnowing the k-token windows of ``toks``."""
+    words = [t for t, _ in toks]
     if len(toks) < k:
-        return [(_hash(" ".join(t for t, _ in toks)), toks[0][1])] if toks else []
-    grams = [(_hash(" ".join(t for t, _ in toks[i:i + k])), toks[i][1]) for i in range(len(toks) - k + 1)]
+        return [(_hash(" ".join(words)), toks[0][1])] if toks else []
+    hashes = [_hash(" ".join(words[i:i + k])) for i in range(len(toks) - k + 1)]
     kept: Dict[int, int] = {}
-    for i in range(max(1, len(grams) - w + 1)):
-        window = grams[i:i + w]
-        best = min(window, key=lambda g: g[0])
-        kept.setdefault(best[0], best[1])
+    for i in range(max(1, len(hashes) - w + 1)):
+        best = min(hashes[i:i + w])
+        kept.setdefault(best, toks[hashes.index(best, i, i + w)][1])   # the window's first minimum
     return sorted(kept.items(), key=lambda item: item[1])
 
 
