@@ -147,6 +147,10 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--sample", type=int, default=20, help="submissions for the ratio measurements")
     args = parser.parse_args()
+    # Bytecode first: with PYTHONDONTWRITEBYTECODE set (as on this project's machines) every
+    # command would compile the grader's edited modules again, which an installed grader never does.
+    import compileall
+    compileall.compile_dir(str(ROOT / "grader"), quiet=1)
     sys.path.insert(0, str(ROOT))
     from grader.rubric import default_rubric_path, load_rubric
     from grader.runner import load_reference

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Mapping
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 
@@ -62,6 +62,9 @@ class CheckKind:
     name: str
     fn: CheckFn
     defaults: Mapping[str, Any]
+    # For a kind that times the student against np.exp: the shapes of the inputs it will time,
+    # from its options, so that the yardstick is measured before any student code is loaded.
+    yardstick: Optional[Callable[[Mapping[str, Any]], List[Tuple[int, ...]]]] = None
 
     def options(self) -> Dict[str, Any]:
         """Every option this kind accepts, with its default."""
@@ -89,16 +92,19 @@ def quiet(fn: Callable[..., Any]) -> Callable[..., Any]:
     return quieted
 
 
-def register(name: str, defaults: Mapping[str, Any] | None = None) -> Callable[[CheckFn], CheckFn]:
+def register(name: str, defaults: Mapping[str, Any] | None = None,
+             yardstick: Optional[Callable[[Mapping[str, Any]], List[Tuple[int, ...]]]] = None
+             ) -> Callable[[CheckFn], CheckFn]:
     """Register ``fn`` as the check kind ``name`` with its own option defaults.
 
     The registry holds ``fn`` made :func:`quiet`; the module keeps ``fn`` itself.
+    ``yardstick`` (kinds that time the student): see :attr:`CheckKind.yardstick`.
     """
 
     def deco(fn: CheckFn) -> CheckFn:
         if name in REGISTRY:
             raise ValueError(f"check kind {name!r} registered twice")
-        REGISTRY[name] = CheckKind(name, quiet(fn), dict(defaults or {}))
+        REGISTRY[name] = CheckKind(name, quiet(fn), dict(defaults or {}), yardstick)
         return fn
 
     return deco

@@ -196,7 +196,8 @@ def derivative(student, reference, opts, rng) -> CheckResult:
     return _tally(len(cases), failures, "equals the derivative of %s" % opts["of"])
 
 
-@register("vectorized", defaults={"shape": [5000, 2], "max_ratio": 3.0, "repeat": 5})
+@register("vectorized", defaults={"shape": [5000, 2], "max_ratio": 3.0, "repeat": 5},
+          yardstick=lambda opts: [tuple(opts["shape"])] * int(opts["repeat"]))
 def vectorized(student, reference, opts, rng) -> CheckResult:
     """The function runs within ``max_ratio`` times np.exp on the same large input (no Python loops).
 

@@ -176,19 +176,32 @@ class Sandbox:
         return found[1] if found and time.monotonic() - found[0] < BASELINE_TTL else None
 
     def _measure_baseline(self, inputs: Sequence[Any]) -> Optional[float]:
-        worker = Worker(self, {"op": "load", "dir": self.child_dir, "targets": [], "baseline": True}, {})
+        worker = Worker(self, self._baseline_load(), {})
         try:
-            best = None
-            for x in inputs:
-                start = time.perf_counter()
-                record = worker.call("np.exp", [x])
-                elapsed = time.perf_counter() - start
-                if not record.ok:
-                    return None
-                best = elapsed if best is None else min(best, elapsed)
-            return best
+            return _time_exp(worker, inputs)
         finally:
             worker.end()
+
+    def _baseline_load(self) -> Dict[str, Any]:
+        return {"op": "load", "dir": self.child_dir, "targets": [], "baseline": True}
+
+    def premeasure(self, shapes: Sequence[Sequence[int]]) -> None:
+        """Measure the yardstick for inputs of these shapes now, unless it is cached.
+
+        Called after :meth:`prepare`: its worker has run nothing of the student's, so
+        it measures here instead of a worker forked for the purpose later (and the
+        student's worker is not paused for it). The yardstick depends on the shapes
+        only; any values of them will do.
+        """
+        inputs = [np.random.default_rng(k).normal(size=tuple(shape)) for k, shape in enumerate(shapes)]
+        live = self.live
+        if not inputs or self.cached_baseline(inputs) is not None or live is None or live.plan is not None \
+                or live.sock is None:
+            return
+        live.take(self._baseline_load(), {}, None)   # still no student code: the first part may load here
+        best = _time_exp(live, inputs) if not live.loaded.get("failure") else None
+        if best is not None:
+            self.zygote.baselines[tuple(np.shape(x) for x in inputs)] = (time.monotonic(), best)
 
     def open(self, targets: Sequence[Sequence[str]], stand_ins: Sequence[Mapping[str, Any]] = (),
              callbacks: Optional[Mapping[str, Callable[..., Any]]] = None,
@@ -515,6 +528,19 @@ class Worker:
                 args_after=[wire.decode(a) for a in args_after] if isinstance(args_after, list) else None)
         except (wire.ProtocolError, TypeError, ValueError, OverflowError) as exc:
             return CallRecord(failure="protocol", error="malformed result (%s)" % exc)
+
+
+def _time_exp(worker: "Worker", inputs: Sequence[Any]) -> Optional[float]:
+    """Best wall seconds of ``np.exp`` over ``inputs`` in a worker loaded as a baseline; None on failure."""
+    best = None
+    for x in inputs:
+        start = time.perf_counter()
+        record = worker.call("np.exp", [x])
+        elapsed = time.perf_counter() - start
+        if not record.ok:
+            return None
+        best = elapsed if best is None else min(best, elapsed)
+    return best
 
 
 def _variant(args: Sequence[Any], k: int) -> List[Any]:
