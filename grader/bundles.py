@@ -107,7 +107,7 @@ dependencies = [
 %(deps)s]
 
 [project.scripts]
-grader = "grader.cli:main"
+grader = "grader.cli:entry"
 
 [tool.setuptools]
 packages = ["grader", "grader.checks", "grader.report", "grader.sandbox", "grader.written", "grader.review",
