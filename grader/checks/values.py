@@ -215,6 +215,10 @@ def vectorized(student, reference, opts, rng) -> CheckResult:
     if wrong:
         return CheckResult.fail(wrong)
     record = student.time(x, repeat=int(opts["repeat"]))
+    if record.ok and record.value[0] / max(record.value[1], 1e-7) > opts["max_ratio"]:
+        # The yardstick may be a minute old and the machine busier now: a loop is only called a
+        # loop against np.exp timed again, right after the student's calls, under the same load.
+        record = student.time(x, repeat=int(opts["repeat"]), fresh=True)
     if not record.ok:
         return CheckResult.fail("timing %s on a %s input failed: it %s" % (student.name, x.shape, _verb(record)))
     t_student, t_base = record.value
