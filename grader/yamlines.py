@@ -33,7 +33,7 @@ class LineList(list):
     lines: List[int]
 
 
-class LineLoader(yaml.SafeLoader):
+class LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):   # libyaml's parser when present: 4x faster
     """SafeLoader building LineDict/LineList, rejecting duplicate keys, reading 1e-6 as a float."""
 
 

@@ -336,7 +336,7 @@ def test_unknown_option_lists_accepted_options(tmp_path):
 
 
 @pytest.mark.parametrize("old, new, message", [
-    ("points: 3.5", "points: 3.5: 1  #<", "invalid YAML: mapping values are not allowed here"),
+    ("points: 3.5", "points: 3.5: 1  #<", "invalid YAML: mapping values are not allowed"),
     ("seed: 7\n", "seed: 7\nseed: 8  #<\n", "duplicate key 'seed' (first on line 2)"),
 ], ids=["syntax_error", "duplicate_yaml_key"])
 def test_bad_yaml_names_file_and_line(tmp_path, old, new, message):
