@@ -59,6 +59,7 @@ class Grader:
         # Loading runs the student's top-level code (often their own sanity checks): allow it more.
         self.limits = base.override(timeout=timeout, load_timeout=max(2 * timeout, 2.0) if timeout else None)
         self.zygote = Zygote.adopt(mode, self.limits, unsafe=unsafe, hide=answer_folders(rubric))
+        self.yardsticks = yardstick_shapes(rubric)   # measured before the first part loads (Sandbox.premeasure)
         # The modules the rubric looks in: where an upload's code is (discover.arrange).
         self.modules = sorted({c.module for _, part in rubric.parts() for c in part.find if not c.adapter})
         self.written = None
@@ -122,7 +123,7 @@ class Grader:
                 reports = legacy.from_wire(prepared.reports or {})
             except (ValueError, TypeError):
                 reports, prepared.problem = {}, "preparing your files failed: malformed report"
-            sandbox.premeasure(yardstick_shapes(self.rubric))
+            sandbox.premeasure(self.yardsticks)
             results = grade_parts(sandbox, self.rubric, self.reference, reports, seed)
             if prepared.problem:
                 for result in results.values():
@@ -277,8 +278,8 @@ def grade_parts(sandbox: Sandbox, rubric, reference: Reference,
         mine = own[part.id]
         isolate = stand_ins(rubric, part, found_in)
         used = [s["name"] for s in isolate if part.uses is None or s["name"] in part.uses]
-        deps = [results.get(d, own.get(d)) for d in _dependency_parts(rubric, used)]
-        if mine.score >= mine.max_score or all(d is not None and d.score >= d.max_score for d in deps):
+        deps = [results.get(d, own[d]) for d in _dependency_parts(rubric, used)]
+        if mine.score >= mine.max_score or all(d.score >= d.max_score for d in deps):
             results[part.id] = mine
             continue
         course = _grade_once(sandbox, rubric, reference, part, files, seed, isolate)

@@ -214,15 +214,16 @@ def vectorized(student, reference, opts, rng) -> CheckResult:
     wrong = _judge(student, reference, head, record.value, opts)
     if wrong:
         return CheckResult.fail(wrong)
-    record = student.time(x, repeat=int(opts["repeat"]))
-    if record.ok and record.value[0] / max(record.value[1], 1e-7) > opts["max_ratio"]:
-        # The yardstick may be a minute old and the machine busier now: a loop is only called a
-        # loop against np.exp timed again, right after the student's calls, under the same load.
-        record = student.time(x, repeat=int(opts["repeat"]), fresh=True)
-    if not record.ok:
-        return CheckResult.fail("timing %s on a %s input failed: it %s" % (student.name, x.shape, _verb(record)))
-    t_student, t_base = record.value
-    ratio = t_student / max(t_base, 1e-7)
+    # The yardstick may be a minute old and the machine busier now: a loop is only called a
+    # loop against np.exp timed again (fresh), right after the student's calls, under the same load.
+    for fresh in (False, True):
+        record = student.time(x, repeat=int(opts["repeat"]), fresh=fresh)
+        if not record.ok:
+            return CheckResult.fail("timing %s on a %s input failed: it %s" % (student.name, x.shape, _verb(record)))
+        t_student, t_base = record.value
+        ratio = t_student / max(t_base, 1e-7)
+        if ratio <= opts["max_ratio"]:
+            break
     timing = {"student_s": t_student, "np_exp_s": t_base, "ratio": ratio}
     if ratio <= opts["max_ratio"]:
         return CheckResult.ok("vectorized: runs within %gx of np.exp on a %dx%d input"

@@ -163,17 +163,24 @@ class Sandbox:
         The yardstick depends on the machine, not on the student: measured at most once a
         minute per zygote and input shape.
         """
-        best = None if fresh else self.cached_baseline(inputs)
+        key = _shapes(inputs)
+        best = None if fresh else self._cached(key)
         if best is None:
             best = self._measure_baseline(inputs)
-            if best is not None:
-                self.zygote.baselines[tuple(np.shape(x) for x in inputs)] = (time.monotonic(), best)
+            self._remember(key, best)
         return best
 
     def cached_baseline(self, inputs: Sequence[Any]) -> Optional[float]:
         """The yardstick for inputs of these shapes, if it was measured less than BASELINE_TTL ago."""
-        found = self.zygote.baselines.get(tuple(np.shape(x) for x in inputs))
+        return self._cached(_shapes(inputs))
+
+    def _cached(self, key: Tuple[Tuple[int, ...], ...]) -> Optional[float]:
+        found = self.zygote.baselines.get(key)
         return found[1] if found and time.monotonic() - found[0] < BASELINE_TTL else None
+
+    def _remember(self, key: Tuple[Tuple[int, ...], ...], best: Optional[float]) -> None:
+        if best is not None:
+            self.zygote.baselines[key] = (time.monotonic(), best)
 
     def _measure_baseline(self, inputs: Sequence[Any]) -> Optional[float]:
         worker = Worker(self, self._baseline_load(), {})
@@ -193,15 +200,14 @@ class Sandbox:
         student's worker is not paused for it). The yardstick depends on the shapes
         only; any values of them will do.
         """
-        inputs = [np.random.default_rng(k).normal(size=tuple(shape)) for k, shape in enumerate(shapes)]
+        key = tuple(tuple(int(n) for n in shape) for shape in shapes)
         live = self.live
-        if not inputs or self.cached_baseline(inputs) is not None or live is None or live.plan is not None \
-                or live.sock is None:
+        if not key or self._cached(key) is not None or live is None or live.plan is not None or live.sock is None:
             return
         live.take(self._baseline_load(), {}, None)   # still no student code: the first part may load here
-        best = _time_exp(live, inputs) if not live.loaded.get("failure") else None
-        if best is not None:
-            self.zygote.baselines[tuple(np.shape(x) for x in inputs)] = (time.monotonic(), best)
+        if not live.loaded.get("failure"):
+            inputs = [np.random.default_rng(k).normal(size=shape) for k, shape in enumerate(key)]
+            self._remember(key, _time_exp(live, inputs))
 
     def open(self, targets: Sequence[Sequence[str]], stand_ins: Sequence[Mapping[str, Any]] = (),
              callbacks: Optional[Mapping[str, Callable[..., Any]]] = None,
@@ -265,30 +271,30 @@ class Worker:
                  final: str = "loaded"):
         self.sandbox = sandbox
         self.zygote = sandbox.zygote
-        self.message = message
-        self.callbacks = callbacks
-        self.final = final
+        self.costs: Dict[int, Callable[..., Any]] = {}   # handle -> cost, for the current request
+        self.sock: Optional[socket.socket] = None
+        self.loaded: Dict[str, Any] = {}
+        self.plan: Optional[str] = None   # the stand-ins it loads with; None: nothing loaded yet (Sandbox.open)
+        self._begin(message, callbacks, final)
+        self._load()
+
+    def take(self, message: Dict[str, Any], callbacks: Dict[str, Callable[..., Any]], plan: Optional[str]) -> None:
+        """Serve another part: its modules are loaded beside the last part's, in this same process.
+
+        A worker that is not running (killed, or paused for a baseline) is forked anew.
+        """
+        self.plan = plan
+        self._begin(message, callbacks, "loaded")
+        self._load()
+
+    def _begin(self, message: Dict[str, Any], callbacks: Dict[str, Callable[..., Any]], final: str) -> None:
+        """A part starts afresh in everything the grader counts: failures, reloads, time."""
+        self.message, self.callbacks, self.final = message, callbacks, final
         self.reloads = 0
         self.suspended = False   # ended on purpose (for a baseline): the next call reloads for free
         self.call_seconds = 0.0   # spent in this part's calls, as measured here (loading excluded)
         self.slowest = 0.0
-        self.costs: Dict[int, Callable[..., Any]] = {}   # handle -> cost, for the current request
-        self.sock: Optional[socket.socket] = None
-        self.loaded: Dict[str, Any] = {}
         self.failures: List[str] = []   # 'timeout' / 'crashed' / 'memory' events, for the part's status
-        self.plan: Optional[str] = None   # the stand-ins it loads with; None: nothing loaded yet (Sandbox.open)
-        self._load()
-
-    def take(self, message: Dict[str, Any], callbacks: Dict[str, Callable[..., Any]], plan: str) -> None:
-        """Serve another part: its modules are loaded beside the last part's, in this same process.
-
-        The part starts afresh in everything the grader counts (failures, reloads, time); a
-        worker that is not running (killed, or paused for a baseline) is forked anew.
-        """
-        self.message, self.callbacks, self.plan, self.final = message, callbacks, plan, "loaded"
-        self.reloads, self.call_seconds, self.slowest, self.failures = 0, 0.0, 0.0, []
-        self.suspended = False
-        self._load()
 
     def _fail_load(self, failure: str, error: str) -> None:
         self.loaded = {"found": {}, "modules": {}, "stdout": "", "failure": failure, "error": error}
@@ -396,7 +402,7 @@ class Worker:
         if cost is None:
             raise wire.ProtocolError("malformed cost call")
         value, grad = cost(x, min(max(r, 0.0), 1.0))
-        return wire.pack_cost_value(value, np.reshape(grad, np.shape(x)))
+        return wire.pack_cost_value(value, grad)
 
     def _callback(self, request: Dict[str, Any]) -> Dict[str, Any]:
         fn = self.callbacks.get(str(request.get("fn")))
@@ -530,6 +536,11 @@ class Worker:
                 args_after=[wire.decode(a) for a in args_after] if isinstance(args_after, list) else None)
         except (wire.ProtocolError, TypeError, ValueError, OverflowError) as exc:
             return CallRecord(failure="protocol", error="malformed result (%s)" % exc)
+
+
+def _shapes(inputs: Sequence[Any]) -> Tuple[Tuple[int, ...], ...]:
+    """The yardstick cache's key: the inputs' shapes."""
+    return tuple(np.shape(x) for x in inputs)
 
 
 def _time_exp(worker: "Worker", inputs: Sequence[Any]) -> Optional[float]:

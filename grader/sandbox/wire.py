@@ -267,7 +267,7 @@ def _unpack_array(raw, at):
 
 
 def _raw_of(message, kind):
-    raw = message.get("raw") if isinstance(message, dict) else None
+    raw = message.get("raw")
     if message.get("op") != kind or not isinstance(raw, bytes):
         raise ProtocolError("expected a %s frame" % kind)
     return raw
