@@ -104,7 +104,7 @@ def read_files(folder: Path) -> SubmissionFiles:
 
 def _read_nofollow(path: Path, room: int) -> Optional[bytes]:
     """The file's bytes if it is at most ``room`` bytes; refuses a link swapped in meanwhile."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     with os.fdopen(fd, "rb") as handle:
         if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
             return b""

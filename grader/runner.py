@@ -128,6 +128,12 @@ class Grader:
             if prepared.problem:
                 for result in results.values():
                     result.notes.append(prepared.problem)
+            if prepared.porting:
+                # Only a part that failed can owe it to an unported Python 2 file.
+                for result in results.values():
+                    if result.status not in ("graded", "missing"):
+                        result.notes.append("Python 2 files cannot be ported on this machine: %s"
+                                            % prepared.porting)
         return results
 
     def close(self) -> None:

@@ -51,7 +51,7 @@ def test_explain_sandbox_names_the_mode():
     run = subprocess.run([sys.executable, "-m", "grader.cli", "check", "--explain-sandbox"],
                          capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 0
-    assert run.stdout.split(":")[0] == isolation.detect()
+    assert run.stdout.split(":")[0] == isolation.mode_label(isolation.detect())
 
 
 def test_command_line_timeout_overrides(tmp_path):
@@ -67,7 +67,7 @@ def test_command_line_timeout_overrides(tmp_path):
     data = json.loads(run.stdout)
     sigmoid = data["questions"][1]["parts"][0]
     assert sigmoid["status"] == "timeout" and "0.5 s" in sigmoid["checks"][0]["message"]
-    assert data["sandbox"] == isolation.detect()
+    assert data["sandbox"] == isolation.mode_label(isolation.detect())
 
 
 def test_plain_mode_is_refused_as_root_unless_asked_for():

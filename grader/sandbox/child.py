@@ -51,7 +51,10 @@ import operator  # noqa: E402,F401
 import pickle  # noqa: E402,F401
 import random  # noqa: E402,F401  (student code and the cost proxies share the one random module)
 import re  # noqa: E402,F401
-import resource  # noqa: E402
+try:
+    import resource  # noqa: E402
+except ImportError:   # Windows: the spawn path sets the limits the platform has, and none there
+    resource = None
 import shutil  # noqa: E402,F401
 import string  # noqa: E402,F401
 import tempfile  # noqa: E402,F401
@@ -70,14 +73,14 @@ import numpy.random  # noqa: E402,F401
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, _HERE)
 import calls  # noqa: E402
-import kernel  # noqa: E402
 import wire  # noqa: E402
+if not CONFIG.get("spawn"):
+    import kernel  # noqa: E402  (Linux only; the spawn path never needs it)
 try:
     import porting  # noqa: E402
-    if not porting.preload():
-        porting = None
-except ImportError:
-    porting = None
+    PORTING_PROBLEM = porting.preload()
+except Exception as _exc:  # noqa: BLE001 - Python 2 porting is optional: its failure costs only itself
+    porting, PORTING_PROBLEM = None, "the porting module failed to load (%s)" % _exc
 sys.path.remove(_HERE)
 if CONFIG.get("mode") == "uid":
     # A dropped uid may not read the interpreter's home (pyenv under a 0700 /root): what the
@@ -114,35 +117,54 @@ def restrict(config):
                 resource.setrlimit(getattr(resource, name), (int(value), int(value)))
             except (ValueError, OSError):
                 pass
+    if config.get("spawn"):
+        return   # no Linux calls: the portable path has the limits above, where the platform has them
     # No setuid program can give back what the uid drop takes away.
     kernel.prctl(kernel.PR_SET_NO_NEW_PRIVS, 1)
     drop(config)
+    if config.get("userns"):
+        # A user namespace of its own: the zygote's rights (its mounts, its namespaces) are out of reach.
+        kernel.unshare(kernel.CLONE_NEWUSER)
 
 
 def prepare(message):
-    """Make the submission's files loadable (porting.py), within this worker's limits."""
+    """Make the submission's files loadable (porting.py), within this worker's limits.
+
+    Without fissix the files are still decoded and their imports made plain;
+    only Python 2 files stay as they are, and the reply says why (``porting``).
+    """
     if porting is None:
-        return {"op": "prepared", "reports": {}, "error": {"type": "ImportError", "message": "fissix is missing"}}
+        return {"op": "prepared", "reports": {}, "porting": PORTING_PROBLEM}
     try:
-        return {"op": "prepared", "reports": porting.prepare(message["dir"], bool(message.get("reject")))}
+        reply = {"op": "prepared", "reports": porting.prepare(message["dir"], bool(message.get("reject")))}
     except BaseException as exc:  # noqa: B902 - a MemoryError on a huge file is the student's, not ours
-        return {"op": "prepared", "reports": {}, "error": calls.describe_error(exc)}
+        reply = {"op": "prepared", "reports": {}, "error": calls.describe_error(exc)}
+    if PORTING_PROBLEM:
+        reply["porting"] = PORTING_PROBLEM
+    return reply
 
 
 def worker(fd, config):
     """One part's worker: its own socket to the grader, nothing of the zygote's."""
     try:
-        os.setpgid(0, 0)
-        for sig in (signal.SIGTERM, signal.SIGUSR1, signal.SIGCHLD):
-            signal.signal(sig, signal.SIG_DFL)
+        if hasattr(os, "setpgid"):
+            os.setpgid(0, 0)
+        for name in ("SIGTERM", "SIGUSR1", "SIGCHLD"):
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), signal.SIG_DFL)
         if config.get("contain"):
             kernel.unshare(kernel.CLONE_NEWIPC)   # SysV objects die with this worker
         restrict(config)
         channel = calls.Channel(fd)
         message = wire.recv(fd)
         if isinstance(message.get("dir"), str):
-            # matplotlib plots off screen and keeps its cache in the submission's own scratch.
+            # matplotlib plots off screen and keeps its cache in the submission's own scratch; in
+            # plain mode temporary files go there too, so they go when the submission does.
             os.environ["MPLCONFIGDIR"] = os.path.join(message["dir"], ".matplotlib")
+            if not config.get("contain"):
+                for name in ("TMPDIR", "TEMP", "TMP"):
+                    os.environ[name] = message["dir"]
+                tempfile.tempdir = None
         if message.get("op") == "prepare":
             wire.send(fd, prepare(message))
             message = wire.recv(fd)   # nothing of the student's has run here: this worker may load next
@@ -154,9 +176,97 @@ def worker(fd, config):
         _exit(0)
 
 
-def sweep(config):
-    """Kill every process of the workers' uid (escapees from the worker's group included)."""
+def nest(fd, config):
+    """userns mode: the worker runs as pid 1 of a pid namespace of its own; this process stands for it.
+
+    All the worker's processes end with it, wherever they went, and none of them
+    can name the zygote. This process holds nothing of the worker's and ends as
+    the worker ended (the same exit code or signal); killed, it takes the
+    worker along (the worker's parent-death signal).
+    """
+    alive_r, alive_w = os.pipe()
+    try:
+        kernel.unshare(kernel.CLONE_NEWPID)
+        pid = os.fork()
+    except BaseException:  # noqa: B902
+        _exit(70)
+    if pid == 0:
+        os.close(alive_w)
+        kernel.prctl(kernel.PR_SET_PDEATHSIG, signal.SIGKILL)
+        if select.select([alive_r], [], [], 0)[0]:
+            _exit(70)   # this stand-in died before the death signal was set: end now
+        os.close(alive_r)
+        worker(fd, config)
+    os.close(fd)
+    os.close(alive_r)
+    while True:
+        try:
+            status = os.waitpid(pid, 0)[1]
+            break
+        except InterruptedError:
+            continue
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            signal.signal(sig, signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass
+        os.kill(os.getpid(), sig)
+    _exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
+
+
+def descendants():
+    """Every process below this one (by the parents /proc gives), deepest last."""
+    me = os.getpid()
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry, "rb") as handle:
+                    stat = handle.read()
+                parents.setdefault(int(stat[stat.rindex(b")") + 2:].split()[1]), []).append(int(entry))
+            except (OSError, ValueError, IndexError):
+                continue
+    found, todo = [], [me]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            if child != me and child not in found:
+                found.append(child)
+                todo.append(child)
+    return found
+
+
+def sweep_descendants(keep=None):
+    """Plain mode: kill every process the workers left (this zygote is their subreaper) and reap them.
+
+    ``keep``: the live worker's pid, reaped by its own pidfd, never here.
+    """
+    for _ in range(200):
+        found = descendants()
+        if not found:
+            return
+        for pid in found:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        for pid in found:
+            if pid != keep:
+                try:
+                    os.waitpid(pid, os.WNOHANG)
+                except OSError:
+                    pass
+        time.sleep(0.002)
+
+
+def sweep(config, keep=None):
+    """Kill every process of the workers' uid (escapees from the worker's group included).
+
+    Without a uid of their own (plain mode), every process below this zygote.
+    """
     if config.get("uid") is None:
+        if not config.get("contain") and not config.get("userns"):
+            sweep_descendants(keep)
         return
     pid = os.fork()
     if pid == 0:
@@ -179,7 +289,10 @@ def contain(config):
     """
     kernel.prctl(kernel.PR_SET_DUMPABLE, 0)
     if not config.get("contain"):
-        return   # plain, or uid mode where the kernel refuses (--i-know-it-is-unsafe)
+        # plain, or uid mode where the kernel refuses (--i-know-it-is-unsafe): whatever a worker
+        # leaves running becomes this zygote's child, so the sweep finds it.
+        kernel.prctl(kernel.PR_SET_CHILD_SUBREAPER, 1)
+        return
     if config.get("mode") == "uid":
         kernel.unshare(kernel.CLONE_NEWNS | kernel.CLONE_NEWIPC | kernel.CLONE_NEWNET)
         kernel.mount(None, "/", None, kernel.MS_REC | kernel.MS_PRIVATE)
@@ -191,15 +304,25 @@ def contain(config):
     for folder in SHARED_TEMP:
         if os.path.isdir(folder) and not os.path.islink(folder):
             kernel.tmpfs(folder, 4096, mode="0755", readonly=True)
-    probe = os.fork()   # each worker will need a new IPC namespace: fail now, not later
+    probe = os.fork()   # each worker will need its namespaces: fail now, not later
     if probe == 0:
         try:
-            kernel.unshare(kernel.CLONE_NEWIPC)
+            kernel.unshare(kernel.CLONE_NEWIPC | (kernel.CLONE_NEWPID if config.get("userns") else 0))
+            if config.get("userns"):
+                inner = os.fork()
+                if inner == 0:
+                    try:
+                        kernel.unshare(kernel.CLONE_NEWUSER)
+                        _exit(0)
+                    except BaseException:  # noqa: B902
+                        _exit(1)
+                _exit(0 if os.waitpid(inner, 0)[1] == 0 else 1)
             _exit(0)
         except BaseException:  # noqa: B902
             _exit(1)
     if os.waitpid(probe, 0)[1] != 0:
-        raise OSError("a worker cannot get its own IPC namespace")
+        raise OSError("a worker cannot get its own namespaces (IPC%s)" % (
+            ", pid and user" if config.get("userns") else ""))
 
 
 def _relative(rel):
@@ -371,6 +494,8 @@ class Zygote:
         pid = os.fork()
         if pid == 0:
             self.ctrl.close()
+            if self.config.get("userns"):
+                nest(fd, self.config)
             worker(fd, self.config)
         os.close(fd)
         self.pid, self.pidfd = pid, os.pidfd_open(pid)
@@ -383,7 +508,7 @@ class Zygote:
                     target()
                 except OSError:
                     pass
-        sweep(self.config)
+        sweep(self.config, keep=self.pid)
 
     def reap(self):
         _, status = os.waitpid(self.pid, 0)
@@ -399,11 +524,22 @@ class Zygote:
         self.pid = self.pidfd = None
 
 
+def spawned():
+    """The portable path: this process is one worker. It connects back to the grader on the
+    loopback address it was given and proves who it is with the token; then it serves."""
+    sock = socket.create_connection(("127.0.0.1", int(CONFIG["port"])), timeout=30)
+    sock.settimeout(None)
+    sock.sendall(CONFIG["token"].encode("ascii"))
+    worker(sock.fileno(), CONFIG)
+
+
 def main():
     # Student output must never reach the grader's terminal.
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
+    if CONFIG.get("spawn"):
+        return spawned()
     zygote = Zygote(CONFIG)
     # The grader starts this process before it has read its rubric: the limits and the
     # folders to hide come in the first message, and nothing else is obeyed before it.

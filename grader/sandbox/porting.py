@@ -46,17 +46,26 @@ CODECS = ("utf-8-sig", "latin-1", "cp1252", "ascii", "iso8859-15", "utf-16")
 def preload():
     """Import fissix, its fixers and the codecs now (the zygote does, before privileges drop).
 
-    False when fissix is not installed.
+    Returns None when porting is ready, else why it is not (fissix missing or
+    broken): only Python 2 files then go unported, nothing else is affected.
+    fissix's grammar is generated from its text (about 15 ms) instead of being
+    read from, and written to, a pickle cache under ``$HOME``: a sandbox has no
+    writable home, and a cache another run could write is no input to trust.
     """
     for name in CODECS:
         "".encode(name)
     try:
+        import fissix
+        from fissix.pgen2 import pgen
+        fissix.pgen2.driver.load_grammar = lambda gt, *args, **kwargs: pgen.generate_grammar(gt)
         import fissix.refactor  # noqa: F401
         for name in FIXERS:
             importlib.import_module(name)
-    except ImportError:
-        return False
-    return True
+    except ImportError as exc:
+        return "fissix is not installed (%s)" % exc
+    except Exception as exc:  # noqa: BLE001 - a broken optional piece costs only Python 2 porting
+        return "fissix failed to load (%s: %s)" % (type(exc).__name__, exc)
+    return None
 
 
 def _decode(raw: bytes) -> Tuple[str, bool]:
@@ -152,7 +161,7 @@ def prepare(folder, reject=False):
         path = os.path.join(folder, name)
         report = {"python2": None, "ported": False, "first_change": None, "reencoded": False,
                   "imports": [], "numpy_aliases": []}
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
         with os.fdopen(fd, "rb") as handle:
             raw = handle.read()
         text, report["reencoded"] = _decode(raw)
@@ -174,7 +183,7 @@ def prepare(folder, reject=False):
         text, report["imports"] = _rewrite_imports(text, siblings - {name[:-3]})
         report["numpy_aliases"] = sorted(set(_ALIAS_USE.findall(text)))
         if text != original or report["reencoded"]:
-            fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW)
+            fd = os.open(path, os.O_WRONLY | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0))
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(text)
         reports[name[:-3]] = report

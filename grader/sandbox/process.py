@@ -31,7 +31,7 @@ import numpy as np
 
 from . import testfns, wire
 from .limits import DEFAULT_LIMITS, Limits
-from .zygote import Zygote, ZygoteFailure  # noqa: F401  (the sandbox's public names live here)
+from .zygote import Zygote, ZygoteFailure, new_zygote  # noqa: F401  (the sandbox's public names live here)
 
 MAX_RELOADS = 3
 BASELINE_TTL = 60.0   # seconds a measured np.exp yardstick is reused (per zygote)
@@ -93,6 +93,7 @@ class Prepared:
 
     reports: Any = None
     problem: Optional[str] = None
+    porting: Optional[str] = None   # why Python 2 files could not be ported here, if they could not
 
 
 class Sandbox:
@@ -106,7 +107,7 @@ class Sandbox:
                  zygote: Optional[Zygote] = None, mode: Optional[str] = None):
         self.limits = limits
         self.own_zygote = zygote is None
-        self.zygote = zygote or Zygote(mode, limits)
+        self.zygote = zygote or new_zygote(mode, limits)
         self.started = time.monotonic()
         self.live: Optional[Worker] = None   # the worker that serves the next part of its plan
         try:
@@ -155,7 +156,8 @@ class Sandbox:
         problem = None
         if isinstance(error, dict):
             problem = "preparing your files failed: %s" % describe_exception(error)
-        return Prepared(reply.get("reports"), problem)
+        porting = reply.get("porting")
+        return Prepared(reply.get("reports"), problem, str(porting)[:300] if porting else None)
 
     def baseline(self, inputs: Sequence[Any], fresh: bool = False) -> Optional[float]:
         """Best wall seconds of ``np.exp`` over ``inputs``, in a worker with nothing of the student's.

@@ -319,7 +319,7 @@ def send(fd, message, deadline=None):
         if not eager:
             _wait(fd, deadline, write=True)
         try:
-            n = os.write(fd, data)
+            n = _write(fd, data)
         except BlockingIOError:
             _wait(fd, deadline, write=True)
             continue
@@ -371,7 +371,7 @@ def _read_exact(fd, n, deadline):
         if not eager:
             _wait(fd, deadline, write=False)
         try:
-            chunk = os.read(fd, min(n, 1 << 20))
+            chunk = _read(fd, min(n, 1 << 20))
         except BlockingIOError:
             _wait(fd, deadline, write=False)
             continue
@@ -391,7 +391,26 @@ def _eager(fd, deadline):
     non-blocking fd is waited on only when it is not ready. A blocking fd with a
     deadline is waited on first, so that it cannot block past the deadline.
     """
-    return deadline is None or not os.get_blocking(fd)
+    return deadline is None or (os.name != "nt" and not os.get_blocking(fd))
+
+
+if os.name == "nt":   # a socket there is no file descriptor: os.read and os.write cannot use it
+    import socket as _socket
+
+    def _on_socket(fd, op, arg):
+        sock = _socket.socket(fileno=fd)
+        try:
+            return getattr(sock, op)(arg)
+        finally:
+            sock.detach()
+
+    def _read(fd, n):
+        return _on_socket(fd, "recv", n)
+
+    def _write(fd, data):
+        return _on_socket(fd, "send", data)
+else:
+    _read, _write = os.read, os.write
 
 
 def _check(deadline):

@@ -75,6 +75,15 @@ def _private_folder() -> Path:
     return path
 
 
+def new_zygote(mode: Optional[str], limits: Limits = DEFAULT_LIMITS, unsafe: bool = False,
+               hide: Sequence[Path] = ()):
+    """The zygote for ``mode``: the forking one, or the portable stand-in where it cannot run."""
+    if isolation.choose(mode, unsafe) == "spawn":
+        from .spawn import SpawnZygote
+        return SpawnZygote(limits, hide)
+    return Zygote(mode, limits, unsafe, hide)
+
+
 _EARLY: Dict[Tuple[Optional[str], bool], "Zygote"] = {}
 
 
@@ -85,8 +94,8 @@ def launch_early(mode: Optional[str], unsafe: bool = False) -> None:
     importing numpy) runs beside the grader's own imports; :meth:`Zygote.adopt`
     takes it over. One that is never adopted is closed when the process exits.
     """
-    if (mode, unsafe) in _EARLY:
-        return
+    if (mode, unsafe) in _EARLY or isolation.choose(mode, unsafe) == "spawn":
+        return   # (spawn: no process lives between workers)
     zygote = Zygote(mode, DEFAULT_LIMITS, unsafe)
     try:
         zygote._launch()
@@ -113,10 +122,10 @@ class Zygote:
                  hide: Sequence[Path] = ()):
         self.mode = isolation.choose(mode, unsafe)
         self.label = isolation.mode_label(self.mode)
-        self.contained = self.label in ("bwrap", "uid")
+        self.contained = isolation.contained(self.label)
         self.limits = limits
         self.hide = [str(p) for p in hide]   # folders covered by an empty mount in uid mode
-        self.lease = isolation.UidLease() if self.mode in ("bwrap", "uid") else None
+        self.lease = isolation.UidLease() if self.label in ("bwrap", "uid", "uid-uncontained") else None
         # Without a tmpfs of its own, the zygote keeps scratch folders on the host, in a folder
         # of the grader's (root-owned and 0711 as root: workers can pass, not list or write).
         self.plain_root = _private_folder() if not self.contained else None
@@ -135,7 +144,7 @@ class Zygote:
         """A zygote for these settings: the one :func:`launch_early` started for ``mode``, else a new one."""
         zygote = _EARLY.pop((mode, unsafe), None)
         if zygote is None:
-            return cls(mode, limits, unsafe, hide)
+            return new_zygote(mode, limits, unsafe, hide)
         zygote.limits, zygote.hide = limits, [str(p) for p in hide]
         return zygote
 
@@ -164,6 +173,7 @@ class Zygote:
         """Start the zygote process; it imports numpy, then waits for :meth:`_configure`."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         config = {"control": theirs.fileno(), "mode": self.mode, "contain": self.contained,
+                  "userns": self.label == "bwrap-userns",
                   "site": self.plan.site, "work": self.plan.work,
                   "uid": self.lease.uid if self.lease else None, "gid": self.lease.uid if self.lease else None}
         try:
@@ -196,7 +206,7 @@ class Zygote:
             except subprocess.TimeoutExpired:
                 pass
             self.proc = None
-        if self.lease and os.geteuid() == 0:
+        if self.lease and isolation.is_root():
             _sweep_uid(self.lease.uid)
 
     def close(self) -> None:
@@ -204,7 +214,7 @@ class Zygote:
         if self.plain_root is not None:
             # What is left inside belongs to the workers' uid: removed with its rights, not ours;
             # then our own folder, empty, by name in a folder no worker can write.
-            uid = self.lease.uid if self.lease and os.geteuid() == 0 else None
+            uid = self.lease.uid if self.lease and isolation.is_root() else None
             leftovers = [str(self.plain_root / name) for name in os.listdir(self.plain_root)]
             if leftovers:
                 _as_uid(uid, lambda: os.execvp("rm", ["rm", "-rf", "--"] + leftovers))

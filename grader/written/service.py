@@ -71,7 +71,7 @@ class WrittenService:
     def stop(self) -> None:
         if self.proc is not None:
             try:
-                os.killpg(self.proc.pid, 9)
+                os.killpg(self.proc.pid, 9) if hasattr(os, "killpg") else self.proc.kill()
             except (ProcessLookupError, PermissionError):
                 pass
             self.proc.wait()
@@ -118,6 +118,8 @@ def _read_exact(fd: int, n: int, deadline: Optional[float]) -> bytes:
 
 
 def _read(stream, deadline: Optional[float]) -> dict:
+    if deadline is not None and os.name == "nt":
+        return _read_in_thread(stream, deadline)
     fd = stream.fileno()
     (size,) = struct.unpack(">I", _read_exact(fd, 4, deadline))
     if size > MAX_REPLY:
@@ -125,16 +127,37 @@ def _read(stream, deadline: Optional[float]) -> dict:
     return json.loads(_read_exact(fd, size, deadline).decode("utf-8"))
 
 
+def _read_in_thread(stream, deadline: float) -> dict:
+    """Windows cannot wait on a pipe with select: read in a thread, and stop waiting at the deadline
+    (the caller then kills the child, which ends the read)."""
+    import threading
+    box: list = []
+
+    def read() -> None:
+        try:
+            box.append(_read(stream, None))
+        except BaseException as exc:  # noqa: B902 - handed to the waiting thread
+            box.append(exc)
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    thread.join(max(0.0, deadline - time.monotonic()))
+    if not box:
+        raise TimeoutError()
+    if isinstance(box[0], BaseException):
+        raise box[0]
+    return box[0]
+
+
 # ---------------------------------------------------------------------------- the child
 
 
 def main(memory: int) -> None:
     """Serve requests on stdin/stdout until stdin closes."""
-    import resource
     try:
+        import resource
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    except (ValueError, OSError):
-        pass
+    except (ImportError, ValueError, OSError):
+        pass   # Windows has no such limit: the time budget still holds
     out = sys.stdout.buffer
     sys.stdout = sys.stderr          # a stray print must not corrupt the frames
     from ..rubric import load_rubric
