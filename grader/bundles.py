@@ -6,8 +6,9 @@
   ``/autograder/results/results.json``); the grader's source, reference and
   rubric ride inside the zip, never in the submission's folder.
 * ``build_kit``: the student-facing self-check: the grader's code without the
-  reference, the public part of the rubric, and the expected values of the
-  public cases recorded from the reference at build time.
+  reference, the public part of the rubric, the expected values of the public
+  cases recorded from the reference at build time, the course's environment as
+  a ``requirements.txt`` and ``selfcheck.py``, which runs it from any folder.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import stat
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Dict, Iterable, List, Optional
 
 import yaml
 
@@ -81,18 +82,44 @@ def _source_root() -> Path:
     return repo if (repo / "pyproject.toml").is_file() else PACKAGE
 
 
+def project_metadata() -> Dict[str, object]:
+    """The grader's ``dependencies`` (list of requirement strings) and ``requires-python``.
+
+    pyproject.toml is the one place they are written. Read from it when the
+    grader runs from its repository (the file the Gradescope zip ships), else
+    from the installed distribution's metadata, which pip wrote from it.
+    Raises GraderError when neither can be read.
+    """
+    pyproject = PACKAGE.parent / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            import tomllib
+        except ImportError:   # Python 3.10: the installed metadata says the same
+            tomllib = None
+        if tomllib is not None:
+            try:
+                project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+                return {"dependencies": list(project["dependencies"]),
+                        "requires-python": project.get("requires-python", "")}
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
+                raise GraderError("cannot read the grader's dependencies from %s: %s" % (pyproject, exc)) from None
+    from importlib import metadata
+    try:
+        dist = metadata.distribution("a1grader")
+    except metadata.PackageNotFoundError:
+        raise GraderError("cannot tell the grader's dependencies: no pyproject.toml beside it and the "
+                          "a1grader distribution is not installed (pip install it)") from None
+    return {"dependencies": [r for r in (dist.requires or []) if "extra ==" not in r],
+            "requires-python": dist.metadata.get("Requires-Python") or ""}
+
+
 def installed_pyproject() -> str:
     """A pyproject.toml for the installed grader's version and dependencies (its metadata says them)."""
-    from importlib import metadata
-
     from . import __version__
-    try:
-        requires = [r for r in (metadata.requires("a1grader") or []) if "extra ==" not in r]
-    except metadata.PackageNotFoundError:
-        requires = ["numpy>=1.22", "click>=8.0", "pyyaml>=6.0", "rich>=12.0", "fissix>=21.11", "matplotlib>=3.5",
-                    "scipy>=1.8", "sympy>=1.10", "pypdf>=3.0", "flask>=2.2"]
-    deps = "".join("    %s,\n" % json.dumps(r) for r in requires)
-    return PYPROJECT % {"version": __version__, "deps": deps}
+    project = project_metadata()
+    deps = "".join("    %s,\n" % json.dumps(r) for r in project["dependencies"])
+    python = "requires-python = %s\n" % json.dumps(project["requires-python"]) if project["requires-python"] else ""
+    return PYPROJECT % {"version": __version__, "deps": deps, "python": python}
 
 
 PYPROJECT = """[build-system]
@@ -102,8 +129,7 @@ build-backend = "setuptools.build_meta"
 [project]
 name = "a1grader"
 version = "%(version)s"
-requires-python = ">=3.9"
-dependencies = [
+%(python)sdependencies = [
 %(deps)s]
 
 [project.scripts]
@@ -175,15 +201,116 @@ rubric. It contains no solution: the expected values of the public cases were
 recorded from the course's reference when this kit was made. Checks marked
 "graded after submission" are graded only on the course's side.
 
-    pip install numpy click pyyaml rich fissix
-    cd {kit}
-    python -m grader.cli check /path/to/your/assignment1 --rubric rubric.yaml
+Once, install the packages your code is graded with (numpy, scipy, matplotlib
+and the rest of the course's environment, listed in requirements.txt; the
+self-check runs on them too) into the Python you run your code with{python}:
+
+    pip install -r /path/to/{kit}/requirements.txt
+
+Then check your assignment folder, from any folder you are in:
+
+    python /path/to/{kit}/selfcheck.py /path/to/your/assignment1
+
+`/path/to/{kit}` is where this folder is. Without a folder, the one you are
+in is checked. `--help` lists the options (`--format`, `--out`, `--min-score`).
 
 Your folder holds q1_softmax.py, q2_sigmoid.py, q2_gradcheck.py and q2_neural.py
 (or q1_softmax.py and a q2_neural.py holding the rest). In this self-check your
 network uses your own softmax and sigmoid; the real grading uses correct ones,
 so that one mistake costs points once.
 """
+
+SELFCHECK = r'''"""Assignment 1 self-check: python /path/to/this/kit/selfcheck.py [FOLDER] [OPTIONS]
+
+Grades FOLDER (default: the current folder) with this kit's grader and rubric,
+whatever folder it is run from. OPTIONS and exit codes are those of grader
+check. Packages of the course's environment (requirements.txt) missing here are
+named on stderr first; grading goes on.
+"""
+import os
+import re
+import sys
+
+KIT = os.path.dirname(os.path.realpath(__file__))
+REQUIREMENTS = os.path.join(KIT, "requirements.txt")
+MIN_PYTHON = %(min_python)r
+
+
+def fail(message):
+    print("selfcheck: error: " + message, file=sys.stderr)
+    sys.exit(2)
+
+
+def applies(marker):
+    """Whether a requirement's environment marker holds here (unknown: assume it does not)."""
+    try:
+        from packaging.markers import Marker
+        return Marker(marker).evaluate()
+    except Exception:  # no packaging here, or a marker it cannot read
+        return False
+
+
+def missing_packages():
+    """Names of the requirements in requirements.txt that are not installed here, in order."""
+    from importlib import metadata
+    missing = []
+    with open(REQUIREMENTS, encoding="utf-8") as lines:
+        for line in lines:
+            requirement, _, marker = line.split("#", 1)[0].strip().partition(";")
+            name = re.match(r"[A-Za-z0-9._-]*", requirement.strip()).group(0)
+            if not name or (marker.strip() and not applies(marker)):
+                continue
+            try:
+                metadata.distribution(name)
+            except metadata.PackageNotFoundError:
+                missing.append(name)
+    return missing
+
+
+def arguments(args, check):
+    """grader check's arguments: this kit's rubric and the current folder unless others are given."""
+    import click
+    try:
+        given = check.make_context("selfcheck.py", list(args), resilient_parsing=True).params
+    except click.ClickException:
+        return list(args)   # grader check says what is wrong with them
+    extra = []
+    if not any(given.get(p.name) for p in check.params if isinstance(p, click.Argument)):
+        extra.append(".")
+    if not any(given.get(p.name) for p in check.params if "--rubric" in getattr(p, "opts", ())):
+        extra += ["--rubric", os.path.join(KIT, "rubric.yaml")]
+    return extra + list(args)
+
+
+def main():
+    if MIN_PYTHON and sys.version_info[:2] < tuple(MIN_PYTHON):
+        fail("this kit needs Python %%d.%%d or newer; this is %%s" %% (MIN_PYTHON[0], MIN_PYTHON[1], sys.version.split()[0]))
+    # Python puts this folder first unless told not to (-P, PYTHONSAFEPATH): this kit's grader, then,
+    # not another copy installed in this Python.
+    sys.path.insert(0, KIT)
+    try:
+        from grader.cli import check, entry
+    except ImportError as exc:
+        fail("%%s: install the course's packages first: pip install -r %%s" %% (exc, REQUIREMENTS))
+    missing = missing_packages()
+    if missing:
+        print("selfcheck: note: not installed in this Python: %%s. Your code is graded where they are, so "
+              "code that imports them fails only here: pip install -r %%s" %% (", ".join(missing), REQUIREMENTS),
+              file=sys.stderr)
+    sys.argv[1:] = ["check"] + arguments(sys.argv[1:], check)
+    entry()
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+def _min_python(spec: str) -> Optional[List[int]]:
+    """The oldest Python a ``requires-python`` such as ``>=3.10`` allows, or None when it says no lower bound."""
+    import re
+    match = re.search(r">=\s*(\d+)\.(\d+)", spec)
+    return [int(match.group(1)), int(match.group(2))] if match else None
 
 
 def public_rubric(rubric_path: Path) -> dict:
@@ -221,5 +348,11 @@ def build_kit(rubric_path: Path, out: Path) -> Path:
     _copy_tree(PACKAGE, out / "grader", skip=SKIP | {"diagnose.py"})
     (out / "expected.json").write_text(json.dumps(recorder.recorded, sort_keys=True))
     (out / "rubric.yaml").write_text(yaml.safe_dump(public_rubric(rubric_path), sort_keys=False, allow_unicode=True))
-    (out / "README.md").write_text(KIT_README.format(kit=out.name))
+    # Student code runs with whatever the grader's Python has installed: the kit installs the same list.
+    project = project_metadata()
+    (out / "requirements.txt").write_text("".join(r + "\n" for r in project["dependencies"]))
+    min_python = _min_python(project["requires-python"])
+    (out / "selfcheck.py").write_text(SELFCHECK % {"min_python": min_python})
+    python = " (%d.%d or newer)" % tuple(min_python) if min_python else ""
+    (out / "README.md").write_text(KIT_README.format(kit=out.name, python=python))
     return out

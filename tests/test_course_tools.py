@@ -8,6 +8,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 import zipfile
+from pathlib import Path
 
 import pytest
 import yaml
@@ -92,6 +93,8 @@ def test_github_workflow_runs_the_kit_and_gives_junit(tmp_path, kit):
     workflow = yaml.safe_load((ROOT / "examples" / "github-actions.yml").read_text())
     steps = [s["run"] for s in workflow["jobs"]["selfcheck"]["steps"] if "run" in s and "--format junit" in s["run"]]
     assert len(steps) == 1 and "--rubric rubric.yaml" in steps[0]
+    installs = [s["run"] for s in workflow["jobs"]["selfcheck"]["steps"] if "pip install" in s.get("run", "")]
+    assert installs == ['python -m pip install -r "$KIT/requirements.txt"']   # the kit's list: scipy and all
     workspace = tmp_path / "repo"
     shutil.copytree(SAMPLES / "softmax_no_shift", workspace)
     shutil.copytree(kit, workspace / "a1-selfcheck")
@@ -166,3 +169,77 @@ def test_kit_finds_the_same_mistakes_as_the_grader(kit, shared_grader):
         kit_scores = {(p["id"], c["id"]): c["score"] for q in data["questions"] for p in q["parts"]
                       for c in p["checks"] if (p["id"], c["id"]) in public}
         assert kit_scores == public, sample
+
+
+def readme_commands(kit, folder):
+    """The kit README's command lines, with its placeholders pointing at ``kit`` and the student's ``folder``."""
+    text = (kit / "README.md").read_text()
+    lines = [line.strip() for line in text.splitlines() if line.startswith("    ")]
+    return [line.replace("/path/to/%s" % kit.name, str(kit)).replace("/path/to/your/assignment1", str(folder)).split()
+            for line in lines]
+
+
+def expit_submission(folder):
+    """The correct sample with its sigmoid from scipy, imported at the top as students do."""
+    shutil.copytree(SAMPLES / "correct", folder)
+    source = folder / "q2_sigmoid.py"
+    text = source.read_text()
+    assert "import numpy as np\n" in text and "s = 1.0 / (1.0 + np.exp(-x))" in text
+    source.write_text(text.replace("import numpy as np\n", "import numpy as np\nfrom scipy.special import expit\n", 1)
+                      .replace("s = 1.0 / (1.0 + np.exp(-x))", "s = expit(x)"))
+    return folder
+
+
+def test_kit_installs_the_environment_the_grader_grades_in(kit):
+    """The README's one install line installs what the grader runs with: student code imports from it."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    installs = [c for c in readme_commands(kit, "unused") if c[:2] == ["pip", "install"]]
+    assert len(installs) == 1 and installs[0][2] == "-r", installs
+    listed = Path(installs[0][3]).read_text().splitlines()
+    grader_needs = [r for r in metadata.requires("a1grader") if "extra ==" not in r]
+    assert {str(Requirement(r)) for r in listed if r.strip()} == {str(Requirement(r)) for r in grader_needs}
+    assert {"numpy", "scipy", "matplotlib"} <= {Requirement(r).name for r in listed if r.strip()}
+
+
+def test_kit_runs_from_any_folder_and_scores_scipy_code_as_the_grader_does(tmp_path, kit, rubric):
+    """Run as its README says, from another folder and from the student's own: the public scores of check."""
+    folder = expit_submission(tmp_path / "assignment1")
+    graded = cli("check", str(folder), "--format", "json")
+    assert graded.returncode == 0, graded.stderr
+    graded = json.loads(graded.stdout)
+    assert graded["score"] == 40
+    visible = {(p.id, c.id) for _, p in rubric.parts() for c in p.checks if c.visibility == "visible"}
+    public = {(p["id"], c["id"]): c["score"] for q in graded["questions"] for p in q["parts"] for c in p["checks"]
+              if (p["id"], c["id"]) in visible}
+    runs = [c for c in readme_commands(kit, folder) if c[0] == "python"]
+    assert len(runs) == 1 and runs[0][1] == str(kit / "selfcheck.py"), runs
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    # The README's line from an unrelated folder, and, without a folder, from the student's own.
+    for cwd, command in ((elsewhere, runs[0]), (folder, runs[0][:2])):
+        run = subprocess.run([sys.executable, *command[1:], "--format", "json"], cwd=cwd, env=env,
+                             capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr
+        assert "not installed" not in run.stderr
+        data = json.loads(run.stdout)
+        in_kit = {(p["id"], c["id"]): c["score"] for q in data["questions"] for p in q["parts"] for c in p["checks"]
+                  if (p["id"], c["id"]) in visible}
+        assert in_kit == public, cwd
+        assert data["score"] == sum(public.values()) == 36
+
+
+def test_kit_names_the_course_packages_missing_here(tmp_path, kit):
+    """A student who skipped the install is told which packages their code could not import, and still graded."""
+    copy = tmp_path / "kit"
+    shutil.copytree(kit, copy)
+    with open(copy / "requirements.txt", "a") as requirements:
+        requirements.write("a1grader-no-such-package>=1\n")
+    run = subprocess.run([sys.executable, str(copy / "selfcheck.py"), str(SAMPLES / "correct"), "--format", "json"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "not installed in this Python: a1grader-no-such-package." in run.stderr
+    assert "pip install -r %s" % (copy / "requirements.txt") in run.stderr
+    assert json.loads(run.stdout)["score"] == 36
