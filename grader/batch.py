@@ -30,9 +30,11 @@ class BatchStats:
     total: int = 0
     skipped: int = 0
     graded: int = 0
-    failed: int = 0          # submissions that could not be graded (bad zip, ...)
+    failed: int = 0          # submissions that could not be graded: their own fault (bad zip, ...) or the grader's
     seconds: float = 0.0
     scores: List[float] = field(default_factory=list)
+    grader_failed: List[Tuple[str, str]] = field(default_factory=list)   # (student, why): the grader's fault
+    kept: List[str] = field(default_factory=list)    # of those, students whose earlier row stays in the gradebook
 
 
 def parse_shard(text: Optional[str]) -> Tuple[int, int]:
@@ -127,6 +129,19 @@ def run(root: Path, rubric, db: Path, jobs: Optional[int] = None, force: bool = 
     return stats
 
 
+def grader_failure_line(stats: BatchStats) -> str:
+    """One line on the grader's own failures in this run, naming the first one's reason; "" when there were none."""
+    if not stats.grader_failed:
+        return ""
+    from .report.common import clean
+    student, why = stats.grader_failed[0]
+    why = " ".join(clean(why, 300).split()).removeprefix("the grader failed: ")
+    kept = " (an earlier grade stays for %d)" % len(stats.kept) if stats.kept else ""
+    return ("the grader itself failed on %d of %d submissions, first %s: %s; none of them was recorded as a grade%s;"
+            " run grader batch again to retry them" % (len(stats.grader_failed), stats.total, clean(student, 200),
+                                                      why, kept))
+
+
 def _report(progress, student, stats) -> None:
     if progress:
         progress(student, stats)
@@ -139,12 +154,15 @@ def _grade_all(todo, book, rubric, stats, jobs, timeout, limits, mode, progress,
     with context.Pool(jobs, initializer=_init_worker, initargs=(rubric, timeout, limits, mode, unsafe)) as pool:
         work = [(sub.student, str(sub.path), sub.notes, _lateness(rubric, sub, extensions)) for sub, _ in todo]
         for student, result, error, seconds, prints in pool.imap_unordered(_grade_one, work):
-            book.put(make_row(student, hashes[student], rubric.sha256, __version__, result, error, seconds,
-                              max_score=rubric.max_score, status=None if result else "grader_error"))
+            stored = book.put(make_row(student, hashes[student], rubric.sha256, __version__, result, error, seconds,
+                                       max_score=rubric.max_score, status=None if result else "grader_error"))
             if prints is not None:
                 book.put_prints(student, dumps(prints))
             if result is None:
                 stats.failed += 1
+                stats.grader_failed.append((student, error))
+                if not stored:
+                    stats.kept.append(student)
             else:
                 stats.graded += 1
                 stats.scores.append(float(result["score"]))

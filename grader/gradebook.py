@@ -107,16 +107,24 @@ class Gradebook:
         return row is not None and row.status != "grader_error" and (row.content_hash, row.rubric_hash, row.grader_version) == (
             content_hash, rubric_hash, version)
 
-    def put(self, row: Row) -> None:
-        """Store (or replace) one student's row and commit it now.
+    def put(self, row: Row) -> bool:
+        """Store (or replace) one student's row and commit it now; False when it was not stored.
 
-        SQLite refuses lone surrogates (a folder name that is not UTF-8, a
-        student's exception text): they are stored as U+FFFD.
+        A ``grader_error`` row (the grader's failure) never replaces a row of another status:
+        the student's grade, or their submission's own error, stays. SQLite refuses lone
+        surrogates (a folder name that is not UTF-8, a student's exception text): they are
+        stored as U+FFFD.
         """
         row = Row(**{c: _storable(getattr(row, c)) for c in COLUMNS})
+        # One statement, so that no other writer can slip a grade in between a check and the write.
         with self.db:
-            self.db.execute("INSERT OR REPLACE INTO grades (%s) VALUES (%s)" % (
-                ", ".join(COLUMNS), ", ".join("?" * len(COLUMNS))), tuple(getattr(row, c) for c in COLUMNS))
+            cur = self.db.execute(
+                "INSERT INTO grades (%s) VALUES (%s) ON CONFLICT(student) DO UPDATE SET %s"
+                " WHERE excluded.status != 'grader_error' OR grades.status = 'grader_error'" % (
+                    ", ".join(COLUMNS), ", ".join("?" * len(COLUMNS)),
+                    ", ".join("%s = excluded.%s" % (c, c) for c in COLUMNS[1:])),
+                tuple(getattr(row, c) for c in COLUMNS))
+        return cur.rowcount > 0
 
     def put_prints(self, student: str, data: str) -> None:
         with self.db:
@@ -185,7 +193,11 @@ def make_row(student: str, content_hash: str, rubric_hash: str, version: str, re
 
 
 def merge(sources: List[Path], into: Path) -> int:
-    """Copy every row of the source gradebooks into ``into`` (newest ``graded_at`` wins); count them."""
+    """Copy every row of the source gradebooks into ``into``; count the rows copied.
+
+    The newest ``graded_at`` wins, except that a grader failure never replaces a grade
+    (or a submission's error) and is always replaced by one.
+    """
     count = 0
     with Gradebook(into) as target:
         for source in sources:
@@ -194,9 +206,8 @@ def merge(sources: List[Path], into: Path) -> int:
             with Gradebook(source) as book:
                 for row in book.rows():
                     current = target.get(row.student)
-                    if current is None or current.graded_at <= row.graded_at:
-                        target.put(row)
-                        count += 1
+                    if current is None or current.status == "grader_error" or current.graded_at <= row.graded_at:
+                        count += target.put(row)
                 _merge_overrides(book.db, target.db)
     return count
 

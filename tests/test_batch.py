@@ -197,3 +197,81 @@ def test_a_grader_failure_is_not_kept_as_the_students_grade(tmp_path):
         assert not book.is_current("ann", "h1", "r1", "v1")      # ours: graded again
         assert book.is_current("bob", "h2", "r1", "v1")          # the submission's: kept
     assert oct(db.stat().st_mode & 0o777) == "0o600"
+
+
+# The sandbox fails on every submission, as when its zygote stops answering: patched in the
+# `grader` process itself, whose forked workers inherit it.
+FAILING_SANDBOX = ("import sys; from grader import runner\n"
+                   "def fail(self, *args): raise runner.ZygoteFailure('simulated: the sandbox did not answer')\n"
+                   "runner.Grader._grade_files = fail\n"
+                   "from grader.cli import entry; entry()\n")
+
+
+def test_a_batch_the_grader_failed_on_exits_3_and_exports_no_zero(tmp_path):
+    """A grader failure is no grade: exit 3, an empty score in every export, and an earlier grade stays."""
+    from grader.gradebook import Gradebook
+    from grader.report.canvas import to_canvas
+    root = tmp_path / "class"
+    shutil.copytree(SAMPLES / "correct", root / "ann_100400")
+    shutil.copytree(SAMPLES / "softmax_no_shift", root / "bob_100500")
+    db = tmp_path / "grades.db"
+    assert cli("batch", str(root), "--db", str(db), "--quiet", "--student", "ann_100400").returncode == 0
+    before = rows(db)["ann_100400"]
+
+    run = subprocess.run([sys.executable, "-c", FAILING_SANDBOX, "batch", str(root), "--db", str(db), "--quiet",
+                          "--force", "--jobs", "1"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 3, run.stderr
+    assert "graded 0, unchanged 0, could not grade 2" in run.stderr and "Traceback" not in run.stderr
+    errors = [line for line in run.stderr.splitlines() if line.startswith("grader: error:")]
+    assert len(errors) == 1 and "the grader itself failed on 2 of 2 submissions" in errors[0], run.stderr
+    assert "simulated: the sandbox did not answer" in errors[0] and "an earlier grade stays for 1" in errors[0]
+    assert rows(db)["ann_100400"] == before                     # the grade it had, not the failure
+    assert rows(db)["bob_100500"][:2] == (0.0, "grader_error")
+
+    table = {r["student"]: r for r in csv.DictReader(io.StringIO(cli("export", "--db", str(db)).stdout))}
+    assert table["ann_100400"]["score"] == "40" and table["ann_100400"]["status"] == "graded"
+    assert table["bob_100500"]["score"] == "" and table["bob_100500"]["softmax"] == ""
+    assert table["bob_100500"]["status"].startswith("grader failed: GraderFault: the sandbox failed")
+    data = {d["student"]: d for d in json.loads(cli("export", "--db", str(db), "--format", "json").stdout)}
+    assert data["bob_100500"]["score"] is None and data["bob_100500"]["status"].startswith("grader failed: ")
+    with Gradebook(db) as book:
+        text, _, _ = to_canvas(book.adjusted_rows(), "Student,ID\nAnn,100400\nBob,100500\n", "A1")
+    assert text.splitlines()[2:] == ["Ann,100400,40", "Bob,100500,"]
+
+    # The sandbox answers again: only the submission without a grade is graded.
+    run = cli("batch", str(root), "--db", str(db), "--quiet")
+    assert run.returncode == 0 and "graded 1, unchanged 1, could not grade 0" in run.stderr, run.stderr
+    assert rows(db)["bob_100500"][1] == "graded"
+
+
+def test_a_batch_with_nothing_readable_exits_2(tmp_path):
+    (tmp_path / "class").mkdir()
+    (tmp_path / "class" / "broken.zip").write_bytes(b"this is not a zip")
+    run = cli("batch", str(tmp_path / "class"), "--db", str(tmp_path / "g.db"), "--quiet")
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert run.stderr.splitlines()[-1].startswith("grader: error: none of the 1 submissions under")
+
+
+def test_a_grader_failure_never_replaces_a_grade(tmp_path):
+    """Neither in a regrade nor in a merge: a grade (or the submission's own error) stays, a failure gives way."""
+    from grader.gradebook import Gradebook, make_row, merge
+    graded = {"score": 40, "max_score": 40, "questions": []}
+    failure = dict(error="the grader failed: boom", max_score=40, status="grader_error")
+    with Gradebook(tmp_path / "a.db") as book:
+        book.put(make_row("ann", "h1", "r", "v", graded))
+        stored = book.put(make_row("ann", "h2", "r", "v", None, **failure))
+        book.put(make_row("bob", "h1", "r", "v", None, **failure))
+        book.put(make_row("bob", "h2", "r", "v", None, **failure))   # a newer failure replaces a failure
+        assert [(r.student, r.status, r.content_hash) for r in book.rows()] == [("ann", "graded", "h1"),
+                                                                               ("bob", "grader_error", "h2")]
+        assert stored is False
+    with Gradebook(tmp_path / "b.db") as book:
+        book.put(make_row("ann", "h3", "r", "v", None, **failure))
+        book.put(make_row("bob", "h3", "r", "v", graded))
+    time.sleep(1.1)   # graded_at has whole seconds: the failures below are the newest rows
+    with Gradebook(tmp_path / "c.db") as book:
+        book.put(make_row("bob", "h4", "r", "v", None, **failure))
+    assert merge([tmp_path / "b.db", tmp_path / "c.db"], tmp_path / "a.db") == 1
+    with Gradebook(tmp_path / "a.db") as book:
+        assert [(r.student, r.status, r.content_hash) for r in book.rows()] == [("ann", "graded", "h1"),
+                                                                               ("bob", "graded", "h3")]

@@ -6,7 +6,8 @@ matched to a roster row by the Canvas user id its LMS download carries
 (``name_<id>``), else by its id being the row's ID, SIS User ID or SIS Login ID.
 Scores are the gradebook's with the TAs' decisions applied. Roster students with
 no submission get an empty cell (Canvas leaves their grade alone) and are
-reported; so are submissions no roster row claims.
+reported; so are submissions no roster row claims. A submission that is no grade
+(the grader failed on it, or it could not be read) gets an empty cell too, never a 0.
 """
 from __future__ import annotations
 

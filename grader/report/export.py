@@ -1,10 +1,12 @@
 """Class exports from the gradebook: CSV for an LMS gradebook, JSON for scripts.
 
-CSV columns, in order: ``student``, ``score``, ``max_score``, ``status``
-(graded | error), one column per question id (``q1``, ``q2``), one per part id
-(``softmax``, ``sigmoid``, ...), one ``<part>_verdict`` per written part (correct |
+CSV columns, in order: ``student``, ``score``, ``max_score``, ``status`` (graded |
+error | grader failed: <reason>), one column per question id (``q1``, ``q2``), one per
+part id (``softmax``, ``sigmoid``, ...), one ``<part>_verdict`` per written part (correct |
 incorrect | needs_review | missing), ``adjusted_by_ta`` (the TAs' decisions, applied to every
 score of the row, see overrides.py), ``graded_at`` and ``error``. One row per student.
+A submission the grader itself failed on has an empty score (null in JSON), never a 0: it
+is no grade, and the next batch grades it again.
 """
 from __future__ import annotations
 
@@ -29,8 +31,10 @@ def _text(value: Any) -> str:
 
 def _flat(row: Row) -> Dict[str, Any]:
     result = row.result_dict() or {}
-    out: Dict[str, Any] = {"student": row.student, "score": row.score, "max_score": row.max_score,
-                           "status": row.status}
+    failed = row.status == "grader_error"
+    out: Dict[str, Any] = {"student": row.student, "score": None if failed else row.score, "max_score": row.max_score,
+                           "status": "grader failed: %s" % (row.error or "no reason recorded").removeprefix(
+                               "the grader failed: ") if failed else row.status}
     questions, parts, verdicts, adjusted = {}, {}, {}, {}
     for question in result.get("questions", []):
         questions[question["id"]] = question["score"]
@@ -65,7 +69,8 @@ def _adjusted(adjusted: Dict[str, Dict[str, Any]]) -> str:
 
 
 def to_json(rows: List[Row]) -> str:
-    """A list of objects: student, score, max_score, status, questions{}, parts{}, verdicts{}, adjusted{}, graded_at, error.
+    """A list of objects: student, score (null: the grader failed), max_score, status, questions{}, parts{}, verdicts{},
+    adjusted{}, graded_at, error.
 
     Every string is cleaned (JSON needs no formula guard: scripts read it, not spreadsheets).
     """
@@ -84,7 +89,8 @@ def to_csv(rows: List[Row]) -> str:
                      + [v + "_verdict" for v in v_ids] + ["adjusted_by_ta", "late", "late_hours", "late_penalty_percent",
                                                           "graded_at", "error"]])
     for f in flat:
-        writer.writerow([_text(f["student"]), "%g" % f["score"], "%g" % f["max_score"], _text(f["status"])]
+        writer.writerow([_text(f["student"]), "" if f["score"] is None else "%g" % f["score"], "%g" % f["max_score"],
+                         _text(f["status"])]
                         + ["%g" % f["questions"][q] if q in f["questions"] else "" for q in q_ids]
                         + ["%g" % f["parts"][p] if p in f["parts"] else "" for p in p_ids]
                         + [_text(f["verdicts"].get(v, "")) for v in v_ids]
