@@ -17,8 +17,9 @@ from .errors import EXIT_BELOW_MIN, EXIT_OK, GraderError, SubmissionError
 from .report import FORMATS, render
 
 EXIT_CODES_HELP = ("Exit codes: 0 graded; 1 graded but the score is below --min-score; "
-                   "2 usage, rubric or submission-path error, or no safe sandbox here; "
-                   "3 the grader itself failed (nothing was recorded).")
+                   "2 usage, rubric or submission-path error, no safe sandbox here, or (batch) no submission "
+                   "could be read; 3 the grader itself failed (batch: on any submission; nothing of it was "
+                   "recorded as a grade, an earlier grade stays).")
 
 
 class GraderGroup(click.Group):
@@ -109,14 +110,19 @@ def sandbox_options(fn):
     return fn
 
 
-def _sandbox_mode(isolation: str, unsafe: bool):
-    """The mode to grade in (refusing unsafe ones); warns on stderr when it is weaker than this machine allows."""
+def _sandbox_mode(isolation: str, unsafe: bool, tell: bool = False):
+    """The mode to grade in (refusing unsafe ones).
+
+    ``tell`` (a whole class, or root): when the mode is weaker than this machine
+    could give, say once on stderr what would make it stronger. A student's own
+    check stays quiet: there is nothing on their laptop for them to change.
+    """
     from .sandbox import isolation as iso
     requested = None if isolation == "auto" else isolation
     mode = iso.choose(requested, unsafe)
-    why = iso.weaker_than_possible(requested, mode)
+    why = iso.weaker_than_possible(requested, mode) if tell or iso.is_root() else None
     if why:
-        click.echo("grader: warning: %s" % why, err=True)
+        click.echo("grader: note: %s" % why, err=True)
     return mode
 
 
@@ -145,7 +151,8 @@ def check(submission: str | None, rubric_path: str | None, fmt: str, out_path: s
     """Grade the student's folder (or zip) DIR and print the result."""
     if explain_sandbox:
         from .sandbox import isolation as iso
-        click.echo(iso.explain(_sandbox_mode(isolation, unsafe)))
+        requested = None if isolation == "auto" else isolation
+        click.echo("\n".join(iso.explain_lines(iso.choose(requested, unsafe), requested)))
         sys.exit(EXIT_OK)
     if submission is None:
         raise click.UsageError("missing argument DIR (the student's folder)")
@@ -193,7 +200,7 @@ def batch(root: str, rubric_path: str | None, db_path: str, jobs: int | None, fo
         raise GraderError("submissions folder not found: %s" % root)
     rubric = _load_rubric(rubric_path)
     limits = rubric.limits.override(budget=budget, memory_mb=memory_mb)
-    mode = _sandbox_mode(isolation, unsafe)
+    mode = _sandbox_mode(isolation, unsafe, tell=True)
     from .lateness import read_extensions
     extensions = read_extensions(Path(extensions_path)) if extensions_path else None
     stats = _run_with_progress(batching, Path(root), rubric, db_path, jobs, force, batching.parse_shard(shard),
@@ -203,6 +210,13 @@ def batch(root: str, rubric_path: str | None, db_path: str, jobs: int | None, fo
     if stats.scores and not quiet:
         from .report.summary import render_terminal
         render_terminal(db_path)
+    if stats.grader_failed:
+        from .errors import EXIT_GRADER_FAULT
+        click.echo("grader: error: %s" % batching.grader_failure_line(stats), err=True)
+        sys.exit(EXIT_GRADER_FAULT)
+    if stats.failed and not stats.graded and not stats.skipped:
+        raise GraderError("none of the %d submissions under %s could be graded (each is a bad zip, a link or a stray "
+                          "file: grader report lists why)" % (stats.failed, root))
 
 
 def _run_with_progress(batching, root, rubric, db_path, jobs, force, shard, timeout, limits, mode, quiet, unsafe,

@@ -386,13 +386,14 @@ def close_submission(folder, config):
     # not go) what they left in their folder and, with a uid, in the shared temporary folders.
     targets = [folder] if folder else []
     if config.get("uid") is not None:
-        for shared in ("/tmp", "/var/tmp", "/dev/shm", "/run/lock"):
-            try:
-                targets += [entry.path for entry in os.scandir(shared)
-                            if entry.stat(follow_symlinks=False).st_uid == int(config["uid"])]
-            except OSError:
-                pass
+        targets += _owned(int(config["uid"]))
     ipc = _sysv_objects(int(config["uid"])) if config.get("uid") is not None else []
+    if config.get("uid") is None and _BEFORE is not None:
+        # Plain mode as an ordinary user: what this uid made in the shared folders while the
+        # submission ran, less the grader's own folders (a1grader-*).
+        targets += [path for path in _owned(os.geteuid()) if path not in _BEFORE[0]
+                    and not os.path.basename(path).startswith("a1grader-")]
+        ipc += [arg for pair in _pairs(_sysv_objects(os.geteuid())) if pair not in _BEFORE[1] for arg in pair]
     if not targets and not ipc:
         return
     pid = os.fork()
@@ -409,6 +410,32 @@ def close_submission(folder, config):
         finally:
             _exit(1)
     os.waitpid(pid, 0)
+
+
+SHARED_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
+_BEFORE = None   # plain mode as an ordinary user: what the uid owned in shared places before the submission
+
+
+def _owned(uid):
+    """Paths of the entries in the shared temporary folders that ``uid`` owns."""
+    found = []
+    for shared in SHARED_FOLDERS:
+        try:
+            found += [entry.path for entry in os.scandir(shared) if entry.stat(follow_symlinks=False).st_uid == uid]
+        except OSError:
+            pass
+    return found
+
+
+def _pairs(args):
+    return [tuple(args[k:k + 2]) for k in range(0, len(args), 2)]
+
+
+def remember_shared(config):
+    """Plain mode as an ordinary user: note what is ours in the shared places before a submission runs."""
+    global _BEFORE
+    if config.get("uid") is None and not config.get("contain") and os.geteuid() != 0:
+        _BEFORE = (set(_owned(os.geteuid())), set(_pairs(_sysv_objects(os.geteuid()))))
 
 
 def _sysv_objects(uid):
@@ -471,6 +498,7 @@ class Zygote:
             self.kill()
         elif op == "open":
             try:
+                remember_shared(self.config)
                 self.folder = open_submission(message, self.config)
                 self.send({"op": "opened", "dir": self.folder})
             except (OSError, ValueError, wire.ProtocolError) as exc:
