@@ -226,3 +226,51 @@ def test_the_portable_path_with_linux_modules_hidden(home):
     run = grader(home, "check", "class/softmax_no_shift", "--format", "json")
     assert spawned["score"] == json.loads(run.stdout)["score"] < 40
     assert _workers(_uid()) == []
+
+
+def _public(data, visible):
+    return {(p["id"], c["id"]): c["score"] for q in data["questions"] for p in q["parts"] for c in p["checks"]
+            if (p["id"], c["id"]) in visible}
+
+
+def test_the_kit_built_installed_and_run_as_an_ordinary_user(home):
+    """Built from the installed grader, installed as its README says, run from another folder: check's public scores."""
+    from grader.rubric import load_rubric
+    rubric = load_rubric(ROOT / "rubrics" / "a1.yaml")
+    visible = {(p.id, c.id) for _, p in rubric.parts() for c in p.checks if c.visibility == "visible"}
+    run = grader(home, "kit", "build", "--out", "kit")
+    assert run.returncode == 0, run.stderr
+    install = as_user(home, home[1], "-m", "pip", "install", "--no-input", "-r", "kit/requirements.txt")
+    assert install.returncode == 0, install.stderr
+    for sample in ("correct", "legacy_python2", "correct_two_file", "sigmoid_unstable"):
+        graded = grader(home, "check", "class/" + sample, "--format", "json")
+        in_kit = as_user(home, home[1], str(home[0] / "kit" / "selfcheck.py"), "class/" + sample, "--format", "json")
+        assert in_kit.returncode == 0, in_kit.stderr
+        assert _public(json.loads(in_kit.stdout), visible) == _public(json.loads(graded.stdout), visible), sample
+
+
+def test_the_course_ci_example_as_a_hosted_runner_runs_it(home):
+    """examples/github-actions.yml's steps, as an ordinary user (a hosted runner is one): the kit's JUnit and exit code."""
+    workflow = yaml.safe_load((ROOT / "examples" / "github-actions.yml").read_text())
+    folder = home[0]
+    workspace = folder / "ci-repo"
+    if not (folder / "kit").exists():
+        assert grader(home, "kit", "build", "--out", "kit").returncode == 0
+    bin_dir = folder / "ci-bin"
+    for target, rel in ((folder / "class" / "softmax_no_shift", "ci-repo"), (folder / "kit", "ci-repo/" + workflow["env"]["KIT"])):
+        assert as_user(home, "cp", "-r", str(target), rel).returncode == 0
+    assert as_user(home, "mkdir", "-p", str(bin_dir)).returncode == 0
+    # setup-python's python is the one on PATH; a script, since a link would lose the venv it belongs to.
+    wrapper = 'printf "#!/bin/sh\\nexec %s \\"\\$@\\"\\n" > python && chmod 755 python' % home[1]
+    assert as_user(home, "bash", "-c", "cd %s && %s" % (bin_dir, wrapper)).returncode == 0
+    steps = [s for s in workflow["jobs"]["selfcheck"]["steps"] if "run" in s]
+    assert steps
+    exports = " ".join("%s=%s" % (k, v) for k, v in dict(workflow["env"], GITHUB_WORKSPACE=str(workspace),
+                                                          GITHUB_STEP_SUMMARY=str(workspace / "summary.md")).items())
+    for step in steps:
+        script = "export PATH=%s:$PATH %s; cd %s; %s" % (bin_dir, exports, workspace, step["run"])
+        run = as_user(home, "bash", "-ec", script)
+        assert run.returncode == 0, (step["name"], run.stderr)
+    assert "::error" not in (workspace / "summary.md").read_text()
+    cases = (workspace / "reports" / "a1-selfcheck.xml").read_text()
+    assert "q1.softmax" in cases and "<failure" in cases

@@ -13,7 +13,8 @@ from pdfmake import make_pdf
 
 FULL = ROOT / "rubrics" / "a1-full.yaml"
 WRITTEN = SAMPLES / "written"
-EXAMPLE = ROOT.parent / "shared" / "examples" / "written-000.md"
+# A write-up as a PDF converter leaves it (invented, in the shape of real ones: equations twice, numbers left behind).
+EXAMPLE = ROOT / "sample_submissions" / "written" / "pdfconv_2c_inner_product" / "writeup.md"
 MANIFEST = yaml.safe_load((WRITTEN / "manifest.yaml").read_text())["writeups"]
 PARTS = ("softmax_shift_proof", "sigmoid_derivative", "ce_gradient_derivation", "input_gradient_derivation",
          "parameter_count")
@@ -49,10 +50,10 @@ def test_every_sample_gets_its_manifest_verdicts(full, name, seed):
     assert verdicts(full, files_of(WRITTEN / name), seed) == MANIFEST[name]["expect"]
 
 
-def test_the_real_write_up_example(full):
+def test_a_converted_pdf_write_up(full):
     """The converter's output: 1a, 2a, 2b, 2d right; 2c writes σ'(z₁) as a 1 x 1 inner product."""
     from grader.written.grade import grade_writeup
-    results = grade_writeup(full, [("written-000.md", EXAMPLE.read_bytes())], 3)
+    results = grade_writeup(full, [("writeup.md", EXAMPLE.read_bytes())], 3)
     assert {p: r.verdict for p, r in results.items()} == {
         "softmax_shift_proof": "correct", "sigmoid_derivative": "correct", "ce_gradient_derivation": "correct",
         "input_gradient_derivation": "incorrect", "parameter_count": "correct"}
