@@ -32,7 +32,7 @@ from grader.runner import Grader
 from grader.sandbox import isolation
 from grader.sandbox.limits import Limits
 
-from conftest import DEFAULT_RUBRIC, REFERENCE, ROOT, SAMPLES
+from conftest import DEFAULT_RUBRIC, REFERENCE, ROOT, SAMPLES, requires_root, sandbox_leftovers
 
 # Timing, limits and every sandbox uid's processes: run alone, not beside other tests (.ci/run).
 pytestmark = pytest.mark.alone
@@ -46,9 +46,10 @@ PORT = 47124   # where find_traces and leave_traces knock (a loopback listener o
 
 
 def modes():
-    """The modes that really run here: as root, uid always and bwrap where it works."""
+    """The modes that really run here: as root, uid always and bwrap where it works; as an
+    ordinary user, bwrap (in a user namespace) where it works."""
     if os.geteuid() != 0:
-        return ["plain"]
+        return ["bwrap"] if isolation.detect("bwrap") == "bwrap" else []
     return sorted({isolation.detect("bwrap"), "uid"})
 
 
@@ -128,7 +129,10 @@ def alone(rubric, mode, sample):
 
 
 def leftover_processes():
-    """Processes of any sandbox uid, on this machine (as root only the sandbox runs as those)."""
+    """Processes of any sandbox uid, on this machine (as root only the sandbox runs as those);
+    as an ordinary user, those left in a sandbox's pid namespaces."""
+    if os.geteuid() != 0:
+        return sandbox_leftovers()
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -145,8 +149,6 @@ def leftover_processes():
 
 @pytest.mark.parametrize("mode", modes())
 def test_attackers_first_then_honest_students_get_exactly_their_scores(tmp_path, rubric, mode, canary, loopback):
-    if mode == "plain":
-        pytest.fail("this test needs root (bwrap and uid modes); CI runs as root")
     students = build_class(tmp_path / "class")
     db = tmp_path / "grades.db"
     before = (CANARY.stat().st_uid, stat.S_IMODE(CANARY.stat().st_mode), (CANARY / "content").read_text())
@@ -236,8 +238,8 @@ def without_sys_admin(*args):
 
 
 def test_uid_mode_without_namespaces_is_refused_unless_asked_for(tmp_path):
-    if os.geteuid() != 0 or not shutil.which("setpriv"):
-        pytest.fail("needs root and util-linux's setpriv (CI has both)")
+    requires_root("uid mode and setpriv's capability bounding set")
+    assert shutil.which("setpriv"), "util-linux's setpriv is missing"
     run = without_sys_admin("check", "sample_submissions/correct", "--isolation", "uid", "--format", "json")
     assert run.returncode == 2 and run.stdout == ""
     assert run.stderr.startswith("grader: error: uid mode cannot contain student code here"), run.stderr

@@ -31,7 +31,7 @@ from grader.sandbox.isolation import UID_RANGE
 from grader.sandbox.limits import Limits
 from grader.sandbox.process import MAX_RELOADS
 
-from conftest import ROOT, SAMPLES
+from conftest import ROOT, SAMPLES, sandbox_leftovers
 
 # Timing, limits and every sandbox uid's processes: run alone, not beside other tests (.ci/run).
 pytestmark = pytest.mark.alone
@@ -118,9 +118,12 @@ def submission_processes(grader):
     As root (bwrap and uid modes), the workers run as the unprivileged uid the grader's zygote
     leased from isolation.UID_RANGE, and so does anything they start, wherever it moves to: any
     process with that uid counts. (Only that one: graders running at the same time, in other
-    test runs, lease other uids of the range.) Without a uid (plain mode), processes whose
+    test runs, lease other uids of the range.) As an ordinary user (bwrap-userns), any process left
+    inside a sandbox's pid namespaces (conftest.sandbox_leftovers). Without a uid (plain mode), processes whose
     working folder is below the grader's scratch folder count.
     """
+    if grader.zygote.label == "bwrap-userns":
+        return sandbox_leftovers()
     lease = grader.zygote.lease
     theirs = {lease.uid} if lease is not None and lease.uid is not None else set()
     assert theirs <= set(UID_RANGE)
@@ -162,7 +165,7 @@ def scribble_places():
                Path(sys.prefix), Path(sys.base_prefix), Path("/work/main"), Path("/work"),
                ROOT, ROOT / "sample_submissions", HOSTILE, HOSTILE / "write_outside", ROOT / "grader",
                ROOT / "reference"}
-    return sorted(folder / MARK for folder in folders)
+    return sorted(folder / MARK for folder in folders if os.access(folder, os.X_OK))
 
 
 def untouchable_files():
@@ -218,8 +221,8 @@ def test_each_sample_is_the_correct_one_with_one_change(name):
 def test_hostile_sample(grader, rubric, name):
     # The samples' expectations hold where student code is contained (bwrap, uid: the reference
     # hidden, nothing outside writable); CI runs as root with bubblewrap.
-    assert grader.zygote.label in ("bwrap", "uid"), "hostile samples need a containing mode, not %s" % (
-        grader.zygote.label)
+    assert grader.zygote.label in ("bwrap", "bwrap-userns", "uid"), \
+        "hostile samples need a containing mode, not %s" % grader.zygote.label
     before = {path: digest(path) for path in untouchable_files()}
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
