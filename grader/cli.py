@@ -121,6 +121,9 @@ def _sandbox_mode(isolation: str, unsafe: bool, tell: bool = False):
     requested = None if isolation == "auto" else isolation
     mode = iso.choose(requested, unsafe)
     why = iso.weaker_than_possible(requested, mode) if tell or iso.is_root() else None
+    if tell:
+        click.echo("grader: isolation: %s (grader check --explain-sandbox says what it guarantees)"
+                   % iso.mode_label(mode), err=True)
     if why:
         click.echo("grader: note: %s" % why, err=True)
     return mode
@@ -535,6 +538,15 @@ def entry() -> None:
         code = 0
     except SystemExit as exc:
         code = exc.code
+    except Exception as exc:  # noqa: BLE001 - a bug of the grader's is exit 3, never 1 ("below --min-score")
+        import os
+        from .errors import EXIT_GRADER_FAULT
+        if os.environ.get("A1GRADER_DEBUG"):
+            import traceback
+            traceback.print_exc()
+        print("grader: error: the grader itself failed: %s: %s (A1GRADER_DEBUG=1 shows where)"
+              % (type(exc).__name__, str(exc)[:300]), file=sys.stderr)
+        code = EXIT_GRADER_FAULT
     if code is not None and not isinstance(code, int):
         print(code, file=sys.stderr)
         code = 1

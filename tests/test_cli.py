@@ -97,3 +97,12 @@ def test_malformed_rubric_names_file_line_and_key(tmp_path, edit, line, key):
 def test_help_documents_exit_codes():
     run = grader("check", "--help")
     assert "Exit codes: 0 graded; 1" in " ".join(run.stdout.split())
+
+
+def test_a_bug_of_the_graders_is_exit_three_in_one_line():
+    """An unexpected exception (a platform the grader does not know, a bug) is never exit 1, 'below --min-score'."""
+    code = "import grader.cli as c\ndef broken():\n    raise RuntimeError('no such call here')\nc.main = broken\nc.entry()"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert run.returncode == 3
+    assert run.stderr.splitlines() == ["grader: error: the grader itself failed: RuntimeError: no such call here "
+                                       "(A1GRADER_DEBUG=1 shows where)"]

@@ -169,6 +169,7 @@ def test_a_ta_without_root_grades_the_class(home):
     """A batch as an ordinary user grades every submission, in the mode --explain-sandbox names."""
     run = grader(home, "batch", "class", "--db", "grades.db", "--jobs", "2", "--quiet")
     assert run.returncode == 0, run.stderr
+    assert "grader: isolation: %s (" % _mode(home) in run.stderr   # said once, at the start
     export = grader(home, "export", "--db", "grades.db", "--format", "json")
     assert export.returncode == 0, export.stderr
     rows = json.loads(export.stdout)
