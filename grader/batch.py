@@ -50,11 +50,11 @@ def parse_shard(text: Optional[str]) -> Tuple[int, int]:
     return k, n
 
 
-def _init_worker(rubric, timeout, limits, mode, unsafe) -> None:
+def _init_worker(rubric, timeout, limits, mode, unsafe, hide=()) -> None:
     global _GRADER
     from multiprocessing.util import Finalize
     from .runner import Grader
-    _GRADER = Grader(rubric, timeout=timeout, limits=limits, mode=mode, unsafe=unsafe, fingerprints=True)
+    _GRADER = Grader(rubric, timeout=timeout, limits=limits, mode=mode, unsafe=unsafe, fingerprints=True, hide=hide)
     Finalize(_GRADER, _GRADER.close, exitpriority=10)
 
 
@@ -151,7 +151,10 @@ def _grade_all(todo, book, rubric, stats, jobs, timeout, limits, mode, progress,
     hashes = {sub.student: digest for sub, digest in todo}
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
     context = multiprocessing.get_context("fork")
-    with context.Pool(jobs, initializer=_init_worker, initargs=(rubric, timeout, limits, mode, unsafe)) as pool:
+    # The folders that hold the class: out of every worker's sight where the mode hides folders (uid).
+    classes = sorted({str(Path(sub.path).parent) for sub, _ in todo if sub.path})
+    with context.Pool(jobs, initializer=_init_worker, initargs=(rubric, timeout, limits, mode, unsafe,
+                                                                 classes)) as pool:
         work = [(sub.student, str(sub.path), sub.notes, _lateness(rubric, sub, extensions)) for sub, _ in todo]
         for student, result, error, seconds, prints in pool.imap_unordered(_grade_one, work):
             stored = book.put(make_row(student, hashes[student], rubric.sha256, __version__, result, error, seconds,

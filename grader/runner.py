@@ -12,7 +12,7 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import __version__, legacy
 from .adapters import ADAPTERS
@@ -51,14 +51,16 @@ class Grader:
     """
 
     def __init__(self, rubric, timeout: Optional[float] = None, limits: Optional[Limits] = None,
-                 mode: Optional[str] = None, unsafe: bool = False, fingerprints: bool = False):
+                 mode: Optional[str] = None, unsafe: bool = False, fingerprints: bool = False,
+                 hide: Sequence[Path] = ()):
         self.rubric = rubric
         self.fingerprints = fingerprints    # batch keeps each submission's fingerprints (similarity.py)
         self.reference = load_reference(rubric.reference)
         base = limits or getattr(rubric, "limits", None) or DEFAULT_LIMITS
         # Loading runs the student's top-level code (often their own sanity checks): allow it more.
         self.limits = base.override(timeout=timeout, load_timeout=max(2 * timeout, 2.0) if timeout else None)
-        self.zygote = Zygote.adopt(mode, self.limits, unsafe=unsafe, hide=answer_folders(rubric))
+        self.zygote = Zygote.adopt(mode, self.limits, unsafe=unsafe,
+                                   hide=answer_folders(rubric) + hideable(hide))
         self.yardsticks = yardstick_shapes(rubric)   # measured before the first part loads (Sandbox.premeasure)
         # The modules the rubric looks in: where an upload's code is (discover.arrange).
         self.modules = sorted({c.module for _, part in rubric.parts() for c in part.find if not c.adapter})
@@ -203,6 +205,18 @@ def code_answer(part: PartResult, files, candidates=()) -> Tuple[str, str]:
     return fingerprint, "\n".join(text.splitlines()[:200]).rstrip()[:8000]
 
 
+def hideable(folders: Sequence[Path]) -> List[Path]:
+    """Of ``folders`` (a class's submissions), those a worker may be denied: none that holds the
+    interpreter or its packages, which workers import from."""
+    keep = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, *sys.path) if p}
+    out = []
+    for folder in folders:
+        folder = Path(folder).resolve()
+        if folder.is_dir() and folder != Path("/") and not any(folder == k or folder in k.parents for k in keep):
+            out.append(folder)
+    return sorted(set(out))
+
+
 def answer_folders(rubric) -> List[Path]:
     """Folders that hold answers (reference code, recorded values, the grader's maths).
 
@@ -214,6 +228,8 @@ def answer_folders(rubric) -> List[Path]:
     import site
     import sysconfig
     found = [Path(rubric.reference).resolve(), Path(__file__).resolve().parent]
+    # A source checkout where `pip install .` ran keeps a copy, reference included, in build/.
+    found.append(Path(__file__).resolve().parents[1] / "build")
     roots = set(sys.path) | {sysconfig.get_paths()[k] for k in ("purelib", "platlib")}
     try:
         roots |= set(site.getsitepackages())

@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from grader.rubric import load_rubric
 from grader.runner import Grader
@@ -38,6 +39,7 @@ from conftest import DEFAULT_RUBRIC, REFERENCE, ROOT, SAMPLES, requires_root, sa
 pytestmark = pytest.mark.alone
 
 HOSTILE = SAMPLES / "hostile"
+NO_SHIFT = yaml.safe_load((SAMPLES / "manifest.yaml").read_text())["softmax_no_shift"]["scores"]["softmax"]
 HONEST = ("correct", "correct_two_file", "softmax_no_shift", "network_not_implemented", "legacy_python2")
 TIMEOUT, BUDGET = 2.0, 20.0
 CANARY = Path("/var/tmp/a1grader-canary")
@@ -187,6 +189,9 @@ def test_attackers_first_then_honest_students_get_exactly_their_scores(tmp_path,
 
     # The attackers: contained, graded on their own values (tests/test_hostile.py has the details).
     assert rows["a50_find_traces"][0] == 40.0, json.loads(rows["a50_find_traces"][3])["questions"][0]
+    # The class's folder is on the grader's command line: no mode lets a student find a classmate there.
+    stolen = rows["a10_steal_classmate"]
+    assert stolen[0] == 40 - 10 + NO_SHIFT, json.loads(stolen[3])["questions"][0]["parts"][0]["output"]
     assert all(rows[s][1] == "graded" for s in students if s.startswith("a") and "link" not in s)
 
     # Nothing outside the sandbox changed.

@@ -19,6 +19,7 @@ import os
 import resource
 import shutil
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from grader.runner import Grader
 from grader.sandbox.isolation import UID_RANGE
 from grader.sandbox.limits import Limits
 from grader.sandbox.process import MAX_RELOADS
+from grader.sandbox.zygote import group_limits
 
 from conftest import ROOT, SAMPLES, sandbox_leftovers
 
@@ -77,6 +79,12 @@ EXPECTED = {
     # Right values, 0.3 s a call: two parts' budgets of calls (ce_grad goes through the network), no more.
     "slow_network": {"ce_grad": "slow", "forward_backward_prop": "slow"},
     "find_traces": {},   # finds nothing, loses nothing (tests/test_containment.py runs it after leave_traces)
+    # Memory and kernel objects no per-process limit counts (issue 25): refused or bounded, no points lost.
+    "memfd_hoard": {},
+    "inode_flood": {},
+    "fork_hog": {},
+    # Finds no classmate to copy from: graded on its own softmax (no max shift).
+    "steal_classmate": {"softmax": NO_SHIFT},
 }
 # The one file each sample changes.
 CHANGED = {
@@ -87,7 +95,8 @@ CHANGED = {
     "steal_reference_memory": "q1_softmax.py", "write_outside": "q2_sigmoid.py",
     "read_env_secrets": "q1_softmax.py", "forge_frames": "q2_neural.py", "survive_end": "q1_softmax.py",
     "squat_scratch": "q2_gradcheck.py", "fill_scratch": "q2_sigmoid.py", "leave_traces": "q1_softmax.py",
-    "find_traces": "q1_softmax.py", "slow_network": "q2_neural.py",
+    "find_traces": "q1_softmax.py", "slow_network": "q2_neural.py", "memfd_hoard": "q2_sigmoid.py",
+    "inode_flood": "q2_sigmoid.py", "fork_hog": "q1_softmax.py", "steal_classmate": "q1_softmax.py",
 }
 
 
@@ -227,8 +236,15 @@ def test_hostile_sample(grader, rubric, name):
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
     start = time.monotonic()
-    result = grader.grade(HOSTILE / name)
+    with Peak(grader) as peak:
+        result = grader.grade(HOSTILE / name)
     elapsed = time.monotonic() - start
+    # The machine is untouched: the host's shared memory, and all the submission's processes together,
+    # stay within what one submission is allowed (where a control group counts them all).
+    assert peak.shmem < (grader.limits.disk_mb + 64) * 2 ** 20, "host shared memory grew by %d MiB" % (
+        peak.shmem >> 20)
+    if grader.zygote.group is not None:
+        assert peak.pss <= group_limits(grader.limits)[0] * 1.1, "the submission held %d MiB" % (peak.pss >> 20)
 
     # Within its limits: one submission cannot take longer than its budget.
     assert elapsed < grader.limits.budget + SLACK, "grading %s took %.1f s" % (name, elapsed)
@@ -272,6 +288,57 @@ def test_hostile_sample(grader, rubric, name):
     assert {path: digest(path) for path in untouchable_files()} == before
 
     SPECIFIC.get(name, lambda *a: None)(grader, parts, result, elapsed)
+
+
+class Peak:
+    """The largest growth of the host's shared memory, and the largest total PSS of the submission's
+    processes, seen every 20 ms while the block runs."""
+
+    def __init__(self, grader):
+        self.grader, self.shmem, self.pss, self._stop = grader, 0, 0, threading.Event()
+
+    @staticmethod
+    def _shmem():
+        with open("/proc/meminfo") as handle:
+            return next(int(line.split()[1]) * 1024 for line in handle if line.startswith("Shmem:"))
+
+    @staticmethod
+    def _pss(pid):
+        try:
+            with open("/proc/%d/smaps_rollup" % pid) as handle:
+                return next(int(line.split()[1]) * 1024 for line in handle if line.startswith("Pss:"))
+        except (OSError, StopIteration):
+            return 0
+
+    def _watch(self):
+        base = self._shmem()
+        while not self._stop.wait(0.02):
+            self.shmem = max(self.shmem, self._shmem() - base)
+            self.pss = max(self.pss, sum(self._pss(p) for p in submission_processes(self.grader)))
+
+    def __enter__(self):
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def _memfd_hoard(grader, parts, result, elapsed):
+    output = parts["sigmoid"].output
+    assert "hostile: holding" not in output, output   # where seccomp works, memfd_create is refused
+    assert "memfd refused after 0" in output, output
+
+
+def _inode_flood(grader, parts, result, elapsed):
+    made = int(parts["sigmoid"].output.split("after ")[1].split()[0])
+    assert made <= grader.limits.files + 100, "%d empty files in a scratch of %d" % (made, grader.limits.files)
+
+
+def _fork_hog(grader, parts, result, elapsed):
+    assert result.score == 40   # the attack costs the machine nothing and the student nothing
 
 
 def _import_infinite_loop(grader, parts, result, elapsed):
@@ -358,7 +425,8 @@ SPECIFIC = {"slow_network": _slow_network, "import_infinite_loop": _import_infin
             "call_os_exit": _call_os_exit, "ctypes_segfault": _ctypes_segfault, "memory_bomb": _memory_bomb,
             "fork_bomb": _fork_bomb, "print_flood": _print_flood, "fake_score": _fake_score,
             "monkeypatch_numpy": _fooled, "steal_reference_disk": _fooled, "steal_reference_memory": _fooled,
-            "write_outside": _write_outside, "read_env_secrets": _read_env_secrets}
+            "write_outside": _write_outside, "read_env_secrets": _read_env_secrets, "memfd_hoard": _memfd_hoard,
+            "inode_flood": _inode_flood, "fork_hog": _fork_hog}
 
 
 # After each attacker, the next (honest) student is unaffected and nothing of the attacker's is left:

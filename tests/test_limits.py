@@ -43,7 +43,8 @@ def test_bad_limits_are_located(tmp_path, text, key):
 def test_limits_reach_the_child():
     limits = Limits(memory_mb=300, budget=9.5, processes=7)
     child = limits.to_child()
-    assert child == {"memory_bytes": 300 << 20, "file_bytes": 16 << 20, "cpu_seconds": 10, "processes": 7}
+    assert child == {"memory_bytes": 300 << 20, "file_bytes": 16 << 20, "cpu_seconds": 10, "processes": 7,
+                     "open_files": 256}
     assert limits.override(timeout=None, memory_mb=10).memory_mb == 10
 
 

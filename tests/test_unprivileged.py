@@ -133,7 +133,9 @@ def test_the_strongest_isolation_the_machine_allows(home):
     run = grader(home, "check", "--explain-sandbox")
     lines = run.stdout.splitlines()
     assert lines[0].startswith("bwrap-userns:"), run.stdout
-    assert all(line.startswith("  yes ") for line in lines[1:]), run.stdout
+    # Every guarantee holds but one memory limit for all processes: a control group needs root.
+    refused = [line for line in lines[1:] if not line.startswith("  yes ")]
+    assert len(refused) == 1 and "control group" in refused[0], run.stdout
 
 
 def test_python2_and_the_written_half_without_a_writable_home(home):

@@ -111,7 +111,7 @@ def restrict(config):
     limits = config.get("limits", {})
     for name, value in (("RLIMIT_AS", limits.get("memory_bytes")), ("RLIMIT_FSIZE", limits.get("file_bytes")),
                         ("RLIMIT_CPU", limits.get("cpu_seconds")), ("RLIMIT_NPROC", limits.get("processes")),
-                        ("RLIMIT_CORE", 0)):
+                        ("RLIMIT_NOFILE", limits.get("open_files")), ("RLIMIT_CORE", 0)):
         if value is not None and hasattr(resource, name):
             try:
                 resource.setrlimit(getattr(resource, name), (int(value), int(value)))
@@ -119,12 +119,19 @@ def restrict(config):
                 pass
     if config.get("spawn"):
         return   # no Linux calls: the portable path has the limits above, where the platform has them
+    try:   # out of memory, the kernel ends this worker first, never the zygote
+        with open("/proc/self/oom_score_adj", "w") as handle:
+            handle.write("1000")
+    except OSError:
+        pass
     # No setuid program can give back what the uid drop takes away.
     kernel.prctl(kernel.PR_SET_NO_NEW_PRIVS, 1)
     drop(config)
     if config.get("userns"):
         # A user namespace of its own: the zygote's rights (its mounts, its namespaces) are out of reach.
         kernel.unshare(kernel.CLONE_NEWUSER)
+    if config.get("seccomp"):
+        kernel.refuse_syscalls()   # last: nothing above needs the calls it refuses
 
 
 def prepare(message):
@@ -223,8 +230,10 @@ def descendants():
         if entry.isdigit():
             try:
                 with open("/proc/%s/stat" % entry, "rb") as handle:
-                    stat = handle.read()
-                parents.setdefault(int(stat[stat.rindex(b")") + 2:].split()[1]), []).append(int(entry))
+                    fields = handle.read()
+                fields = fields[fields.rindex(b")") + 2:].split()
+                if fields[0] not in (b"Z", b"X"):   # dead already: reaped by its parent, nothing to kill
+                    parents.setdefault(int(fields[1]), []).append(int(entry))
             except (OSError, ValueError, IndexError):
                 continue
     found, todo = [], [me]
@@ -272,10 +281,37 @@ def sweep(config, keep=None):
     if pid == 0:
         try:
             drop(config)
-            os.kill(-1, signal.SIGKILL)   # as that uid: reaches exactly its processes
+            # As that uid, kill(-1) reaches exactly its processes; again until none is left alive
+            # (one that holds much memory takes a moment to go), for two seconds at most.
+            end = time.monotonic() + 2
+            while True:
+                try:
+                    os.kill(-1, signal.SIGKILL)
+                except ProcessLookupError:
+                    break
+                if not _alive_of(os.getuid()) or time.monotonic() > end:
+                    break
+                time.sleep(0.005)
         finally:
             _exit(0)
     os.waitpid(pid, 0)
+
+
+def _alive_of(uid):
+    """Pids of ``uid``'s processes that are not dead already (zombies wait only for their parent)."""
+    me, found = os.getpid(), []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != me:
+            try:
+                if os.stat("/proc/" + entry).st_uid != uid:
+                    continue
+                with open("/proc/%s/stat" % entry, "rb") as handle:
+                    stat = handle.read()
+            except OSError:
+                continue
+            if stat[stat.rindex(b")") + 2:][:1] not in (b"Z", b"X"):
+                found.append(int(entry))
+    return found
 
 
 def contain(config):
@@ -301,6 +337,8 @@ def contain(config):
         for folder in config.get("hide", []):
             if os.path.isdir(folder) and not os.path.islink(folder):
                 kernel.tmpfs(folder, 4096, mode="0755", readonly=True)
+        # Other users' processes out of sight: the grader's command line names the class's folder.
+        kernel.mount("proc", "/proc", "proc", kernel.MS_NOSUID | kernel.MS_NODEV | kernel.MS_NOEXEC, "hidepid=2")
     for folder in SHARED_TEMP:
         if os.path.isdir(folder) and not os.path.islink(folder):
             kernel.tmpfs(folder, 4096, mode="0755", readonly=True)
@@ -341,7 +379,8 @@ def open_submission(message, config):
     files = [(_relative(rel), base64.b64decode(data)) for rel, data in message.get("files", [])]
     work = config["work"]
     if config.get("contain"):
-        kernel.tmpfs(work, int(message.get("quota", 64 << 20)))   # this submission's /tmp, and only its
+        # This submission's /tmp, and only its: bounded in bytes and in files.
+        kernel.tmpfs(work, int(message.get("quota", 64 << 20)), inodes=int(message.get("inodes", 4096)))
     folder = os.path.join(work, "s-" + token)
     if not config.get("contain"):
         # On the host, in the grader's 0711 folder that no worker can write: made by us, handed over by fd.
@@ -386,7 +425,7 @@ def close_submission(folder, config):
     # not go) what they left in their folder and, with a uid, in the shared temporary folders.
     targets = [folder] if folder else []
     if config.get("uid") is not None:
-        targets += _owned(int(config["uid"]))
+        targets += _owned_anywhere(int(config["uid"]))
     ipc = _sysv_objects(int(config["uid"])) if config.get("uid") is not None else []
     if config.get("uid") is None and _BEFORE is not None:
         # Plain mode as an ordinary user: what this uid made in the shared folders while the
@@ -424,6 +463,30 @@ def _owned(uid):
             found += [entry.path for entry in os.scandir(shared) if entry.stat(follow_symlinks=False).st_uid == uid]
         except OSError:
             pass
+    return found
+
+
+def _owned_anywhere(uid):
+    """Paths ``uid`` owns in the shared temporary folders, at any depth (a world-writable folder
+    inside one hides a note as well as the top does); topmost only, since rm takes what is below."""
+    found = []
+    for shared in SHARED_FOLDERS:
+        pending = [shared]
+        while pending and len(found) < 10000:
+            here = pending.pop()
+            try:
+                entries = list(os.scandir(here))
+            except OSError:
+                continue
+            for entry in entries:
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                if info.st_uid == uid:
+                    found.append(entry.path)
+                elif entry.is_dir(follow_symlinks=False) and info.st_mode & 0o002:
+                    pending.append(entry.path)   # world-writable: the uid may have left something inside
     return found
 
 

@@ -164,6 +164,26 @@ def mode_label(mode: str) -> str:
     return mode
 
 
+@functools.lru_cache(maxsize=None)
+def seccomp_works() -> bool:
+    """Whether a worker here can refuse itself the calls kernel.REFUSED names (tried in a child)."""
+    if zygote_missing():
+        return False
+    from . import kernel
+    pid = os.fork()
+    if pid == 0:
+        try:
+            kernel.prctl(kernel.PR_SET_NO_NEW_PRIVS, 1)
+            ok = kernel.refuse_syscalls()
+            os.memfd_create("probe") if hasattr(os, "memfd_create") else None
+            os._exit(2 if ok else 1)   # the call went through: the filter does nothing here
+        except OSError:
+            os._exit(0)
+        except BaseException:  # noqa: B902
+            os._exit(1)
+    return os.waitpid(pid, 0)[1] == 0
+
+
 def contained(label: str) -> bool:
     """Whether the zygote of this mode gives each submission a tmpfs and namespaces of its own."""
     return label in ("bwrap", "bwrap-userns", "uid")
@@ -396,6 +416,16 @@ def explain_lines(mode: str, requested: Optional[str] = None) -> List[str]:
     lines = [explain(mode)]
     for text, where in GUARANTEES:
         lines.append("  %s %s" % ("yes" if keys & set(where) else "no ", text))
+    from . import cgroup
+    layers = ((label in ("bwrap", "uid") and cgroup.available(),
+               "one memory and process limit for all of a submission's processes and the kernel memory they use "
+               "(a control group; needs root or a delegated cgroup)"),
+              (label != "spawn" and seccomp_works(),
+               "memory and notes no other limit counts are refused: memfd, the keyring, POSIX message queues "
+               "(seccomp)"),
+              (contained(label), "its scratch space is bounded in bytes and in files (tmpfs size and inodes)"))
+    for holds, text in layers:
+        lines.append("  %s %s" % ("yes" if holds else "no ", text))
     why = weaker_than_possible(requested, mode)
     if why:
         lines.append("stronger: %s" % why)

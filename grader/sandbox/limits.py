@@ -20,11 +20,13 @@ class Limits:
     file_mb: int = 16            # largest file a worker may write (RLIMIT_FSIZE)
     disk_mb: int = 64            # all a submission's workers may write, beyond its own files (tmpfs size)
     processes: int = 64          # processes and threads of the worker's uid (RLIMIT_NPROC)
+    open_files: int = 256        # file descriptors of one worker process (RLIMIT_NOFILE)
+    files: int = 4096            # files and folders a submission may make in its scratch (tmpfs nr_inodes)
 
     def to_child(self) -> Dict[str, int]:
         """The kernel limits, as the child sets them."""
         return {"memory_bytes": self.memory_mb * 1024 * 1024, "file_bytes": self.file_mb * 1024 * 1024,
-                "cpu_seconds": int(self.budget) + 1, "processes": self.processes}
+                "cpu_seconds": int(self.budget) + 1, "processes": self.processes, "open_files": self.open_files}
 
     def override(self, **values: Any) -> "Limits":
         """A copy with the given (non-None) values replaced."""

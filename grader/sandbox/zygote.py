@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
-from . import isolation
+from . import cgroup, isolation
 from .limits import DEFAULT_LIMITS, Limits
 
 START_TIMEOUT = 30.0     # seconds for a zygote to import numpy and say it is ready
@@ -73,6 +73,12 @@ def _private_folder() -> Path:
     finally:
         os.close(fd)
     return path
+
+
+def group_limits(limits: Limits) -> Tuple[int, int]:
+    """The control group's memory and process limits for a zygote and its workers: what one worker
+    may use, what its scratch may hold (tmpfs pages count), and room for the zygote itself."""
+    return (limits.memory_mb + limits.disk_mb + 256) * 1024 * 1024, limits.processes + 8
 
 
 def new_zygote(mode: Optional[str], limits: Limits = DEFAULT_LIMITS, unsafe: bool = False,
@@ -131,6 +137,7 @@ class Zygote:
         self.plain_root = _private_folder() if not self.contained else None
         self.plan = isolation.plan(self.mode, self.plain_root)
         self.proc: Optional[subprocess.Popen] = None
+        self.group: Optional[cgroup.Group] = None
         self.ctrl: Optional[socket.socket] = None
         self.porting = False
         self.tainted = False
@@ -162,6 +169,11 @@ class Zygote:
     def _configure(self) -> None:
         """Give the launched zygote its limits and folders to hide; wait until it is ready."""
         self.configured = True
+        if self.group is not None:
+            try:
+                self.group.limit(*group_limits(self.limits))
+            except OSError:
+                pass   # the limits it was made with stay
         self._send({"op": "configure", "limits": self.limits.to_child(), "hide": self.hide})
         ready = self._expect("ready", START_TIMEOUT)
         if ready.get("error"):
@@ -172,13 +184,16 @@ class Zygote:
     def _launch(self) -> None:
         """Start the zygote process; it imports numpy, then waits for :meth:`_configure`."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        if self.contained and self.group is None:
+            self.group = cgroup.make(*group_limits(self.limits))
         config = {"control": theirs.fileno(), "mode": self.mode, "contain": self.contained,
-                  "userns": self.label == "bwrap-userns",
+                  "userns": self.label == "bwrap-userns", "seccomp": isolation.seccomp_works(),
                   "site": self.plan.site, "work": self.plan.work,
                   "uid": self.lease.uid if self.lease else None, "gid": self.lease.uid if self.lease else None}
         try:
             self.proc = subprocess.Popen(
-                self.plan.command + [json.dumps(config)], pass_fds=(theirs.fileno(),),
+                (self.group.prefix() if self.group else []) + self.plan.command + [json.dumps(config)],
+                pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 env=child_env(), cwd="/", start_new_session=True)
         except OSError as exc:
@@ -208,6 +223,9 @@ class Zygote:
             self.proc = None
         if self.lease and isolation.is_root():
             _sweep_uid(self.lease.uid)
+        if self.group is not None:
+            self.group.remove()
+            self.group = None
 
     def close(self) -> None:
         self.stop()
@@ -265,7 +283,7 @@ class Zygote:
         self.ensure()
         token = secrets.token_hex(16)
         quota = sum(len(data) for _, data in files) + self.limits.disk_mb * 1024 * 1024
-        self._send({"op": "open", "token": token, "quota": quota,
+        self._send({"op": "open", "token": token, "quota": quota, "inodes": self.limits.files + 2 * len(files) + 64,
                     "files": [[rel, base64.b64encode(data).decode("ascii")] for rel, data in files]})
         opened = self._expect("opened", CONTROL_TIMEOUT)
         if opened.get("op") == "open_failed":

@@ -11,6 +11,17 @@ PLACES = ("/run/lock/a1_note", "/dev/shm/a1_note", "/var/tmp/a1_note", "/tmp/a1_
           os.path.join(os.path.dirname(os.getcwd()), "a1_note"))
 SHM_KEY = 0xA1A1
 PORT = 47124   # a test may listen here, on the grading machine's loopback
+KEY_SPEC_USER_KEYRING = -4   # the keyring every process of a uid shares
+SYS_ADD_KEY, SYS_KEYCTL = {"x86_64": (248, 250), "aarch64": (217, 219)}.get(os.uname().machine, (-1, -1))
+
+
+def _mq_open(flags):
+    try:
+        rt = ctypes.CDLL("librt.so.1", use_errno=True)
+    except OSError:
+        return -1
+    rt.mq_open.restype = ctypes.c_int
+    return rt.mq_open(b"/a1note", ctypes.c_int(flags), ctypes.c_int(0o666), None)
 
 
 def _libc():
@@ -21,6 +32,10 @@ def traces():
     found = [path for path in PLACES if os.path.exists(path)]
     if _libc().shmget(SHM_KEY, 0, 0) >= 0:
         found.append("shm")
+    if _libc().syscall(SYS_KEYCTL, 10, KEY_SPEC_USER_KEYRING, b"user", b"a1note", 0) >= 0:   # KEYCTL_SEARCH
+        found.append("keyring")
+    if _mq_open(os.O_RDONLY) >= 0:
+        found.append("message queue")
     try:
         client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         client.settimeout(0.5)

@@ -6,13 +6,25 @@ import time
 import numpy as np
 
 # HOSTILE: leave messages for the next student (files in every shared temporary
-# folder, a SysV shared memory segment, a server on an abstract socket) and try
+# folder, a SysV shared memory segment, a key in the uid's keyring, a POSIX message
+# queue, a server on an abstract socket) and try
 # to reach the grading machine's loopback. find_traces looks for all of these.
 NOTE = b"a1grader: left by the student before you"
 PLACES = ("/run/lock/a1_note", "/dev/shm/a1_note", "/var/tmp/a1_note", "/tmp/a1_note",
           os.path.join(os.path.dirname(os.getcwd()), "a1_note"))
 SHM_KEY = 0xA1A1
 PORT = 47124   # a test may listen here, on the grading machine's loopback
+KEY_SPEC_USER_KEYRING = -4   # the keyring every process of a uid shares
+SYS_ADD_KEY, SYS_KEYCTL = {"x86_64": (248, 250), "aarch64": (217, 219)}.get(os.uname().machine, (-1, -1))
+
+
+def _mq_open(flags):
+    try:
+        rt = ctypes.CDLL("librt.so.1", use_errno=True)
+    except OSError:
+        return -1
+    rt.mq_open.restype = ctypes.c_int
+    return rt.mq_open(b"/a1note", ctypes.c_int(flags), ctypes.c_int(0o666), None)
 
 
 def _libc():
@@ -33,6 +45,8 @@ def leave():
         where = libc.shmat(shm, None, 0)
         if where not in (None, ctypes.c_void_p(-1).value):
             ctypes.memmove(where, NOTE, len(NOTE))
+    libc.syscall(SYS_ADD_KEY, b"user", b"a1note", NOTE, len(NOTE), KEY_SPEC_USER_KEYRING)
+    _mq_open(os.O_CREAT | os.O_RDWR)
     try:
         probe = socket.create_connection(("127.0.0.1", PORT), timeout=0.5)
         probe.sendall(NOTE)
