@@ -4,16 +4,26 @@ Shapes understood (student id from the folder or file name):
 
 * ``ROOT/<student>/`` with the student's ``.py`` files, possibly wrapped in a
   single inner folder (``ROOT/<student>/assignment1/q1_softmax.py``);
-* ``ROOT/<student>.zip`` holding the same (unpacked safely into a cache folder);
+* ``ROOT/<student>.zip`` holding the same (unpacked safely into a folder of the cache);
 * flat LMS downloads, grouped by student (``<name>_<id>``): Canvas's
   ``<name>_[LATE_]<id>_<submission>_<file>`` and Moodle's ``<Full Name>_<id>_assignsubmission_file_<file>``;
   every file kept, whatever its extension; of a resubmitted file (``q2_neural-1.py``) the newest;
-  a zip unpacked under the student's id; ``LATE`` read as lateness, never as part of the id;
+  each zip unpacked into a folder of its own (``zip-1``); ``LATE`` read as lateness, never as part of the id;
 * anything else at the top (a stray file) is reported as unattributed, never dropped.
+
+No name from an upload or the LMS (a student's id, a zip's name, a folder's) becomes part of a
+path the grader writes to: every folder that uploads are copied or unpacked into is made and
+named by the grader (:func:`new_folder`), and each file is created in it only after its final
+folder, resolved, is found inside it, with ``O_CREAT | O_EXCL | O_NOFOLLOW`` (never through a
+link, never over a file already there). The names of the files themselves are kept: they are
+what is graded (``q1_softmax.py``).
 
 A zip is refused, with a message, if an entry is absolute, escapes with ``..``,
 is a link, or if the archive is larger or holds more files than the limits (a
 zip bomb). A refused or unreadable submission is reported, not fatal.
+
+Names that are not UTF-8 (``unzip`` makes them from a cp437 archive) are shown with their bytes
+escaped (``caf\\x82_1004``) in a student's id, notes and errors: the gradebook stores text.
 """
 from __future__ import annotations
 
@@ -22,10 +32,12 @@ import os
 import re
 import shutil
 import stat
+import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import List, Optional, Tuple
+from zlib import error as zlib_error
 
 MAX_ZIP_BYTES = 50 * 1024 * 1024     # uncompressed total
 MAX_ZIP_FILES = 2000
@@ -40,6 +52,16 @@ SKIPPED_SUFFIXES = (".pyc", ".pyo")
 _LMS = (re.compile(r"^(?P<name>[^_\s/]+)_(?P<late>LATE_)?(?P<uid>\d+)_\d+_(?P<file>.+)$"),
         re.compile(r"^(?P<name>[^/]+?)_(?P<uid>\d+)_assignsubmission_(?:file|onlinetext)_(?P<file>.+)$"))
 _RESUBMITTED = re.compile(r"-(\d+)(?=\.[^.]+$)")
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | getattr(os, "O_BINARY", 0)
+
+
+def shown(name: str) -> str:
+    """``name`` as text that can be stored and shown: bytes that are not UTF-8 escaped (``\\x82``)."""
+    try:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:      # a lone surrogate no file system gave
+        return name.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 @dataclass
@@ -167,63 +189,143 @@ def check_zip(archive: zipfile.ZipFile) -> Optional[str]:
     return None
 
 
-def unpack(zip_path: Path, into: Path) -> Path:
-    """Unpack a student's zip into ``into`` after checking it; ValueError says why not."""
+def new_folder(parent: Path) -> Path:
+    """A new, empty folder under ``parent`` that the grader made and named (``0700``); never an upload's name."""
+    Path(parent).mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix="s-", dir=parent))
+
+
+def unpack(zip_path: Path, cache: Path) -> Path:
+    """Unpack a student's zip into a new folder of the grader's under ``cache``; the folder to grade.
+
+    ValueError says why not (nothing of the zip is left then).
+    """
+    folder = new_folder(cache)
     try:
-        with zipfile.ZipFile(zip_path) as archive:
-            problem = check_zip(archive)
-            if problem:
-                raise ValueError(problem)
-            into.mkdir(parents=True, exist_ok=True)
-            for info in archive.infolist():
-                target = into / PurePosixPath(info.filename.replace("\\", "/"))
-                if info.is_dir():
-                    target.mkdir(parents=True, exist_ok=True)
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with archive.open(info) as src, open(target, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
-        raise ValueError("the zip cannot be read (%s)" % exc) from None
-    return unwrap(into)
+        extract(zip_path, folder)
+    except ValueError:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return unwrap(folder)
+
+
+def extract(zip_path: Path, folder: Path) -> None:
+    """Unpack a student's zip, after checking it, into ``folder``: a new, empty folder the grader made.
+
+    Every file is created under ``folder`` and nowhere else: its folders are made one by one
+    and must be real folders (never a link), its final folder, resolved, must lie inside
+    ``folder``, and it is opened ``O_CREAT | O_EXCL | O_NOFOLLOW``. A name given twice in the
+    zip keeps its last entry (as zipfile reads it). ValueError says why a zip is refused.
+    """
+    try:
+        fd = os.open(zip_path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise ValueError("not a regular file")
+            with zipfile.ZipFile(handle) as archive:
+                problem = check_zip(archive)
+                if problem:
+                    raise ValueError(problem)
+                entries: dict = {}
+                for info in archive.infolist():
+                    parts = tuple(p for p in info.filename.replace("\\", "/").split("/") if p not in ("", "."))
+                    if parts:
+                        entries.pop(parts, None)
+                        entries[parts] = info
+                room = MAX_ZIP_BYTES
+                for parts, info in entries.items():
+                    if info.is_dir():
+                        _folders(folder, parts)
+                        continue
+                    with archive.open(info) as src:
+                        room -= _create(folder, _folders(folder, parts[:-1]) / parts[-1], src, room)
+                    if room < 0:
+                        raise ValueError("the zip unpacks to more than %d MB" % (MAX_ZIP_BYTES >> 20))
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, zlib_error) as exc:
+        raise ValueError("the zip cannot be read (%s)" % shown(str(exc))) from None
+
+
+def _folders(root: Path, parts) -> Path:
+    """``root``/``parts``, each folder made if missing; every one must be a real folder, not a link or a file."""
+    here = root
+    for part in parts:
+        if part in ("", ".", "..") or "\0" in part:
+            raise ValueError("the zip holds a path that leaves its folder: %s" % shown("/".join(parts)))
+        here = here / part
+        try:
+            os.mkdir(here, 0o700)
+        except FileExistsError:
+            pass
+        if not stat.S_ISDIR(os.lstat(here).st_mode):
+            raise ValueError("%s is both a file and a folder" % shown("/".join(parts)))
+    return here
+
+
+def _create(root: Path, target: Path, src, room: int) -> int:
+    """Create ``target`` (inside ``root``, new, not through a link) with at most ``room`` + 1 bytes of ``src``.
+
+    The number of bytes written. ValueError when ``target`` would not be inside ``root``.
+    """
+    base = os.path.realpath(root)
+    where = os.path.realpath(target.parent)
+    if os.path.commonpath([base, where]) != base or target.name in ("", ".", ".."):
+        raise ValueError("%s would be written outside the submission's folder" % shown(target.name))
+    written = 0
+    with os.fdopen(os.open(os.path.join(where, target.name), _CREATE, 0o600), "wb") as dst:
+        while written <= room:
+            chunk = src.read(min(1 << 20, room + 1 - written))
+            if not chunk:
+                break
+            dst.write(chunk)
+            written += len(chunk)
+    return written
 
 
 def discover(root: Path, cache: Path) -> List[Submission]:
-    """Every submission under ``root``, sorted by student id; zips unpack under ``cache``."""
+    """Every submission under ``root``, sorted by student id; zips unpack into new folders under ``cache``.
+
+    Each student's id is the name in the download (:func:`shown`: never a string the gradebook
+    cannot store) and unique: a second submission of the same id gets ``~zip``, ``~dir``, ...
+    """
     root = Path(root)
     found: List[Submission] = []
     flat: dict = {}
     for entry in sorted(root.iterdir()):
         if entry.name.startswith((".", "__")):
             continue
+        name = shown(entry.name)
         if entry.is_symlink():
-            student = entry.stem if entry.suffix.lower() == ".zip" else entry.name
-            found.append(Submission(student, None, entry, "%s is a link: not followed" % entry.name))
+            student = shown(entry.stem) if entry.suffix.lower() == ".zip" else name
+            found.append(Submission(student, None, entry, "%s is a link: not followed" % name))
             continue
         if entry.is_dir():
-            found.append(Submission(entry.name, unwrap(entry), entry, submitted=_written(entry)))
+            found.append(Submission(name, unwrap(entry), entry, submitted=_written(entry)))
         elif _lms_name(entry.name):
             match = _lms_name(entry.name)
-            student = "%s_%s" % (match.group("name"), match.group("uid"))
+            student = "%s_%s" % (match.group("name"), match.group("uid"))     # as given: no two students merge
             flat.setdefault(student, []).append((entry, match.group("file"), bool(match.groupdict().get("late"))))
         elif entry.suffix.lower() == ".zip":
-            student = entry.stem
+            student = shown(entry.stem)
             try:
-                found.append(Submission(student, unpack(entry, cache / student), entry,
-                                        submitted=entry.lstat().st_mtime))
+                found.append(Submission(student, unpack(entry, cache), entry, submitted=entry.lstat().st_mtime))
             except ValueError as exc:
-                found.append(Submission(student, None, entry, "%s: %s" % (entry.name, exc)))
+                found.append(Submission(student, None, entry, "%s: %s" % (name, exc)))
         else:
-            found.append(Submission("(unattributed) " + entry.name, None, entry,
+            found.append(Submission("(unattributed) " + name, None, entry,
                                     "%s cannot be attributed to a student: not a folder, a zip, or an LMS download's "
-                                    "file name (name_id_submission_file)" % entry.name))
+                                    "file name (name_id_submission_file)" % name))
     for student, files in sorted(flat.items()):
-        found.append(_lms_submission(student, files, cache / student, root))
-    seen = {}
+        found.append(_lms_submission(shown(student), files, cache, root))
+    seen = set()
     for sub in found:
         if sub.student in seen:
-            sub.student = "%s~%s" % (sub.student, sub.source.suffix.lstrip(".") or "dir")
-        seen[sub.student] = sub
+            tag = shown(sub.source.suffix.lstrip(".")) or "dir"
+            name, n = "%s~%s" % (sub.student, tag), 1
+            while name in seen:
+                n += 1
+                name = "%s~%s%d" % (sub.student, tag, n)
+            sub.student = name
+        seen.add(sub.student)
     return sorted(found, key=lambda s: s.student)
 
 
@@ -248,9 +350,13 @@ def _lms_name(name: str):
     return None
 
 
-def _lms_submission(student: str, files, folder: Path, root: Path) -> Submission:
-    """One student's files of a flat LMS download: the newest of each resubmitted file, zips unpacked."""
-    folder.mkdir(parents=True, exist_ok=True)
+def _lms_submission(student: str, files, cache: Path, root: Path) -> Submission:
+    """One student's files of a flat LMS download: the newest of each resubmitted file, zips unpacked.
+
+    Into a new folder of the grader's under ``cache``: each file under its own name (the LMS's
+    prefix removed), each zip into a folder the grader names (``zip-1``, ``zip-2``, ...).
+    """
+    folder = new_folder(cache)
     notes: List[str] = []
     newest: dict = {}
     for path, name, _ in files:
@@ -259,23 +365,59 @@ def _lms_submission(student: str, files, folder: Path, root: Path) -> Submission
         rank = int(match.group(1)) if match else 0
         newest.setdefault(base, []).append((rank, path, name))
     problems = []
+    zips = []
     for base, uploads in sorted(newest.items()):
         uploads.sort()
         rank, path, name = uploads[-1]
         if len(uploads) > 1:
             notes.append("%s was uploaded %d times (%s): the newest, %s, was graded" % (
-                base, len(uploads), ", ".join(n for _, _, n in uploads), name))
+                shown(base), len(uploads), ", ".join(shown(n) for _, _, n in uploads), shown(name)))
         if base.lower().endswith(".zip"):
-            try:
-                unpack(path, folder / Path(base).stem)
-            except ValueError as exc:
-                problems.append("%s: %s" % (name, exc))
+            zips.append((path, name))
             continue
-        shutil.copyfile(path, folder / base)
+        try:
+            _copy_upload(path, folder, base)
+        except (OSError, ValueError) as exc:
+            problems.append("%s: not graded (%s)" % (shown(name), shown(getattr(exc, "strerror", None) or str(exc))))
+    for path, name in zips:       # after the files: a folder the grader names never takes a file's name
+        into = _numbered(folder, "zip")
+        try:
+            extract(path, into)
+            notes.append("%s was unpacked into %s/" % (shown(name), into.name))
+        except ValueError as exc:
+            shutil.rmtree(into, ignore_errors=True)
+            problems.append("%s: %s" % (shown(name), exc))
     late = "the LMS marked it LATE" if any(is_late for _, _, is_late in files) else None
     if problems and not any(folder.iterdir()):
         return Submission(student, None, root, "; ".join(problems), notes, late)
     return Submission(student, folder, root, None, notes + problems, late)
+
+
+def _copy_upload(path: Path, folder: Path, name: str) -> None:
+    """Copy one uploaded file into ``folder`` as ``name`` (never through a link, never over a file).
+
+    Only a regular file is copied, and only its first MAX_BYTES + 1 bytes: a larger file is
+    never graded (read_files leaves it out, with a note), whatever its length.
+    """
+    if name in ("", ".", "..") or "/" in name or "\0" in name:
+        raise ValueError("%r is not a file name" % shown(name))
+    fd = os.open(path, os.O_RDONLY | _NOFOLLOW | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as src:
+        if not stat.S_ISREG(os.fstat(src.fileno()).st_mode):
+            raise ValueError("not a regular file")
+        _create(folder, folder / name, src, MAX_BYTES)
+
+
+def _numbered(folder: Path, prefix: str) -> Path:
+    """A new folder ``prefix-N`` in ``folder``, N the first number free there (the same uploads, the same names)."""
+    n = 1
+    while True:
+        here = folder / ("%s-%d" % (prefix, n))
+        try:
+            os.mkdir(here, 0o700)
+            return here
+        except FileExistsError:
+            n += 1
 
 
 def shard_of(student: str, count: int) -> int:
@@ -364,8 +506,11 @@ def _stem(name: str) -> str:
 
 
 def locate(path: Path, cache: Path) -> Path:
-    """The folder a single submission given as a folder or a zip is read from (a zip unpacks under ``cache``)."""
+    """The folder a single submission given as a folder or a zip is read from.
+
+    A zip unpacks into a new folder the grader makes under ``cache``: never a folder named after the zip.
+    """
     path = Path(path)
     if path.is_file() and path.suffix.lower() == ".zip":
-        return unpack(path, Path(cache) / path.stem)
+        return unpack(path, Path(cache))
     return path
