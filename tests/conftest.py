@@ -24,6 +24,19 @@ def requires_root(why: str) -> None:
     pytest.skip("needs root: %s" % why)
 
 
+def live_processes():
+    """(pid, /proc/PID/status as a dict) of every process on the machine that is not dead already."""
+    import os
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/status" % pid) as handle:
+                fields = dict(line.split(":", 1) for line in handle if ":" in line)
+        except OSError:
+            continue
+        if fields.get("State", "").split()[:1] not in (["Z"], ["X"]):
+            yield pid, fields
+
+
 def sandbox_leftovers(outer_pids=None):
     """Processes of this user left inside a sandbox's pid namespaces (bwrap-userns), as pids.
 
@@ -33,13 +46,8 @@ def sandbox_leftovers(outer_pids=None):
     """
     import os
     found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open("/proc/%s/status" % pid) as handle:
-                fields = dict(line.split(":", 1) for line in handle if ":" in line)
-        except OSError:
-            continue
-        if fields.get("State", "").split()[:1] in (["Z"], ["X"]) or int(fields["Uid"].split()[0]) != os.getuid():
+    for pid, fields in live_processes():
+        if int(fields["Uid"].split()[0]) != os.getuid():
             continue
         levels = fields.get("NSpid", "").split()
         if len(levels) >= 3 or (len(levels) == 2 and levels[1] not in ("1", "2")):

@@ -33,7 +33,7 @@ from grader.runner import Grader
 from grader.sandbox import isolation
 from grader.sandbox.limits import Limits
 
-from conftest import DEFAULT_RUBRIC, REFERENCE, ROOT, SAMPLES, requires_root, sandbox_leftovers
+from conftest import DEFAULT_RUBRIC, REFERENCE, ROOT, SAMPLES, live_processes, requires_root, sandbox_leftovers
 
 # Timing, limits and every sandbox uid's processes: run alone, not beside other tests (.ci/run).
 pytestmark = pytest.mark.alone
@@ -135,18 +135,8 @@ def leftover_processes():
     as an ordinary user, those left in a sandbox's pid namespaces."""
     if os.geteuid() != 0:
         return sandbox_leftovers()
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open("/proc/%s/status" % pid) as handle:
-                fields = dict(line.split(":", 1) for line in handle if ":" in line)
-        except OSError:
-            continue
-        if fields.get("State", "").split()[:1] in (["Z"], ["X"]):
-            continue
-        if int(fields.get("Uid", "0").split()[0]) in isolation.UID_RANGE:
-            found.append(int(pid))
-    return found
+    return [int(pid) for pid, fields in live_processes()
+            if int(fields.get("Uid", "0").split()[0]) in isolation.UID_RANGE]
 
 
 @pytest.mark.parametrize("mode", modes())
