@@ -49,6 +49,9 @@ RUN_AUTOGRADER = """#!/usr/bin/env bash
 ROOT="${A1GRADER_AUTOGRADER_ROOT:-/autograder}"
 PY="${A1GRADER_PYTHON:-$ROOT/venv/bin/python}"
 export PYTHONPATH="$ROOT/source/a1grader${PYTHONPATH:+:$PYTHONPATH}"
+# The course secret made when this zip was built (setup.sh made the folder unreadable to the
+# student's uid): without it every input would be predictable from the submission's files.
+export A1GRADER_SECRET_FILE="$ROOT/source/secret"
 mkdir -p "$ROOT/results"
 cd "$ROOT/source"
 # Gradescope grades each submission in a container of its own, thrown away afterwards: where
@@ -182,6 +185,9 @@ def build_gradescope(rubric_path: Path, out: Path) -> Path:
         for name, text in (("setup.sh", SETUP_SH), ("run_autograder", RUN_AUTOGRADER)):
             (root / name).write_text(text)
             os.chmod(root / name, 0o755)
+        from .coursesecret import new_secret
+        (root / "secret").write_text(new_secret() + "\n")   # this autograder's course secret (coursesecret.py)
+        os.chmod(root / "secret", 0o600)
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:

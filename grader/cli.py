@@ -204,6 +204,11 @@ def batch(root: str, rubric_path: str | None, db_path: str, jobs: int | None, fo
     rubric = _load_rubric(rubric_path)
     limits = rubric.limits.override(budget=budget, memory_mb=memory_mb)
     mode = _sandbox_mode(isolation, unsafe, tell=True)
+    from .coursesecret import course_secret
+    secret, where = course_secret()   # made here, once, before the graders start (coursesecret.py)
+    if not secret:
+        click.echo("grader: note: no course secret (%s): every input is predictable from the files; set "
+                   "A1GRADER_SECRET, or let the grader keep one under a writable home" % where, err=True)
     from .lateness import read_extensions
     extensions = read_extensions(Path(extensions_path)) if extensions_path else None
     stats = _run_with_progress(batching, Path(root), rubric, db_path, jobs, force, batching.parse_shard(shard),

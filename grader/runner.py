@@ -7,18 +7,20 @@ internals, scoring knows no processes).
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import sys
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
+import numpy as np
+
 from . import __version__, legacy
 from .adapters import ADAPTERS
 from .checks import REGISTRY
 from .checks.base import CheckResult
 from .checks.numeric import seeded_rng
+from .coursesecret import SECRET_ENV  # noqa: F401  (the course secret's override: tests set it)
 from .discover import SubmissionFiles, arrange, read_files
 from .errors import GraderFault, SubmissionError
 from .reference import RecordedReference, Reference, RefFunction
@@ -30,7 +32,6 @@ from .scoring import (CheckOutcome, PartResult, SubmissionResult, points, score_
                       score_submission, unscored_checks)
 
 _REFERENCES: Dict[Path, Reference] = {}
-SECRET_ENV = "A1GRADER_SECRET"   # an optional course secret mixed into every seed (never in a rubric or kit)
 
 
 def load_reference(folder: Path):
@@ -263,15 +264,17 @@ def submission_seed(rubric_seed: int, digest: str, public: bool = False) -> int:
     """The seed of every random input of one submission's checks.
 
     It mixes the rubric's seed with the digest of the submission's files and
-    the course secret (``A1GRADER_SECRET``, if set): the same files always get
-    the same inputs, and so the same score, but no kit, earlier attempt or
-    classmate's feedback tells a submission its inputs. ``public`` (the
+    the course secret (coursesecret.course_secret: ``A1GRADER_SECRET``, else the
+    installation's own, made once): the same files always get the same inputs,
+    and so the same score, but no kit, earlier attempt, classmate's feedback or
+    nonce ground offline tells a submission its inputs. ``public`` (the
     student kit, whose expected values were recorded in advance) keeps the
     rubric's seed: the kit's own public cases.
     """
     if public:
         return int(rubric_seed)
-    text = "a1grader-seed\0%d\0%s\0%s" % (int(rubric_seed), digest, os.environ.get(SECRET_ENV, ""))
+    from . import coursesecret
+    text = "a1grader-seed\0%d\0%s\0%s" % (int(rubric_seed), digest, coursesecret.course_secret()[0])
     return int(hashlib.sha256(text.encode("utf-8")).hexdigest()[:15], 16)
 
 
@@ -373,7 +376,7 @@ def _grade_loaded(worker: Worker, rubric, reference, part, files, seed=None) -> 
         ref_fn = next((reference.function(c.module, c.name) for c in part.find
                        if reference.function(c.module, c.name)), None)
     ref = RefFunction(ref_fn, reference)
-    checks = [run_check(rubric, part, spec, student, ref, seed) for spec in part.checks]
+    checks = run_checks(rubric, part, student, ref, seed)
     report = files.get(chosen.module)
     if report is not None and report.ported and legacy._penalty(rubric.policy):
         keep = 1.0 - legacy._penalty(rubric.policy)
@@ -403,15 +406,78 @@ def run_check(rubric, part, spec, student, ref, seed: Optional[int] = None) -> C
     """Run one check; a student failure or a grader bug fails that check alone."""
     kind = REGISTRY[spec.kind]
     if spec.visibility != "visible" and getattr(ref.reference, "recorded_only", False):
-        outcome = score_check(spec, 0.0, "graded after submission (a hidden check worth %g points)" % spec.points, {})
-        outcome.hint = None
-        return outcome
+        return _after_submission(spec)
+    opts, rng = _check_inputs(rubric, part, spec, kind, seed)
+    return _guarded(part, spec, student, lambda: kind.fn(student, ref, opts, rng))
+
+
+def run_checks(rubric, part, student, ref, seed: Optional[int] = None) -> List[CheckOutcome]:
+    """Run a part's checks, each as :func:`run_check` would, and return them in the rubric's order.
+
+    The calls of the checks written as plans (checks.base.register_plan: a gradient
+    checker's cases, controls and wrong gradients) are drawn first, then made
+    interleaved in an order drawn from the submission's seed, then judged: nothing in
+    the student's process (a counter of calls, a file) can tell which call is which
+    from how many came before; only what the calls return does (issue 25). The same
+    files and course secret give the same order. The other checks run first, in order.
+    """
+    outcomes: Dict[int, CheckOutcome] = {}
+    plans = []
+    for i, spec in enumerate(part.checks):
+        kind = REGISTRY[spec.kind]
+        if kind.plan is None or (spec.visibility != "visible" and getattr(ref.reference, "recorded_only", False)):
+            outcomes[i] = run_check(rubric, part, spec, student, ref, seed)
+            continue
+        opts, rng = _check_inputs(rubric, part, spec, kind, seed)
+        planned: List[Any] = []
+
+        def draw(kind=kind, opts=opts, rng=rng, planned=planned) -> CheckResult:
+            planned.extend(kind.plan(opts, rng))   # (calls, judge)
+            return CheckResult.ok("")
+
+        outcome = _guarded(part, spec, student, draw)
+        if planned:
+            plans.append((i, spec, planned[0], planned[1]))
+        else:
+            outcomes[i] = outcome   # the plan itself failed: a grader bug, reported as such
+    records: Dict[Tuple[int, int], Any] = {}
+    for j, k in call_order(part.id, rubric.seed if seed is None else seed, [len(p[2]) for p in plans]):
+        records[j, k] = plans[j][2][k].run(student)
+    for j, (i, spec, calls, judge) in enumerate(plans):
+        outcomes[i] = _guarded(part, spec, student, lambda j=j, calls=calls, judge=judge: judge(
+            [records[j, k] for k in range(len(calls))], student.name))
+    return [outcomes[i] for i in range(len(part.checks))]
+
+
+def call_order(part_id: str, seed: int, counts: Sequence[int]) -> List[Tuple[int, int]]:
+    """The order of a part's planned calls: ``(plan, call)`` pairs, for plans of ``counts`` calls each.
+
+    A permutation drawn from the submission's seed (the course secret in it) and the part.
+    """
+    slots = [(j, k) for j, count in enumerate(counts) for k in range(count)]
+    order = seeded_rng(seed, part_id, "\0schedule").permutation(len(slots))
+    return [slots[int(n)] for n in order]
+
+
+def _after_submission(spec) -> CheckOutcome:
+    outcome = score_check(spec, 0.0, "graded after submission (a hidden check worth %g points)" % spec.points, {})
+    outcome.hint = None
+    return outcome
+
+
+def _check_inputs(rubric, part, spec, kind, seed: Optional[int]):
+    """A check's options (the rubric's policy merged in) and its generator, seeded per part and check."""
     opts = dict(spec.options)
     if "cost" in kind.options() and "cost" in rubric.policy:
         opts["cost"] = rubric.policy["cost"]
-    rng = seeded_rng(rubric.seed if seed is None else seed, part.id, spec.id)
+    return opts, seeded_rng(rubric.seed if seed is None else seed, part.id, spec.id)
+
+
+def _guarded(part, spec, student, run) -> CheckOutcome:
+    """The outcome of ``run()`` (a CheckResult); a student failure or a grader bug fails this check alone."""
     try:
-        result = kind.fn(student, ref, opts, rng)
+        with np.errstate(all="ignore"):
+            result = run()
     except StudentError as exc:
         result = CheckResult.fail("%s %s" % (student.name, exc.describe()))
     except ZygoteFailure:

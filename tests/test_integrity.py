@@ -12,12 +12,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import py_compile
 import shutil
+import stat
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
+import numpy as np
 import pytest
 import yaml
 
@@ -27,9 +30,9 @@ ORACLES = SAMPLES / "oracles"
 MANIFEST = yaml.safe_load((SAMPLES / "manifest.yaml").read_text())
 
 
-def cli(*args, cwd=ROOT):
+def cli(*args, cwd=ROOT, env=None):
     return subprocess.run([sys.executable, "-m", "grader.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300)
+                          timeout=300, env=env)
 
 
 def parts(result):
@@ -43,8 +46,8 @@ def honest(name, part):
 
 def test_every_oracle_sample_has_a_test():
     assert sorted(p.name for p in ORACLES.iterdir() if p.is_dir()) == sorted(
-        ["clock", "control_characters", "gradcheck_closure", "gradcheck_fixed_indices", "lookup_table",
-         "network_stack"])
+        ["clock", "control_characters", "gradcheck_closed_form", "gradcheck_closure", "gradcheck_counter",
+         "gradcheck_fixed_indices", "gradcheck_ground_nonce", "lookup_table", "network_stack"])
 
 
 def test_a_lookup_table_of_the_kits_answers_buys_nothing(tmp_path, kit, shared_grader, rubric):
@@ -72,6 +75,179 @@ def test_a_checker_that_reads_the_costs_closure_learns_nothing(shared_grader):
 def test_a_checker_that_checks_only_the_old_wrong_indices_is_caught(shared_grader):
     checker = parts(shared_grader.grade(ORACLES / "gradcheck_fixed_indices"))["gradcheck_naive"]
     assert checker.score <= 2.5, [c.message for c in checker.checks if not c.passed]
+
+
+# ---------------------------------------------------------------- issue 25: a counter, a formula, a nonce
+# A checker's verdicts are worth points only if they follow from the values it is given.
+
+INSTALLATIONS = ["installation %d" % i for i in range(6)]   # course secrets, as six installations have them
+
+
+def _checker_part(rubric):
+    return next(p for _, p in rubric.parts() if p.id == "gradcheck_naive")
+
+
+def _blind_ceiling(rubric):
+    """What a checker earns that never compares anything and always reports failure (moving x as it
+    should): the wrong gradients' checks and restores_x."""
+    return sum(c.points for c in _checker_part(rubric).checks
+               if c.options.get("expect") == "fail" or c.kind == "gradcheck_restores_x")
+
+
+def _own_checker(folder):
+    """The sample's gradcheck_naive, imported here (our own sample: trusted), with its module state fresh."""
+    import contextlib
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("oracle_%s" % folder.name, folder / "q2_gradcheck.py")
+    module = importlib.util.module_from_spec(spec)
+    with contextlib.redirect_stdout(io.StringIO()):
+        spec.loader.exec_module(module)
+    return module.gradcheck_naive
+
+
+def _untimed(value):
+    """A result without what is measured in seconds (the vectorized check's timing, the total)."""
+    if isinstance(value, dict):
+        return {k: _untimed(v) for k, v in value.items() if k not in ("timing", "seconds")}
+    return [_untimed(v) for v in value] if isinstance(value, list) else value
+
+
+def _lost_only_in_the_checker(result):
+    checker = parts(result)["gradcheck_naive"]
+    assert result.score == pytest.approx(result.max_score - (checker.max_score - checker.score)), \
+        {p.id: p.score for p in result.parts() if p.score < p.max_score}
+    return checker
+
+
+def test_a_counter_of_calls_cannot_follow_the_order_of_cases_and_controls(shared_grader, rubric, reference,
+                                                                          monkeypatch):
+    """Item 12: a checker that answers pass, fail, pass, fail, ... by a module-level counter."""
+    from grader.reference import RefFunction
+    from grader.runner import SECRET_ENV, run_check
+    from conftest import LocalStudent
+    folder = ORACLES / "gradcheck_counter"
+    # The attack is real: the checks one after another in the rubric's order, each case followed by
+    # its control (as grading ran them), give it full marks.
+    part, student = _checker_part(rubric), LocalStudent(_own_checker(folder), "gradcheck_naive")
+    ref = RefFunction(reference.find("gradcheck_naive"), reference)
+    assert sum(run_check(rubric, part, spec, student, ref, 224).score for spec in part.checks) == 4.0
+    # Graded, the calls of all its checks come in an order drawn per submission and course: the
+    # counter answers blind, so it earns what a blind checker earns, and differently per installation.
+    scores, failed = [], set()
+    for secret in INSTALLATIONS:
+        monkeypatch.setenv(SECRET_ENV, secret)
+        checker = _lost_only_in_the_checker(shared_grader.grade(folder))
+        scores.append(checker.score)
+        failed.add(tuple(c.id for c in checker.checks if not c.passed))
+    assert max(scores) < 4.0 and sum(scores) / len(scores) <= _blind_ceiling(rubric) + 0.5, scores
+    assert len(failed) > 1, failed
+
+
+def test_a_checker_that_recognises_the_cost_by_a_formula_earns_only_what_failing_earns(shared_grader, rubric):
+    """Item 13: a checker that compares the gradient with 2 * f(x) / sum(x**2) * x (or the cubic's form)."""
+    from grader.checks.gradcheck import verdict
+    from grader.sandbox.wire import FunctionSpec
+    from conftest import LocalStudent
+    # The attack is real: on the plain costs (what the grader handed out) its verdicts are right.
+    checker = LocalStudent(_own_checker(ORACLES / "gradcheck_closed_form"), "gradcheck_naive")
+    x = np.linspace(1.0, 2.0, 6)
+    for name, params in (("quadratic", {}), ("cubic", {"scale": -1e6}), ("random_cost", {})):
+        assert verdict(checker.run(FunctionSpec(name, params), x.copy())) == "pass"
+        assert verdict(checker.run(FunctionSpec(name, dict(params, wrong_at=2)), x.copy())) == "fail"
+    # The costs graded with have hidden coefficients: no formula of one value gives the gradient.
+    graded = _lost_only_in_the_checker(shared_grader.grade(ORACLES / "gradcheck_closed_form"))
+    must_pass = [c for c in graded.checks if c.id.startswith("passes_")]
+    assert must_pass and not any(c.passed for c in must_pass), [c.message for c in must_pass]
+    assert graded.score <= _blind_ceiling(rubric)
+
+
+def _ground_nonce(rubric, folder, monkeypatch):
+    """The attacker's grind (item 14): the first NONCE for which the grader, run without a course
+    secret, would make the four right gradients its first four calls (what ANSWERS says)."""
+    from grader import coursesecret
+    from grader.checks import REGISTRY
+    from grader.discover import SubmissionFiles, arrange, read_files
+    from grader.runner import call_order, submission_seed
+    part = _checker_part(rubric)
+    counts = [len(REGISTRY[c.kind].plan(dict(c.options), np.random.default_rng(0))[0]) for c in part.checks]
+    cases = {(j, 0) for j, c in enumerate(part.checks) if counts[j] == 2}
+    files = arrange(read_files(folder), ["q1_softmax", "q2_gradcheck", "q2_neural", "q2_sigmoid"])
+    text = dict(files.files)["q2_gradcheck.py"]
+    with monkeypatch.context() as mp:
+        mp.setattr(coursesecret, "course_secret", lambda: ("", "no secret"))
+        for nonce in range(1, 50_000):
+            source = text.replace(b"NONCE = 0", b"NONCE = %d" % nonce)
+            candidate = SubmissionFiles([(n, source if n == "q2_gradcheck.py" else d) for n, d in files.files])
+            order = call_order(part.id, submission_seed(rubric.seed, candidate.digest()), counts)
+            if set(order[:len(cases)]) == cases:
+                return nonce, source
+    raise AssertionError("no nonce found")
+
+
+def test_a_nonce_ground_without_the_course_secret_buys_nothing(tmp_path, shared_grader, rubric, monkeypatch):
+    """Item 14: without a secret the order of calls (and every input) is a public function of the files."""
+    from grader import coursesecret
+    from grader.runner import SECRET_ENV
+    folder = tmp_path / "ground"
+    shutil.copytree(ORACLES / "gradcheck_ground_nonce", folder)
+    nonce, source = _ground_nonce(rubric, folder, monkeypatch)
+    (folder / "q2_gradcheck.py").write_bytes(source)
+    # The grind works where there is no secret: full marks for a table of answers.
+    with monkeypatch.context() as mp:
+        mp.setattr(coursesecret, "course_secret", lambda: ("", "no secret"))
+        assert _lost_only_in_the_checker(shared_grader.grade(folder)).score == 4.0, nonce
+    # Every installation has a secret of its own (here two, kept where the grader keeps one): the
+    # nonce was ground for an order no installation uses.
+    monkeypatch.delenv(SECRET_ENV, raising=False)
+    monkeypatch.delenv(coursesecret.SECRET_FILE_ENV, raising=False)
+    for name in ("a", "b"):
+        config = tmp_path / name
+        (config / "a1grader").mkdir(parents=True)
+        (config / "a1grader" / "secret").write_text("the secret installation %s made\n" % name)
+        monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
+        assert _lost_only_in_the_checker(shared_grader.grade(folder)).score <= _blind_ceiling(rubric) + 0.5
+
+
+def test_every_installation_has_a_secret_of_its_own(tmp_path, shared_grader, monkeypatch):
+    """Item 14: made once per installation (0600), different between two, the same on every run after,
+    never readable from the sandbox; the same files and secret give the same result."""
+    from grader import coursesecret
+    from grader.discover import arrange, read_files
+    from grader.runner import SECRET_ENV, submission_seed
+    monkeypatch.delenv(SECRET_ENV, raising=False)
+    monkeypatch.delenv(coursesecret.SECRET_FILE_ENV, raising=False)
+    digest = arrange(read_files(ORACLES / "gradcheck_counter"), ["q2_gradcheck"]).digest()
+    seeds, env = {}, {k: v for k, v in os.environ.items() if not k.startswith("A1GRADER_SECRET")}
+    for name in ("a", "b"):
+        monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / name))
+        secret, where = coursesecret.course_secret()
+        path = tmp_path / name / "a1grader" / "secret"
+        assert where == str(path) and len(secret) == 64 and path.read_text().strip() == secret
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+        seeds[name] = submission_seed(224, digest)
+        assert submission_seed(224, digest) == seeds[name] and coursesecret.course_secret()[0] == secret
+    assert seeds["a"] != seeds["b"]
+    monkeypatch.setenv(SECRET_ENV, "a course's own")   # the environment's secret overrides the installation's
+    assert submission_seed(224, digest) not in seeds.values()
+    # Same files, same installation: the same JSON (but for the time taken), through the command.
+    runs = [cli("check", str(ORACLES / "gradcheck_counter"), "--format", "json",
+                env=dict(env, XDG_CONFIG_HOME=str(tmp_path / "a"))) for _ in range(2)]
+    assert all(r.returncode == 0 for r in runs), runs[0].stderr
+    first, second = (_untimed(json.loads(r.stdout)) for r in runs)
+    assert first == second
+    # The installation's own secret (where grading here keeps it) cannot be read by student code.
+    monkeypatch.delenv(SECRET_ENV)
+    monkeypatch.delenv("XDG_CONFIG_HOME")
+    secret, where = coursesecret.course_secret()
+    if not secret:
+        pytest.skip("no home folder to keep a secret in here: %s" % where)
+    folder = tmp_path / "thief"
+    shutil.copytree(SAMPLES / "correct", folder)
+    with open(folder / "q1_softmax.py", "a") as handle:
+        handle.write("\ntry:\n    print('secret: ' + open(%r).read())\nexcept OSError as exc:\n"
+                     "    print('no secret: %%s' %% type(exc).__name__)\n" % where)
+    output = parts(shared_grader.grade(folder))["softmax"].output
+    assert "no secret: " in output and secret not in output, output
 
 
 def test_costs_linear_along_a_wrong_gradient_do_not_pass_for_consistent(shared_grader):

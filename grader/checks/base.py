@@ -65,6 +65,9 @@ class CheckKind:
     # For a kind that times the student against np.exp: the shapes of the inputs it will time,
     # from its options, so that the yardstick is measured before any student code is loaded.
     yardstick: Optional[Callable[[Mapping[str, Any]], List[Tuple[int, ...]]]] = None
+    # For a kind written as a plan (register_plan): plan(opts, rng) -> (calls, judge). The runner
+    # runs the calls of all of a part's plans interleaved in a seeded order (runner.run_checks).
+    plan: Optional[Callable[..., Any]] = None
 
     def options(self) -> Dict[str, Any]:
         """Every option this kind accepts, with its default."""
@@ -93,18 +96,58 @@ def quiet(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def register(name: str, defaults: Mapping[str, Any] | None = None,
-             yardstick: Optional[Callable[[Mapping[str, Any]], List[Tuple[int, ...]]]] = None
-             ) -> Callable[[CheckFn], CheckFn]:
+             yardstick: Optional[Callable[[Mapping[str, Any]], List[Tuple[int, ...]]]] = None,
+             plan: Optional[Callable[..., Any]] = None) -> Callable[[CheckFn], CheckFn]:
     """Register ``fn`` as the check kind ``name`` with its own option defaults.
 
     The registry holds ``fn`` made :func:`quiet`; the module keeps ``fn`` itself.
-    ``yardstick`` (kinds that time the student): see :attr:`CheckKind.yardstick`.
+    ``yardstick`` (kinds that time the student): see :attr:`CheckKind.yardstick`;
+    ``plan``: see :func:`register_plan`.
     """
 
     def deco(fn: CheckFn) -> CheckFn:
         if name in REGISTRY:
             raise ValueError(f"check kind {name!r} registered twice")
-        REGISTRY[name] = CheckKind(name, quiet(fn), dict(defaults or {}), yardstick)
+        REGISTRY[name] = CheckKind(name, quiet(fn), dict(defaults or {}), yardstick,
+                                   quiet(plan) if plan is not None else None)
         return fn
+
+    return deco
+
+
+@dataclass(frozen=True)
+class Call:
+    """One call of the student's function that a plan asks for: its arguments (arrays are
+    passed as copies) and whether the arguments are wanted back as the call left them."""
+
+    args: Tuple[Any, ...]
+    keep_args: bool = False
+
+    def run(self, student: Any) -> Any:
+        """The call's record (process.CallRecord): a failure is a record, never an exception."""
+        return student.run(*[a.copy() if isinstance(a, np.ndarray) else a for a in self.args],
+                           keep_args=self.keep_args)
+
+
+def register_plan(name: str, defaults: Mapping[str, Any] | None = None) -> Callable[[Callable[..., Any]], Any]:
+    """Register a check kind written as a plan: ``plan(opts, rng) -> (calls, judge)``.
+
+    ``calls`` lists the :class:`Call` s the check needs, drawn from ``rng`` before any
+    is made; ``judge(records, name)`` gets their records in the same order (and the
+    student function's name) and returns the :class:`CheckResult`. The check's
+    verdict can then follow only from what the calls returned, never from when they
+    were made: the runner interleaves the calls of a part's plans in a seeded order
+    (runner.run_checks). Run on its own (``REGISTRY[name].fn``), a plan's calls are made
+    in its own order.
+    """
+
+    def deco(plan: Callable[..., Any]) -> Callable[..., Any]:
+        def fn(student: Any, reference: Any, opts: Mapping[str, Any], rng: Any) -> CheckResult:
+            calls, judge = plan(opts, rng)
+            return judge([call.run(student) for call in calls], student.name)
+
+        fn.__name__, fn.__doc__ = plan.__name__, plan.__doc__
+        register(name, defaults, plan=plan)(fn)
+        return plan
 
     return deco

@@ -1,10 +1,19 @@
 """Checks of the student's ``gradcheck_naive(f, x)`` by its behaviour.
 
-The grader hands the checker costs from a fixed catalogue (built in the child,
-see ``grader/sandbox/testfns.py``) with right or deliberately wrong gradients
-and reads its verdict: a failure is reported by printing a line with "fail",
-raising AssertionError or returning False; output that says both "failed" and
-"passed" is no verdict at all.
+The grader hands the checker costs from a catalogue with hidden coefficients
+(evaluated in the grading process, see ``grader/sandbox/testfns.py``) with right
+or deliberately wrong gradients and reads its verdict: a failure is reported by
+printing a line with "fail", raising AssertionError or returning False; output
+that says both "failed" and "passed" is no verdict at all.
+
+Both kinds are plans (``register_plan``): the calls they make, then a judge of
+what came back. The runner interleaves the calls of all of a part's plans in an
+order drawn from the submission's seed (runner.run_checks), so that which call is
+a case, which its control and which a wrong gradient cannot be told from how
+many calls came before (issue 25: a module-level counter that answered pass,
+fail, pass, fail, ... in the rubric's order scored full marks). A control is a
+case of its own (its own x and hidden coefficients, from the same ranges): it
+differs from the case it controls only in that its gradient is wrong.
 """
 from __future__ import annotations
 
@@ -12,8 +21,9 @@ from typing import Any, Dict, Optional
 
 import numpy as np
 
+from ..sandbox import testfns
 from ..sandbox.wire import FunctionSpec
-from .base import CheckResult, register
+from .base import Call, CheckResult, register_plan
 from .numeric import index_list, short
 from .returns import describe
 
@@ -73,8 +83,10 @@ def _x(rng, opts) -> np.ndarray:
     return np.asarray(rng.uniform(float(opts["low"]), float(opts["high"]), size=tuple(opts["shape"])))
 
 
-def _spec(opts, wrong_at=None) -> FunctionSpec:
-    params: Dict[str, Any] = {"scale": float(opts["scale"])}
+def _spec(opts, rng, x, wrong_at=None) -> FunctionSpec:
+    """The cost of one case: the option's family with hidden coefficients drawn for this x."""
+    params: Dict[str, Any] = testfns.draw(str(opts["fn"]), rng, x, float(opts["scale"]))
+    params["scale"] = float(opts["scale"])
     if wrong_at is not None:
         params["wrong_at"] = int(wrong_at)
         params["wrong_by"] = float(opts["wrong_by"])
@@ -97,8 +109,11 @@ def wrong_index(rng, size: int, where) -> Optional[int]:
 
 
 def _what(opts, wrong_at) -> str:
-    cost = {"quadratic": "sum(x**2)/2", "cubic": "%g*sum(x**3)" % float(opts["scale"]),
-            "random_cost": "r*sum(x**2) with r drawn from random at each call"}.get(opts["fn"], opts["fn"])
+    scaled = "" if float(opts["scale"]) == 1.0 else " times %g" % float(opts["scale"])
+    cost = {"quadratic": "a quadratic form with hidden coefficients",
+            "cubic": "a cubic with hidden coefficients" + scaled,
+            "random_cost": "(0.5 + r) times a quadratic form with hidden coefficients, r drawn from random "
+                           "at each call"}.get(opts["fn"], opts["fn"])
     grad = "a correct gradient" if wrong_at is None else "a gradient wrong only at flat index %d" % wrong_at
     return "f = %s, %s" % (cost, grad)
 
@@ -114,61 +129,72 @@ def _said(record) -> str:
     return "said: %s%s" % (short(out, 90), returned)
 
 
-@register("gradcheck_behaviour", defaults=GRADCHECK_DEFAULTS)
-def gradcheck_behaviour(student, reference, opts, rng) -> CheckResult:
+@register_plan("gradcheck_behaviour", defaults=GRADCHECK_DEFAULTS)
+def gradcheck_behaviour(opts, rng):
     """The checker reports what a correct checker would on one cost.
 
     For ``expect: pass`` the checker must also report a deliberately wrong
-    gradient of the same cost (the control): a checker that never reports
-    failure earns nothing for "passing".
+    gradient of a cost of the same family on an x of the same shape (the
+    control): a checker that never reports failure earns nothing for "passing".
     """
     x = _x(rng, opts)
     wrong_at = wrong_index(rng, x.size, opts["wrong_at"])
-    record = student.run(_spec(opts, wrong_at), x.copy())
-    seen = verdict(record)
     what = _what(opts, wrong_at)
-    if opts["expect"] == "fail":
-        if seen == "fail":
-            return CheckResult.ok("reported the wrong gradient (%s)" % what)
-        reason = {"pass": "did not report it", "both": "printed both failed and passed",
-                  "error": "crashed instead of reporting it"}[seen]
-        return CheckResult.fail("with %s on x of shape %s, your %s %s; it %s"
-                                % (what, x.shape, student.name, reason, _said(record)), verdict=seen)
-    if seen != "pass":
-        return CheckResult.fail("with %s on x of shape %s, your %s should pass but %s"
-                                % (what, x.shape, student.name, _said(record)), verdict=seen)
-    control_at = wrong_index(rng, x.size, "even")   # drawn, and where every loop over x looks
-    control = student.run(_spec(opts, control_at), x.copy())
-    if verdict(control) == "pass":
-        return CheckResult.fail("your %s passed %s, but it also passes a gradient wrong at "
-                                "flat index %d, so its pass says nothing" % (student.name, what, control_at),
-                                verdict="no_control")
-    return CheckResult.ok("passed %s (and reports a wrong one)" % what)
+    calls = [Call((_spec(opts, rng, x, wrong_at), x))]
+    if opts["expect"] != "fail":
+        control_x = _x(rng, opts)
+        control_at = wrong_index(rng, control_x.size, "even")   # drawn, and where every loop over x looks
+        calls.append(Call((_spec(opts, rng, control_x, control_at), control_x)))
+
+    def judge(records, name) -> CheckResult:
+        record = records[0]
+        seen = verdict(record)
+        if opts["expect"] == "fail":
+            if seen == "fail":
+                return CheckResult.ok("reported the wrong gradient (%s)" % what)
+            reason = {"pass": "did not report it", "both": "printed both failed and passed",
+                      "error": "crashed instead of reporting it"}[seen]
+            return CheckResult.fail("with %s on x of shape %s, your %s %s; it %s"
+                                    % (what, x.shape, name, reason, _said(record)), verdict=seen)
+        if seen != "pass":
+            return CheckResult.fail("with %s on x of shape %s, your %s should pass but %s"
+                                    % (what, x.shape, name, _said(record)), verdict=seen)
+        if verdict(records[1]) == "pass":
+            return CheckResult.fail("your %s passed %s, but it also passes a gradient of the same kind of cost "
+                                    "wrong at flat index %d, so its pass says nothing" % (name, what, control_at),
+                                    verdict="no_control")
+        return CheckResult.ok("passed %s (and reports a wrong one)" % what)
+
+    return calls, judge
 
 
-@register("gradcheck_restores_x", defaults=GRADCHECK_DEFAULTS)
-def gradcheck_restores_x(student, reference, opts, rng) -> CheckResult:
+@register_plan("gradcheck_restores_x", defaults=GRADCHECK_DEFAULTS)
+def gradcheck_restores_x(opts, rng):
     """After checking, x is exactly as it was, and f was evaluated around every element."""
     x = _x(rng, opts)
-    record = student.run(_spec(opts), x.copy(), keep_args=True)
-    if not record.ok:
-        return CheckResult.fail("your %s %s" % (student.name, _said(record)))
-    calls = record.f_calls[0] if record.f_calls else []
-    if len(calls) < 2 * x.size:
-        return CheckResult.fail("your %s called f %d time(s) for an x of %d elements; a centered "
-                                "difference needs 2 per element" % (student.name, len(calls), x.size))
-    after = record.args_after[1] if record.args_after and len(record.args_after) > 1 else None
-    if (not opts["exact"] and isinstance(after, np.ndarray) and after.shape == x.shape
-            and not np.array_equal(after, x) and np.all(np.abs(after - x) <= 4 * np.spacing(np.abs(x)))):
-        # x += h; x -= 2h; x += h leaves x within rounding: restored, as the handout allows.
-        return CheckResult.ok("x is restored within rounding (note: saving x[ix] and assigning it back "
-                              "restores it exactly)")
-    if not isinstance(after, np.ndarray) or after.shape != x.shape or not np.array_equal(after, x):
-        if isinstance(after, np.ndarray) and after.shape == x.shape:
-            k = int(np.argmax(np.abs(after - x)))
-            idx = index_list(np.unravel_index(k, x.shape))
-            rule = "; this course's rubric asks for it restored exactly" if opts["exact"] else ""
-            return CheckResult.fail("x was changed by your %s: x%s was %.17g, afterwards %.17g%s; "
-                                    "restore the saved value" % (student.name, idx, x.flat[k], after.flat[k], rule))
-        return CheckResult.fail("x was changed by your %s: afterwards it is %s" % (student.name, short(after)))
-    return CheckResult.ok("x is left exactly unchanged")
+
+    def judge(records, name) -> CheckResult:
+        record = records[0]
+        if not record.ok:
+            return CheckResult.fail("your %s %s" % (name, _said(record)))
+        calls = record.f_calls[0] if record.f_calls else []
+        if len(calls) < 2 * x.size:
+            return CheckResult.fail("your %s called f %d time(s) for an x of %d elements; a centered "
+                                    "difference needs 2 per element" % (name, len(calls), x.size))
+        after = record.args_after[1] if record.args_after and len(record.args_after) > 1 else None
+        if (not opts["exact"] and isinstance(after, np.ndarray) and after.shape == x.shape
+                and not np.array_equal(after, x) and np.all(np.abs(after - x) <= 4 * np.spacing(np.abs(x)))):
+            # x += h; x -= 2h; x += h leaves x within rounding: restored, as the handout allows.
+            return CheckResult.ok("x is restored within rounding (note: saving x[ix] and assigning it back "
+                                  "restores it exactly)")
+        if not isinstance(after, np.ndarray) or after.shape != x.shape or not np.array_equal(after, x):
+            if isinstance(after, np.ndarray) and after.shape == x.shape:
+                k = int(np.argmax(np.abs(after - x)))
+                idx = index_list(np.unravel_index(k, x.shape))
+                rule = "; this course's rubric asks for it restored exactly" if opts["exact"] else ""
+                return CheckResult.fail("x was changed by your %s: x%s was %.17g, afterwards %.17g%s; "
+                                        "restore the saved value" % (name, idx, x.flat[k], after.flat[k], rule))
+            return CheckResult.fail("x was changed by your %s: afterwards it is %s" % (name, short(after)))
+        return CheckResult.ok("x is left exactly unchanged")
+
+    return [Call((_spec(opts, rng, x), x), keep_args=True)], judge
