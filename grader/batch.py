@@ -107,6 +107,7 @@ def run(root: Path, rubric, db: Path, jobs: Optional[int] = None, force: bool = 
     start = time.perf_counter()
     stats = BatchStats()
     with tempfile.TemporaryDirectory(prefix="a1grader-batch-") as tmp, Gradebook(db) as book:
+        book.claim_shard(*shard)    # merge takes from this gradebook only its shard's students
         submissions = plan(root, Path(tmp), shard, only)
         force = force or bool(only)
         stats.total = len(submissions)

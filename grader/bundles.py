@@ -6,9 +6,11 @@
   ``/autograder/results/results.json``); the grader's source, reference and
   rubric ride inside the zip, never in the submission's folder.
 * ``build_kit``: the student-facing self-check: the grader's code without the
-  reference, the public part of the rubric, the expected values of the public
-  cases recorded from the reference at build time, the course's environment as
-  a ``requirements.txt`` and ``selfcheck.py``, which runs it from any folder.
+  reference, the public part of the rubric (no written part: those entries are
+  answers), the expected values of the public cases recorded from the reference
+  at build time, the course's environment as a ``requirements.txt`` and
+  ``selfcheck.py``, which runs it from any folder, each time from a private copy
+  of the kit's files checked against the sha256 recorded when it was built.
 """
 from __future__ import annotations
 
@@ -207,6 +209,10 @@ rubric. It contains no solution: the expected values of the public cases were
 recorded from the course's reference when this kit was made. Checks marked
 "graded after submission" are graded only on the course's side.
 
+The score it gives is advice, not your grade: your code runs on your own
+machine (or your repository's CI), where it could change what scores it. Your
+grade comes from the course's own grading, after you submit.
+
 Once, install the packages your code is graded with (numpy, scipy, matplotlib
 and the rest of the course's environment, listed in requirements.txt; the
 self-check runs on them too) into the Python you run your code with{python}:
@@ -218,7 +224,13 @@ Then check your assignment folder, from any folder you are in:
     python /path/to/{kit}/selfcheck.py /path/to/your/assignment1
 
 `/path/to/{kit}` is where this folder is. Without a folder, the one you are
-in is checked. `--help` lists the options (`--format`, `--out`, `--min-score`).
+in is checked. `--help` lists the options (`--format`, `--out`, `--min-score`;
+`--also FORMAT=FILE` writes another report of the same run).
+
+Every run first checks this kit's files against the digests recorded when it
+was made, and grades from a private copy of them: if something has changed
+them (a program you ran, or code that was being checked), the self-check says
+which file and stops. Get a fresh copy of the kit then.
 
 Your folder holds q1_softmax.py, q2_sigmoid.py, q2_gradcheck.py and q2_neural.py
 (or q1_softmax.py and a q2_neural.py holding the rest). In this self-check your
@@ -226,25 +238,100 @@ network uses your own softmax and sigmoid; the real grading uses correct ones,
 so that one mistake costs points once.
 """
 
+KIT_README_WRITTEN = ("The written answers ({parts}: {points:g} points) are not checked here: this kit holds "
+                      "none of their answers. They are graded after you submit.")
+
 SELFCHECK = r'''"""Assignment 1 self-check: python /path/to/this/kit/selfcheck.py [FOLDER] [OPTIONS]
 
 Grades FOLDER (default: the current folder) with this kit's grader and rubric,
 whatever folder it is run from. OPTIONS and exit codes are those of grader
-check. Packages of the course's environment (requirements.txt) missing here are
-named on stderr first; grading goes on.
+check; --also FORMAT=FILE (repeatable; FILE - is standard output) writes one
+more report of the same run. Packages of the course's environment
+(requirements.txt) missing here are named on stderr first; grading goes on.
+
+Each run starts from the kit as it was built: every file it grades with is
+checked against MANIFEST (their sha256, recorded when the kit was built), and
+the grader runs from a private copy of exactly the bytes checked, removed
+afterwards. Nothing a submission writes into this folder, or into that copy,
+reaches a later run: a changed kit is refused (exit 2). Its score is advice,
+not a grade.
 """
+import atexit
+import hashlib
 import os
 import re
+import shutil
+import stat
 import sys
+import tempfile
 
 KIT = os.path.dirname(os.path.realpath(__file__))
 REQUIREMENTS = os.path.join(KIT, "requirements.txt")
 MIN_PYTHON = %(min_python)r
+MANIFEST = %(manifest)s
 
 
 def fail(message):
     print("selfcheck: error: " + message, file=sys.stderr)
     sys.exit(2)
+
+
+def verified():
+    """The kit's files as built, {path: bytes}, each checked against MANIFEST; a changed kit ends here."""
+    files, changed = {}, []
+    for name, digest in sorted(MANIFEST.items()):
+        try:
+            with open(os.path.join(KIT, *name.split("/")), "rb") as handle:
+                data = handle.read()
+        except OSError:
+            changed.append(name + " is missing")
+            continue
+        if hashlib.sha256(data).hexdigest() != digest:
+            changed.append(name)
+        files[name] = data
+    if changed:
+        fail("this kit has changed since it was built (%%s%%s), so its score would mean nothing: get a fresh "
+             "copy of the kit (%%s)" %% (", ".join(changed[:3]), ", ..." if len(changed) > 3 else "", KIT))
+    return files
+
+
+def remove(root):
+    """The private copy, gone (its read-only folders and files made writable first)."""
+    def writable(function, path, _):
+        os.chmod(path, stat.S_IRWXU)
+        function(path)
+    for top, folders, _ in os.walk(root):
+        for name in folders:
+            try:
+                os.chmod(os.path.join(top, name), stat.S_IRWXU)
+            except OSError:
+                pass
+    try:
+        os.chmod(root, stat.S_IRWXU)
+    except OSError:
+        pass
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(root, onexc=writable)
+    else:
+        shutil.rmtree(root, onerror=writable)
+
+
+def private_copy(files):
+    """The checked bytes in a new folder only this user may enter, read-only; removed at exit."""
+    root = tempfile.mkdtemp(prefix="a1grader-selfcheck-")
+    atexit.register(remove, root)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    for name, data in files.items():
+        path = os.path.join(root, *name.split("/"))
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        with os.fdopen(os.open(path, flags, 0o600), "wb") as handle:
+            handle.write(data)
+        os.chmod(path, stat.S_IRUSR)
+    for top, folders, _ in os.walk(root, topdown=False):
+        for name in folders:
+            os.chmod(os.path.join(top, name), stat.S_IRUSR | stat.S_IXUSR)
+    os.chmod(root, stat.S_IRUSR | stat.S_IXUSR)
+    return root
 
 
 def applies(marker):
@@ -273,7 +360,39 @@ def missing_packages():
     return missing
 
 
-def arguments(args, check):
+def reports(args):
+    """``args`` without the --also options, and those options' (format, file) pairs."""
+    from grader.report import FORMATS
+    rest, extra, args = [], [], list(args)
+    while args:
+        arg = args.pop(0)
+        if arg != "--also" and not arg.startswith("--also="):
+            rest.append(arg)
+            continue
+        if arg == "--also" and not args:
+            fail("--also needs FORMAT=FILE")
+        value = args.pop(0) if arg == "--also" else arg[len("--also="):]
+        fmt, sep, path = value.partition("=")
+        if not sep or not path or fmt not in FORMATS:
+            fail("--also %%s: expected FORMAT=FILE, FORMAT one of %%s" %% (value, ", ".join(FORMATS)))
+        extra.append((fmt, path))
+    return rest, extra
+
+
+def also_write(extra):
+    """grader check writes these reports of its one result too, before its own."""
+    from grader import cli
+    from grader.report import render
+    emit = cli._emit
+
+    def emit_all(result, fmt, out_path, folder):
+        for other, path in extra:
+            cli._write(render(result, other, folder=folder), None if path == "-" else path)
+        emit(result, fmt, out_path, folder)
+    cli._emit = emit_all
+
+
+def arguments(args, check, root):
     """grader check's arguments: this kit's rubric and the current folder unless others are given."""
     import click
     try:
@@ -284,26 +403,35 @@ def arguments(args, check):
     if not any(given.get(p.name) for p in check.params if isinstance(p, click.Argument)):
         extra.append(".")
     if not any(given.get(p.name) for p in check.params if "--rubric" in getattr(p, "opts", ())):
-        extra += ["--rubric", os.path.join(KIT, "rubric.yaml")]
+        extra += ["--rubric", os.path.join(root, "rubric.yaml")]
     return extra + list(args)
 
 
 def main():
     if MIN_PYTHON and sys.version_info[:2] < tuple(MIN_PYTHON):
         fail("this kit needs Python %%d.%%d or newer; this is %%s" %% (MIN_PYTHON[0], MIN_PYTHON[1], sys.version.split()[0]))
-    # Python puts this folder first unless told not to (-P, PYTHONSAFEPATH): this kit's grader, then,
-    # not another copy installed in this Python.
-    sys.path.insert(0, KIT)
+    root = private_copy(verified())
+    # The copy's grader, never this folder's (Python put it first) nor another one installed here.
+    kit = os.path.normcase(KIT)
+    sys.path[:] = [root] + [p for p in sys.path if p and os.path.normcase(os.path.realpath(p)) != kit
+                            and not os.path.normcase(os.path.realpath(p)).startswith(kit + os.sep)]
+    sys.dont_write_bytecode = True
     try:
+        import grader
         from grader.cli import check, entry
     except ImportError as exc:
         fail("%%s: install the course's packages first: pip install -r %%s" %% (exc, REQUIREMENTS))
+    if not os.path.realpath(grader.__file__).startswith(os.path.realpath(root) + os.sep):
+        fail("another grader was loaded before this kit's (%%s)" %% grader.__file__)
     missing = missing_packages()
     if missing:
         print("selfcheck: note: not installed in this Python: %%s. Your code is graded where they are, so "
               "code that imports them fails only here: pip install -r %%s" %% (", ".join(missing), REQUIREMENTS),
               file=sys.stderr)
-    sys.argv[1:] = ["check"] + arguments(sys.argv[1:], check)
+    args, extra = reports(sys.argv[1:])
+    if extra:
+        also_write(extra)
+    sys.argv[1:] = ["check"] + arguments(args, check, root)
     entry()
 
 
@@ -320,20 +448,73 @@ def _min_python(spec: str) -> Optional[List[int]]:
 
 
 def public_rubric(rubric_path: Path) -> dict:
-    """The rubric a student may see: hidden checks keep their id, kind and points only."""
+    """The rubric a student may see: hidden checks keep their id, kind and points only.
+
+    Written parts are left out whole: a written check is decided against its expected
+    result and its catalogue of mistakes (2c's result is also the network's backward
+    pass), and a kit holds no answer. Each question keeps the points of what is left;
+    :func:`written_left_out` names what went.
+    """
     data = yaml.safe_load(rubric_path.read_text(encoding="utf-8"))
+    questions = []
     for question in data.get("questions", []):
-        for part in question.get("parts", []):
+        parts = [part for part in question.get("parts", []) if "written" not in part]
+        if not parts:
+            continue
+        for part in parts:
             for i, check in enumerate(part.get("checks", [])):
                 if check.get("visibility", "visible") != "visible":
                     part["checks"][i] = {k: check[k] for k in ("id", "kind", "points", "visibility", "title")
                                          if k in check}
+        if len(parts) != len(question.get("parts", [])):
+            question["points"] = round(sum(float(c.get("points", 0)) for p in parts for c in p.get("checks", [])), 4)
+        question["parts"] = parts
+        questions.append(question)
+    data["questions"] = questions
+    data.pop("writeup", None)    # how write-ups are read: nothing in the kit reads one
     data["reference"] = "expected.json"
     return data
 
 
+def written_left_out(rubric) -> str:
+    """The written parts a kit leaves out, for its README ("" when none)."""
+    import textwrap
+    parts = rubric.written_parts()
+    if not parts:
+        return ""
+    labels = [part.written.label for part in parts]
+    named = ", ".join(labels[:-1]) + " and " + labels[-1] if len(labels) > 1 else labels[0]
+    return "\n" + textwrap.fill(KIT_README_WRITTEN.format(parts=named, points=sum(p.points for p in parts)), 78) + "\n"
+
+
+def kit_rubric_path(rubric_path) -> Path:
+    """The rubric a kit is built from: a file, or a bundled rubric's name (a1, a1-full)."""
+    from .rubric import named_rubric
+    path = Path(rubric_path)
+    if not path.exists() and named_rubric(str(rubric_path)):
+        return named_rubric(str(rubric_path))
+    return path
+
+
+def kit_manifest(out: Path) -> Dict[str, str]:
+    """The sha256 of every file a kit grades with (its grader, rubric and recorded values), by path.
+
+    selfcheck.py holds it and checks every run against it; README.md and
+    requirements.txt only tell a person what to install, and are not in it.
+    """
+    import hashlib
+    files = [p for p in (out / "grader").rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    files += [out / "rubric.yaml", out / "expected.json"]
+    return {p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(files)}
+
+
 def build_kit(rubric_path: Path, out: Path) -> Path:
-    """Write the student kit into the folder ``out`` (created; must not exist or be empty)."""
+    """Write the student kit into the folder ``out`` (created; must not exist or be empty).
+
+    ``rubric_path``: a rubric file or a bundled rubric's name. The kit's rubric is
+    :func:`public_rubric`; its expected values are recorded from the reference by
+    grading the reference with exactly that rubric, as the kit will.
+    """
     import json
     from .reference import Recorder
     from .rubric import load_rubric
@@ -341,24 +522,33 @@ def build_kit(rubric_path: Path, out: Path) -> Path:
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise GraderError("kit folder is not empty: %s" % out)
-    rubric = load_rubric(rubric_path)
-    recorder = Recorder(load_reference(rubric.reference))
-    recorder.recorded_only = True   # run like the kit will: no proxies, hidden checks not run
-    with Grader(rubric) as grader:
-        grader.reference = recorder
-        result = grader.grade(rubric.reference)
+    rubric_path = kit_rubric_path(rubric_path)
+    full = load_rubric(rubric_path)
+    public = public_rubric(rubric_path)
+    text = yaml.safe_dump(public, sort_keys=False, allow_unicode=True)
+    with tempfile.TemporaryDirectory(prefix="a1grader-kit-") as tmp:
+        recording = Path(tmp) / "rubric.yaml"
+        recording.write_text(yaml.safe_dump(dict(public, reference=str(full.reference)), sort_keys=False,
+                                            allow_unicode=True), encoding="utf-8")
+        rubric = load_rubric(recording)
+        recorder = Recorder(load_reference(rubric.reference))
+        recorder.recorded_only = True   # run like the kit will: no proxies, hidden checks not run
+        with Grader(rubric) as grader:
+            grader.reference = recorder
+            result = grader.grade(rubric.reference)
     if result.score < sum(c.points for _, p in rubric.parts() for c in p.checks if c.visibility == "visible"):
         raise GraderError("the reference does not pass the public checks; kit not built")
     out.mkdir(parents=True, exist_ok=True)
     # diagnose.py names mistakes by comparing with variants of the reference's maths: an answer.
     _copy_tree(PACKAGE, out / "grader", skip=SKIP | {"diagnose.py"})
     (out / "expected.json").write_text(json.dumps(recorder.recorded, sort_keys=True))
-    (out / "rubric.yaml").write_text(yaml.safe_dump(public_rubric(rubric_path), sort_keys=False, allow_unicode=True))
+    (out / "rubric.yaml").write_text(text, encoding="utf-8")
     # Student code runs with whatever the grader's Python has installed: the kit installs the same list.
     project = project_metadata()
     (out / "requirements.txt").write_text("".join(r + "\n" for r in project["dependencies"]))
     min_python = _min_python(project["requires-python"])
-    (out / "selfcheck.py").write_text(SELFCHECK % {"min_python": min_python})
+    manifest = json.dumps(kit_manifest(out), sort_keys=True, indent=0)
+    (out / "selfcheck.py").write_text(SELFCHECK % {"min_python": min_python, "manifest": manifest})
     python = " (%d.%d or newer)" % tuple(min_python) if min_python else ""
-    (out / "README.md").write_text(KIT_README.format(kit=out.name, python=python))
+    (out / "README.md").write_text(KIT_README.format(kit=out.name, python=python) + written_left_out(full))
     return out

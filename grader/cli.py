@@ -474,11 +474,27 @@ def similar(db_path: str, rubric_path: str | None, starter_dir: str | None, thre
 @main.command()
 @click.argument("sources", nargs=-1, required=True, metavar="A.db B.db ...")
 @click.option("--into", "into", required=True, metavar="FILE")
-def merge(sources, into: str) -> None:
-    """Combine gradebooks (from shards) into one."""
+@click.option("--rubric", "rubric_path", metavar="FILE", help="The rubric the gradebooks were graded with (default: "
+              "a1; a1-full by name): rows graded with another are refused.")
+def merge(sources, into: str, rubric_path: str | None) -> None:
+    """Combine gradebooks (from shards) into one, taking only the rows it can verify.
+
+    Each source must be a gradebook (its tables and columns, nothing else); each row must be
+    graded with the rubric, its result must add up to its score, its date must not be ahead of
+    this clock, and its student must be of the shard its gradebook was graded for. Rows refused
+    are listed on stderr, and the exit code is then 2; the others are merged.
+    """
     from .gradebook import merge as merge_books
-    count = merge_books([Path(s) for s in sources], Path(into))
-    click.echo("merged %d rows into %s" % (count, into))
+    rubric = _load_rubric(rubric_path)
+    merged = merge_books([Path(s) for s in sources], Path(into), rubric)
+    for line in merged.sources:
+        click.echo(line)
+    for line in merged.refused:
+        click.echo("grader: refused: %s" % line, err=True)
+    click.echo("merged %d rows into %s" % (merged.rows, into))
+    if merged.refused:
+        raise GraderError("merge refused %d of what it was given (listed above); the rest is merged"
+                          % len(merged.refused))
 
 
 def _write(text: str, out_path: str | None) -> None:

@@ -9,13 +9,16 @@ student whose content, rubric and grader version are unchanged.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import sqlite3
+import stat
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
 from .errors import GraderError
 from .overrides import SCHEMA as OVERRIDES_SCHEMA
@@ -40,6 +43,10 @@ PRINTS_SCHEMA = "CREATE TABLE IF NOT EXISTS prints (student TEXT PRIMARY KEY, da
 # The last `grader similar`'s pairs, for the review page: similar, for a person to look at.
 SIMILAR_SCHEMA = """CREATE TABLE IF NOT EXISTS similar (a TEXT NOT NULL, b TEXT NOT NULL, score REAL NOT NULL,
     details TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (a, b))"""
+# The shards of the class graded into this gradebook: grader batch --shard K/N records (K, N), a batch of the
+# whole class (1, 1); a merge, those of the gradebooks it accepted. Merge takes from a gradebook only the rows
+# of its own shards' students. None recorded (a gradebook older than this table): the whole class.
+SHARDS_SCHEMA = "CREATE TABLE IF NOT EXISTS shards (k INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (k, n))"
 COLUMNS = ("student", "content_hash", "rubric_hash", "grader_version", "score", "max_score", "status",
            "error", "result", "seconds", "graded_at")
 
@@ -81,6 +88,7 @@ class Gradebook:
             self.db.execute(OVERRIDES_SCHEMA)
             self.db.execute(PRINTS_SCHEMA)
             self.db.execute(SIMILAR_SCHEMA)
+            self.db.execute(SHARDS_SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise GraderError("cannot open gradebook %s: %s" % (path, exc)) from None
 
@@ -125,6 +133,14 @@ class Gradebook:
                     ", ".join("%s = excluded.%s" % (c, c) for c in COLUMNS[1:])),
                 tuple(getattr(row, c) for c in COLUMNS))
         return cur.rowcount > 0
+
+    def claim_shard(self, k: int, n: int) -> None:
+        """Record that shard ``k`` of ``n`` of the class is graded into this gradebook (1 of 1: all of it)."""
+        with self.db:
+            self.db.execute("INSERT OR IGNORE INTO shards (k, n) VALUES (?, ?)", (int(k), int(n)))
+
+    def shards(self) -> Set[Tuple[int, int]]:
+        return {(int(k), int(n)) for k, n in self.db.execute("SELECT k, n FROM shards")}
 
     def put_prints(self, student: str, data: str) -> None:
         with self.db:
@@ -192,35 +208,403 @@ def make_row(student: str, content_hash: str, rubric_hash: str, version: str, re
                "graded", None, json.dumps(result, sort_keys=False), seconds, now)
 
 
-def merge(sources: List[Path], into: Path) -> int:
-    """Copy every row of the source gradebooks into ``into``; count the rows copied.
+@dataclass
+class Merged:
+    """What a merge did: the rows and decisions it copied, and each row it refused, with why."""
 
-    The newest ``graded_at`` wins, except that a grader failure never replaces a grade
-    (or a submission's error) and is always replaced by one.
+    rows: int = 0
+    decisions: int = 0
+    refused: List[str] = field(default_factory=list)       # "part2.db: bob: graded with another rubric ..."
+    sources: List[str] = field(default_factory=list)       # "part2.db: shard 2/3, 14 rows"
+
+
+@dataclass
+class _Source:
+    name: str
+    claims: Set[Tuple[int, int]]
+    rows: List[tuple]
+    overrides: List[tuple]
+
+
+READ_SECONDS = 120.0            # reading one gradebook: a verified one takes a fraction of a second
+CLOCK_SKEW_SECONDS = 15 * 60    # how far ahead of this machine's clock a shard's clock may be
+TOLERANCE = 1e-3                # scores are kept to 4 decimals (scoring.points)
+_TIME = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def merge(sources: List[Path], into: Path, rubric=None) -> Merged:
+    """Copy the rows of the source gradebooks that can be verified into ``into``; say which were refused.
+
+    Nothing from a gradebook is trusted: each source is opened read-only and must
+    have exactly a gradebook's tables and columns (no view, trigger or other
+    object); each row must be of ``rubric`` (default: the bundled one), its
+    result tree must be that rubric's and add up to its score, its date must not
+    be ahead of this clock, and its student must belong to the shards its
+    gradebook was graded for; sources of one merge must not claim the same
+    shard. ``into`` is a gradebook file itself (never a link) or a new one.
+    A source that cannot be read as a gradebook raises GraderError before
+    anything is written; a row that fails is refused and named in ``refused``.
+
+    Of the rows that pass, the newest ``graded_at`` wins, except that a grader
+    failure never replaces a grade (or a submission's error) and is always
+    replaced by one. TAs' decisions travel with the grades, the newest one of
+    each part winning, under the same checks.
     """
+    from .rubric import default_rubric_path, load_rubric
+    rubric = rubric if rubric is not None else load_rubric(default_rubric_path())
+    into = Path(into)
+    books = [_read_source(Path(source), into) for source in sources]
+    target_claims = _target_claims(into)
+    _check_claims(books, target_claims, into)
+    merged = Merged()
+    latest = datetime.now(timezone.utc).timestamp() + CLOCK_SKEW_SECONDS
+    parts = {part.id: part.points for _, part in rubric.parts()}
+    with _open_target(into) as target:
+        for book in books:
+            before = (merged.rows, len(merged.refused))
+            for values in book.rows:
+                why = _row_problem(values, rubric, book.claims, latest)
+                if why:
+                    merged.refused.append("%s: %s: %s" % (book.name, _shown(values[0]), why))
+                    continue
+                row = Row(*values)
+                current = target.get(row.student)
+                if current is None or current.status == "grader_error" or current.graded_at <= row.graded_at:
+                    merged.rows += target.put(row)
+            merged.decisions += _merge_overrides(book, target, parts, latest, merged.refused)
+            for k, n in book.claims:
+                target.claim_shard(k, n)
+            merged.sources.append("%s: %s, %d rows merged, %d refused" % (
+                book.name, _describe_claims(book.claims), merged.rows - before[0], len(merged.refused) - before[1]))
+    return merged
+
+
+def _shown(value: Any) -> str:
+    """A student id (or anything a forged row holds instead) as one short printable line."""
+    text = value if isinstance(value, str) else repr(value)
+    text = text.encode("unicode_escape").decode("ascii") if not text.isprintable() else text
+    return text[:80] + ("..." if len(text) > 80 else "")
+
+
+def _describe_claims(claims: Set[Tuple[int, int]]) -> str:
+    if (1, 1) in claims:
+        return "the whole class"
+    return "shard%s %s" % ("s" if len(claims) > 1 else "", ", ".join("%d/%d" % c for c in sorted(claims)))
+
+
+def _expected_tables() -> Dict[str, list]:
+    """Each table of a gradebook and its columns, as SQLite describes them (PRAGMA table_xinfo)."""
+    db = sqlite3.connect(":memory:")
+    try:
+        for schema in (SCHEMA, OVERRIDES_SCHEMA, PRINTS_SCHEMA, SIMILAR_SCHEMA, SHARDS_SCHEMA):
+            db.execute(schema)
+        names = [n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {n: db.execute("PRAGMA table_xinfo(%s)" % n).fetchall() for n in names}
+    finally:
+        db.close()
+
+
+def _open_read_only(path: Path) -> sqlite3.Connection:
+    """A connection that can only read ``path``, and gives up after READ_SECONDS."""
+    db = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True, timeout=5, isolation_level=None)
+    deadline = time.monotonic() + READ_SECONDS
+    db.set_progress_handler(lambda: 1 if time.monotonic() > deadline else 0, 10000)
+    for pragma in ("trusted_schema = OFF", "query_only = ON", "cell_size_check = ON", "mmap_size = 0"):
+        db.execute("PRAGMA " + pragma)
+    return db
+
+
+def _verify_tables(db: sqlite3.Connection, name: str, need_grades: bool = True) -> Set[str]:
+    """The gradebook tables ``db`` has; GraderError unless it holds nothing else and each is a gradebook's."""
+    expected = _expected_tables()
+    tables = set()
+    for kind, item, table in db.execute("SELECT type, name, tbl_name FROM sqlite_master").fetchall():
+        if kind == "table" and item in expected:
+            tables.add(item)
+        elif not (kind == "index" and str(item).startswith("sqlite_autoindex_") and table in expected):
+            raise GraderError("%s is not a gradebook: it holds a %s named %s, which no gradebook has"
+                              % (name, _shown(kind), _shown(item)))
+    if need_grades and "grades" not in tables:
+        raise GraderError("%s is not a gradebook: it has no grades table" % name)
+    for table in sorted(tables):
+        if db.execute("PRAGMA table_xinfo(%s)" % table).fetchall() != expected[table]:
+            raise GraderError("%s is not a gradebook: its %s table's columns are not a gradebook's" % (name, table))
+    check = db.execute("PRAGMA quick_check").fetchall()
+    if check != [("ok",)]:
+        raise GraderError("%s is damaged: %s" % (name, _shown(check[0][0] if check else "no answer")))
+    return tables
+
+
+def _database_error(name: str, exc: Exception) -> GraderError:
+    if "interrupt" in str(exc):
+        return GraderError("%s is not a gradebook: reading it took more than %g s" % (name, READ_SECONDS))
+    return GraderError("%s is not a gradebook: %s" % (name, exc))
+
+
+def _read_source(path: Path, into: Path) -> _Source:
+    """Everything merge uses of one source gradebook, read (and its form checked) before anything is written."""
+    name = str(path)
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise GraderError("gradebook not found: %s" % path) from None
+    except OSError as exc:
+        raise GraderError("cannot read gradebook %s: %s" % (path, exc.strerror)) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise GraderError("%s is not a gradebook: not a regular file" % name)
+    if os.path.lexists(into) and os.path.exists(into) and os.path.samefile(path, into):
+        raise GraderError("%s is the gradebook merged into (--into)" % name)
+    try:
+        db = _open_read_only(path)
+        try:
+            tables = _verify_tables(db, name)
+            rows = db.execute("SELECT %s FROM grades" % ", ".join(COLUMNS)).fetchall()
+            from .overrides import COLUMNS as OC
+            overrides = db.execute("SELECT %s FROM overrides" % ", ".join(OC)).fetchall() if "overrides" in tables else []
+            claims = db.execute("SELECT k, n FROM shards").fetchall() if "shards" in tables else []
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as exc:
+        raise _database_error(name, exc) from None
+    return _Source(name, _claims(claims, name), rows, overrides)
+
+
+def _claims(values, name: str) -> Set[Tuple[int, int]]:
+    """The shards a gradebook says it holds; none recorded: the whole class."""
+    claims = set()
+    for k, n in values:
+        if not (isinstance(k, int) and isinstance(n, int) and 1 <= k <= n <= 100000):
+            raise GraderError("%s is not a gradebook: it records a shard %s/%s" % (name, _shown(k), _shown(n)))
+        claims.add((k, n))
+    return claims or {(1, 1)}
+
+
+def _target_claims(into: Path) -> Set[Tuple[int, int]]:
+    """The shards the gradebook merged into holds already (empty: a new or empty one)."""
+    if not os.path.isfile(into) or os.path.islink(into) or os.path.getsize(into) == 0:
+        return set()
+    try:
+        db = _open_read_only(into)
+        try:
+            tables = _verify_tables(db, str(into), need_grades=False)
+            if "grades" not in tables or not db.execute("SELECT COUNT(*) FROM grades").fetchone()[0]:
+                return set()
+            claims = db.execute("SELECT k, n FROM shards").fetchall() if "shards" in tables else []
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as exc:
+        raise _database_error(str(into), exc) from None
+    return _claims(claims, str(into))
+
+
+def _check_claims(books: List[_Source], target: Set[Tuple[int, int]], into: Path) -> None:
+    """Shards of one split, each from one gradebook: a gradebook cannot bring another's students by its word alone."""
+    whole = [b.name for b in books if (1, 1) in b.claims]
+    sharded = [b for b in books if (1, 1) not in b.claims]
+    counts = sorted({n for b in sharded for _, n in b.claims} | {n for _, n in target if (1, 1) not in target})
+    if len(counts) > 1:
+        raise GraderError("the gradebooks hold shards of different splits (%s): merge shards of one split" % ", ".join(
+            "%s: %s" % (b.name, _describe_claims(b.claims)) for b in sharded))
+    if sharded and whole:
+        raise GraderError("%s holds the whole class, %s holds %s: merge them separately" % (
+            whole[0], sharded[0].name, _describe_claims(sharded[0].claims)))
+    if whole and target and (1, 1) not in target:
+        raise GraderError("%s holds the whole class, %s holds %s: merge it into a new gradebook" % (
+            whole[0], into, _describe_claims(target)))
+    seen: Dict[Tuple[int, int], str] = {}
+    for book in sharded:
+        for claim in sorted(book.claims):
+            if claim in seen:
+                raise GraderError("%s and %s both say they hold shard %d/%d: at most one of them is what it says; "
+                                  "merge the right one" % (seen[claim], book.name, claim[0], claim[1]))
+            seen[claim] = book.name
+
+
+def _belongs(student: str, claims: Set[Tuple[int, int]]) -> bool:
+    from .discover import shard_of
+    return any(n == 1 or shard_of(student, n) == k for k, n in claims)
+
+
+def _number(value: Any) -> Optional[float]:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def _when(value: Any, latest: float) -> Optional[str]:
+    """Why ``value`` is no time a row or a decision can have been made at, or None."""
+    if not isinstance(value, str):
+        return "no date"
+    try:
+        stamp = datetime.strptime(value, _TIME).replace(tzinfo=timezone.utc).timestamp()
+    except ValueError:
+        return "its date %s is not a date" % _shown(value)
+    if stamp > latest:
+        return "dated %s, ahead of this machine's clock" % value
+    return None
+
+
+def _row_problem(values: tuple, rubric, claims: Set[Tuple[int, int]], latest: float) -> Optional[str]:
+    """Why one row of a source gradebook cannot be taken as it is, or None."""
+    row = dict(zip(COLUMNS, values))
+    student = row["student"]
+    if not isinstance(student, str) or not student.strip():
+        return "not a student id"
+    if not _belongs(student, claims):
+        return "not a student of %s, the gradebook's own" % _describe_claims(claims)
+    for column in ("content_hash", "rubric_hash", "grader_version", "status", "graded_at"):
+        if not isinstance(row[column], str):
+            return "its %s is not text" % column
+    for column in ("score", "max_score", "seconds"):
+        if _number(row[column]) is None:
+            return "its %s is not a number" % column
+    late = _when(row["graded_at"], latest)
+    if late:
+        return late
+    if row["rubric_hash"] != rubric.sha256:
+        return "graded with another rubric (sha256 %s, not %s's %s)" % (
+            _shown(row["rubric_hash"])[:12], rubric.path.name, rubric.sha256[:12])
+    if abs(row["max_score"] - rubric.max_score) > TOLERANCE:
+        return "its max_score %g is not the rubric's %g" % (row["max_score"], rubric.max_score)
+    if row["status"] in ("error", "grader_error"):
+        if row["result"] is not None or row["score"] != 0:
+            return "an ungraded row (%s) with a score" % row["status"]
+        return None
+    if row["status"] != "graded":
+        return "unknown status %s" % _shown(row["status"])
+    if not isinstance(row["result"], str):
+        return "a graded row without its result"
+    try:
+        tree = json.loads(row["result"])
+    except (ValueError, RecursionError):
+        return "its result is not JSON"
+    why = _tree_problem(tree, rubric)
+    if why:
+        return why
+    if abs(row["score"] - tree["score"]) > TOLERANCE:
+        return "its score %g is not its result's %g" % (row["score"], tree["score"])
+    return None
+
+
+def _tree_problem(tree: Any, rubric) -> Optional[str]:
+    """Why ``tree`` is not a result of ``rubric`` whose scores add up, or None."""
+    from .scoring import STATUSES, points
+    if not isinstance(tree, dict) or not isinstance(tree.get("questions"), list):
+        return "its result is not a result tree"
+    if not isinstance(tree.get("rubric"), dict) or tree["rubric"].get("sha256") != rubric.sha256:
+        return "its result names another rubric"
+    if len(tree["questions"]) != len(rubric.questions):
+        return "its result has %d questions, the rubric %d" % (len(tree["questions"]), len(rubric.questions))
+    total = 0.0
+    for qspec, question in zip(rubric.questions, tree["questions"]):
+        if not isinstance(question, dict) or question.get("id") != qspec.id or not isinstance(question.get("parts"), list) \
+                or len(question["parts"]) != len(qspec.parts):
+            return "its result's question %s is not the rubric's" % qspec.id
+        qsum = 0.0
+        for pspec, part in zip(qspec.parts, question["parts"]):
+            if not isinstance(part, dict) or part.get("id") != pspec.id or part.get("status") not in STATUSES \
+                    or not isinstance(part.get("checks"), list) or len(part["checks"]) != len(pspec.checks):
+                return "its result's part %s is not the rubric's" % pspec.id
+            psum = 0.0
+            for cspec, check in zip(pspec.checks, part["checks"]):
+                if not isinstance(check, dict) or check.get("id") != cspec.id:
+                    return "its result's check %s/%s is not the rubric's" % (pspec.id, cspec.id)
+                score, most = _number(check.get("score")), _number(check.get("max_score"))
+                if most is None or abs(most - points(cspec.points)) > TOLERANCE:
+                    return "its check %s/%s is worth %s, the rubric's %g" % (pspec.id, cspec.id, check.get("max_score"),
+                                                                             cspec.points)
+                if score is None or not -TOLERANCE <= score <= most + TOLERANCE:
+                    return "its check %s/%s scores %s of %g" % (pspec.id, cspec.id, check.get("score"), most)
+                psum += score
+            for key, want in (("score", points(psum)), ("max_score", points(pspec.points))):
+                if _number(part.get(key)) is None or abs(part[key] - want) > TOLERANCE:
+                    return "its part %s's %s %s is not what its checks add up to (%g)" % (pspec.id, key, part.get(key),
+                                                                                          want)
+            qsum += part["score"]
+        for key, want in (("score", points(qsum)), ("max_score", points(qspec.points))):
+            if _number(question.get(key)) is None or abs(question[key] - want) > TOLERANCE:
+                return "its question %s's %s %s is not what its parts add up to (%g)" % (qspec.id, key,
+                                                                                         question.get(key), want)
+        total += question["score"]
+    raw = points(total)
+    want = raw
+    lateness = tree.get("lateness") or {}
+    if lateness:
+        penalty = _number(lateness.get("penalty_percent") or 0.0) if isinstance(lateness, dict) else None
+        if penalty is None or not 0 <= penalty <= 100 or _number(lateness.get("raw_score")) is None \
+                or abs(lateness["raw_score"] - raw) > TOLERANCE:
+            return "its late penalty is not one the grader gives"
+        want = round(raw * (1.0 - penalty / 100.0), 4)
+    if _number(tree.get("score")) is None or abs(tree["score"] - want) > TOLERANCE:
+        return "its result scores %s, its checks add up to %g" % (tree.get("score"), want)
+    if _number(tree.get("max_score")) is None or abs(tree["max_score"] - rubric.max_score) > TOLERANCE:
+        return "its result's max_score is not the rubric's"
+    return None
+
+
+def _merge_overrides(book: _Source, target: "Gradebook", parts: Dict[str, float], latest: float,
+                     refused: List[str]) -> int:
+    """The TAs' decisions travel with the grades, under the same checks: the newest decision of each part wins."""
+    from .overrides import COLUMNS as OC, VERDICTS, load
+    mine = load(target.db)
     count = 0
-    with Gradebook(into) as target:
-        for source in sources:
-            if not Path(source).is_file():
-                raise GraderError("gradebook not found: %s" % source)
-            with Gradebook(source) as book:
-                for row in book.rows():
-                    current = target.get(row.student)
-                    if current is None or current.status == "grader_error" or current.graded_at <= row.graded_at:
-                        count += target.put(row)
-                _merge_overrides(book.db, target.db)
+    for values in book.overrides:
+        o = dict(zip(OC, values))
+        why = None
+        if not isinstance(o["student"], str) or not _belongs(o["student"], book.claims):
+            why = "not a student of %s, the gradebook's own" % _describe_claims(book.claims)
+        elif o["part"] not in parts:
+            why = "a decision on %s, which is no part of the rubric" % _shown(o["part"])
+        elif o["points"] is not None and (_number(o["points"]) is None or not 0 <= o["points"] <= parts[o["part"]]):
+            why = "a decision of %s points on a part worth %g" % (_shown(o["points"]), parts[o["part"]])
+        elif o["verdict"] not in VERDICTS + (None,) or (o["points"] is None and o["verdict"] is None):
+            why = "a decision with neither points nor a verdict"
+        elif not all(isinstance(o[c], str) for c in ("comment", "by", "fingerprint")) or \
+                not isinstance(o["version"], int) or isinstance(o["version"], bool):
+            why = "a decision that is not one"
+        else:
+            why = _when(o["at"], latest)
+        if why:
+            refused.append("%s: %s: %s (decision on %s)" % (book.name, _shown(o["student"]), why, _shown(o["part"])))
+            continue
+        key = (o["student"], o["part"])
+        if key not in mine or mine[key].at < o["at"]:
+            with target.db:
+                target.db.execute("INSERT OR REPLACE INTO overrides (%s) VALUES (%s)" % (
+                    ", ".join(OC), ", ".join("?" * len(OC))), tuple(o[c] for c in OC))
+            count += 1
     return count
 
 
-def _merge_overrides(source, target) -> None:
-    """The TAs' decisions travel with the grades: the newest decision of each part wins."""
-    from .overrides import COLUMNS as OC, load
-    mine = load(target)
-    with target:
-        for key, theirs in load(source).items():
-            if key not in mine or mine[key].at < theirs.at:
-                target.execute("INSERT OR REPLACE INTO overrides (%s) VALUES (%s)" % (", ".join(OC), ", ".join("?" * len(OC))),
-                               tuple(getattr(theirs, c) for c in OC))
+def _open_target(into: Path) -> "Gradebook":
+    """The gradebook merged into: a file that is a gradebook (never a link, nor another program's database), or new."""
+    name = str(into)
+    try:
+        before = os.lstat(into)
+    except FileNotFoundError:
+        before = None
+    except OSError as exc:
+        raise GraderError("cannot use %s as the gradebook: %s" % (name, exc.strerror)) from None
+    if before is not None and stat.S_ISLNK(before.st_mode):
+        raise GraderError("%s is a link: merge writes into a gradebook file itself, never through a link" % name)
+    if before is not None and not stat.S_ISREG(before.st_mode):
+        raise GraderError("%s is not a gradebook: not a regular file" % name)
+    for suffix in ("-wal", "-shm", "-journal"):
+        beside = Path(name + suffix)
+        if os.path.lexists(beside) and (os.path.islink(beside) or not beside.is_file()):
+            raise GraderError("%s is a link or not a file: SQLite would write through it" % beside)
+    if before is None:
+        try:   # made here, 0600, and never through a link that appears meanwhile
+            os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600))
+        except OSError as exc:
+            raise GraderError("cannot create gradebook %s: %s" % (name, exc.strerror)) from None
+        before = os.lstat(into)
+    book = Gradebook(into)
+    after = os.lstat(into)
+    if stat.S_ISLNK(after.st_mode) or (after.st_dev, after.st_ino) != (before.st_dev, before.st_ino):
+        book.close()
+        raise GraderError("%s was replaced while it was being opened" % name)
+    return book
 
 
 def iter_results(path: Path, adjusted: bool = True) -> Iterator[Row]:

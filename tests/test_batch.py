@@ -255,23 +255,30 @@ def test_a_batch_with_nothing_readable_exits_2(tmp_path):
 def test_a_grader_failure_never_replaces_a_grade(tmp_path):
     """Neither in a regrade nor in a merge: a grade (or the submission's own error) stays, a failure gives way."""
     from grader.gradebook import Gradebook, make_row, merge
-    graded = {"score": 40, "max_score": 40, "questions": []}
+    from grader.rubric import default_rubric_path, load_rubric
+    from grader.scoring import score_check, score_part, score_submission
+    rubric = load_rubric(default_rubric_path())
+    # A result merge can verify: the rubric's, adding up to its 40 points.
+    graded = score_submission(rubric, "ann", {p.id: score_part(p, "graded", [score_check(c, 1.0, "", {}) for c in p.checks])
+                                              for _, p in rubric.parts()}, "v", {}).to_dict()
+    sha = rubric.sha256
     failure = dict(error="the grader failed: boom", max_score=40, status="grader_error")
     with Gradebook(tmp_path / "a.db") as book:
-        book.put(make_row("ann", "h1", "r", "v", graded))
-        stored = book.put(make_row("ann", "h2", "r", "v", None, **failure))
-        book.put(make_row("bob", "h1", "r", "v", None, **failure))
-        book.put(make_row("bob", "h2", "r", "v", None, **failure))   # a newer failure replaces a failure
+        book.put(make_row("ann", "h1", sha, "v", graded))
+        stored = book.put(make_row("ann", "h2", sha, "v", None, **failure))
+        book.put(make_row("bob", "h1", sha, "v", None, **failure))
+        book.put(make_row("bob", "h2", sha, "v", None, **failure))   # a newer failure replaces a failure
         assert [(r.student, r.status, r.content_hash) for r in book.rows()] == [("ann", "graded", "h1"),
                                                                                ("bob", "grader_error", "h2")]
         assert stored is False
     with Gradebook(tmp_path / "b.db") as book:
-        book.put(make_row("ann", "h3", "r", "v", None, **failure))
-        book.put(make_row("bob", "h3", "r", "v", graded))
+        book.put(make_row("ann", "h3", sha, "v", None, **failure))
+        book.put(make_row("bob", "h3", sha, "v", graded))
     time.sleep(1.1)   # graded_at has whole seconds: the failures below are the newest rows
     with Gradebook(tmp_path / "c.db") as book:
-        book.put(make_row("bob", "h4", "r", "v", None, **failure))
-    assert merge([tmp_path / "b.db", tmp_path / "c.db"], tmp_path / "a.db") == 1
+        book.put(make_row("bob", "h4", sha, "v", None, **failure))
+    merged = merge([tmp_path / "b.db", tmp_path / "c.db"], tmp_path / "a.db")
+    assert (merged.rows, merged.refused) == (1, [])
     with Gradebook(tmp_path / "a.db") as book:
         assert [(r.student, r.status, r.content_hash) for r in book.rows()] == [("ann", "graded", "h1"),
                                                                                ("bob", "graded", "h3")]

@@ -89,19 +89,24 @@ def test_gradescope_zip_without_a_submission_still_writes_results(autograder):
 
 
 def test_github_workflow_runs_the_kit_and_gives_junit(tmp_path, kit):
-    """The CI example for student repositories runs the kit (public checks, no reference), as written."""
+    """The CI example for student repositories runs the kit (public checks, no reference), as written: once."""
     workflow = yaml.safe_load((ROOT / "examples" / "github-actions.yml").read_text())
-    steps = [s["run"] for s in workflow["jobs"]["selfcheck"]["steps"] if "run" in s and "--format junit" in s["run"]]
-    assert len(steps) == 1 and "--rubric rubric.yaml" in steps[0]
+    # One step runs the student's code, and writes the annotations, the summary and the JUnit of that one run.
+    steps = [s["run"] for s in workflow["jobs"]["selfcheck"]["steps"] if "selfcheck.py" in s.get("run", "")]
+    assert len(steps) == 1 and steps[0].startswith('python "$KIT/selfcheck.py"'), steps
+    assert not [s for s in workflow["jobs"]["selfcheck"]["steps"] if "grader" in s.get("run", "")]
     installs = [s["run"] for s in workflow["jobs"]["selfcheck"]["steps"] if "pip install" in s.get("run", "")]
     assert installs == ['python -m pip install -r "$KIT/requirements.txt"']   # the kit's list: scipy and all
     workspace = tmp_path / "repo"
     shutil.copytree(SAMPLES / "softmax_no_shift", workspace)
     shutil.copytree(kit, workspace / "a1-selfcheck")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env.update(workflow["env"], GITHUB_WORKSPACE=str(workspace))
+    env.update(workflow["env"], GITHUB_WORKSPACE=str(workspace), GITHUB_STEP_SUMMARY=str(tmp_path / "summary.md"))
     run = subprocess.run(["bash", "-c", steps[0]], cwd=workspace, env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr    # 32.17 of the public points >= 26
+    annotations = [line for line in run.stdout.splitlines() if line.startswith("::error")]
+    assert any("q1_softmax.py" in line and "title=softmax" in line for line in annotations), annotations
+    assert "| q1 | softmax |" in (tmp_path / "summary.md").read_text()
     suites = ET.parse(workspace / "reports" / "a1-selfcheck.xml").getroot()
     cases = suites.findall(".//testcase")
     assert len(cases) == 27

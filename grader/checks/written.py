@@ -225,7 +225,7 @@ def _outside(node, variable: str, through: set) -> bool:
     return False
 
 
-@register("written_proof", defaults={"start": "", "end": "", "constant": "c", "factor": "e^{c}",
+@register("written_proof", defaults={"start": "", "end": "", "constant": "c", "factor": "",   # the rubric's, as every answer
                                      "mistakes": [], "slip_credit": 0.0})
 def written_proof(answer, reference, opts, rng) -> CheckResult:
     """Every consecutive equality of the proof holds (the constant a number), from ``start`` to ``end``."""
