@@ -146,7 +146,8 @@ def test_attackers_first_then_honest_students_get_exactly_their_scores(tmp_path,
     before = (CANARY.stat().st_uid, stat.S_IMODE(CANARY.stat().st_mode), (CANARY / "content").read_text())
     start = time.monotonic()
     run = subprocess.run([sys.executable, "-m", "grader.cli", "batch", str(tmp_path / "class"), "--db", str(db),
-                          "--jobs", "1", "--quiet", "--isolation", mode, "--timeout", str(TIMEOUT),
+                          # Two graders take the class in order: each meets attackers before any honest student.
+                          "--jobs", "2", "--quiet", "--isolation", mode, "--timeout", str(TIMEOUT),
                           "--budget", str(BUDGET)], cwd=ROOT, capture_output=True, text=True, timeout=900)
     elapsed = time.monotonic() - start
     assert run.returncode == 0, run.stderr[-2000:]
