@@ -10,7 +10,7 @@ A candidate whose package is missing is reported as not installed.
 Measures, printed as Markdown tables:
 
  (a) parse success over every math statement of every sample write-up
-     (``sample_submissions/written/*/`` plus ``../shared/examples/written-000.md``
+     (``sample_submissions/written/*/`` plus the converter-shaped ``pdfconv_2c_inner_product``
      when it exists), found the way the grader finds them (``math_segments``);
  (b) milliseconds per statement (mean, max) after one warm-up call, and the
      import time / time to a first result in a fresh interpreter (median of runs);
@@ -45,7 +45,6 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 SAMPLES = ROOT / "sample_submissions" / "written"
-EXTRA = ROOT.parent / "shared" / "examples" / "written-000.md"   # ../shared beside the repository
 RUBRIC = ROOT / "rubrics" / "a1-full.yaml"
 TIMEOUT = 10.0          # seconds for one statement (our own alarm; math-verify uses its own)
 
@@ -59,13 +58,10 @@ def sample_statements() -> List[Tuple[str, str]]:
     from grader.written.mathtext import math_segments
     from grader.written.sources import documents
 
-    sources = [(folder.name, folder, None) for folder in sorted(SAMPLES.iterdir()) if folder.is_dir()]
-    if EXTRA.is_file():
-        sources.append((EXTRA.name, EXTRA.parent, EXTRA.name))
     out = []
-    for name, folder, only in sources:
-        files = [(str(p.relative_to(folder)), p.read_bytes()) for p in sorted(folder.rglob("*"))
-                 if p.is_file() and (only is None or p.name == only)]
+    for folder in sorted(f for f in SAMPLES.iterdir() if f.is_dir()):
+        name = folder.name
+        files = [(str(p.relative_to(folder)), p.read_bytes()) for p in sorted(folder.rglob("*")) if p.is_file()]
         for doc in documents(files):
             for _position, row, _displayed in math_segments(doc.text, doc.plain):
                 out.append((name, row))

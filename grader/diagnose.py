@@ -1,7 +1,7 @@
 """Known mistakes: recognize them in what a student's function returned, and say what to fix.
 
 One catalogue, ``MISTAKES``, of the mistakes real solutions to this homework make
-(../shared/ASSIGNMENT.md). Value mistakes are deliberate variants of the
+(sample_submissions/manifest.yaml names a sample of each). Value mistakes are deliberate variants of the
 reference, computed here in the grading process: when the student's function
 agrees with a variant (and not with the reference) on a few probe inputs chosen
 to tell them apart, that mistake is named. Behaviour mistakes of a gradient
