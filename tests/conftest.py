@@ -19,16 +19,6 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("A1GRADER_SECRET_FILE", str(ROOT / "tests" / "course_secret"))
 
 
-def requires_root(why: str) -> None:
-    """Skip, saying why, when not root; in CI (which runs as root) a missing root is a failure."""
-    import os
-    if os.geteuid() == 0:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail("needs root: %s" % why)
-    pytest.skip("needs root: %s" % why)
-
-
 def live_processes():
     """(pid, /proc/PID/status as a dict) of every process on the machine that is not dead already."""
     import os

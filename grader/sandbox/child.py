@@ -363,20 +363,12 @@ def contain(config):
             ", pid and user" if config.get("userns") else ""))
 
 
-def _relative(rel):
-    """A file name inside the submission, or ProtocolError."""
-    parts = rel.split("/") if isinstance(rel, str) else []
-    if not parts or len(rel) > 400 or any(p in ("", ".", "..") or p.startswith(".") for p in parts):
-        raise wire.ProtocolError("bad file name %r" % (rel,))
-    return parts
-
-
 def open_submission(message, config):
     """A fresh folder with the submission's files, owned by the workers' uid; its path."""
     token = message.get("token")
     if not isinstance(token, str) or not _TOKEN.match(token):
         raise wire.ProtocolError("bad token")
-    files = [(_relative(rel), base64.b64decode(data)) for rel, data in message.get("files", [])]
+    files = [(wire.file_parts(rel), base64.b64decode(data)) for rel, data in message.get("files", [])]
     work = config["work"]
     if config.get("contain"):
         # This submission's /tmp, and only its: bounded in bytes and in files.

@@ -190,8 +190,8 @@ def contained(label: str) -> bool:
 
 
 @functools.lru_cache(maxsize=None)
-def _bwrap_probe() -> Optional[str]:
-    """None when bwrap starts with this mode's options here, else why not (its own words)."""
+def bwrap_failure() -> Optional[str]:
+    """Why bubblewrap does not start here with this user's options (its own words), or None when it does."""
     path = bwrap_path()
     if not path:
         return "bubblewrap is not installed"
@@ -206,12 +206,7 @@ def _bwrap_probe() -> Optional[str]:
 
 
 def _bwrap_works() -> bool:
-    return _bwrap_probe() is None
-
-
-def bwrap_failure() -> Optional[str]:
-    """Why bubblewrap does not start here, or None."""
-    return _bwrap_probe()
+    return bwrap_failure() is None
 
 
 def site_dirs() -> List[Path]:

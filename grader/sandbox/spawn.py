@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from . import wire
 from .limits import DEFAULT_LIMITS, Limits
 
 HERE = Path(__file__).resolve().parent
@@ -59,15 +60,6 @@ def _kill_tree(proc: subprocess.Popen) -> None:
             proc.kill()
         except OSError:
             pass
-
-
-def _relative(rel: str) -> List[str]:
-    """A submission file's name as parts inside its folder, or ValueError (the zygote's rule)."""
-    parts = rel.split("/") if isinstance(rel, str) else []
-    if not parts or len(rel) > 400 or any(p in ("", ".", "..") or p.startswith(".") or "\\" in p or ":" in p
-                                          for p in parts):
-        raise ValueError("bad file name %r" % (rel,))
-    return parts
 
 
 def _remove_tree(folder: str) -> None:
@@ -129,7 +121,7 @@ class SpawnZygote:
         folder = tempfile.mkdtemp(prefix="a1grader-spawn-")
         try:
             for rel, data in files:
-                parts = _relative(rel)
+                parts = wire.file_parts(rel)
                 here = folder
                 for part in parts[:-1]:
                     here = os.path.join(here, part)
@@ -138,7 +130,7 @@ class SpawnZygote:
                 flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
                 with os.fdopen(os.open(os.path.join(here, parts[-1]), flags, 0o600), "wb") as handle:
                     handle.write(data)
-        except (OSError, ValueError) as exc:
+        except (OSError, wire.ProtocolError) as exc:
             _remove_tree(folder)
             from .zygote import ZygoteFailure
             raise ZygoteFailure("the submission's scratch space could not be made (%s)" % exc) from None

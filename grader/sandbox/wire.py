@@ -299,6 +299,19 @@ def unpack_cost_value(message):
     return np.float64(cost), _unpack_array(raw, 10)
 
 
+def file_parts(rel):
+    """A submission's file name as the parts of a path inside its folder, or ProtocolError.
+
+    No part may be empty, ``.``, ``..``, hidden, or hold a drive or a backslash (Windows reads
+    those as a path of their own): whoever writes the files, they land inside the folder.
+    """
+    parts = rel.split("/") if isinstance(rel, str) else []
+    if not parts or len(rel) > 400 or any(p in ("", ".", "..") or p.startswith(".") or "\\" in p or ":" in p
+                                          for p in parts):
+        raise ProtocolError("bad file name %r" % (rel,))
+    return parts
+
+
 # ---------------------------------------------------------------- frames
 
 def send(fd, message, deadline=None):
