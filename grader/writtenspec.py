@@ -12,6 +12,7 @@ YAML (see rubrics/a1-full.yaml)::
         written:
           label: 2a                           # the handout's question number and letter
           cues: ["sigma'", "\\\\sigma\\\\^\\\\{?\\\\\\\\prime"]   # regular expressions that recognize the part by content
+          given: ["\\sigma(x) = \\frac{1}{1 + e^{-x}}"]   # what the question itself states: never an answer
           conventions:                        # inputs the part's expressions are evaluated on
             - name: scalar
               dims: {}                        # sizes: {Dx: 3, H: 4, Dy: 5} (distinct, so shapes can be named)
@@ -34,7 +35,7 @@ from .written.sources import DEFAULT_EXCLUDE, DEFAULT_INCLUDE
 from .yamlines import At, describe, plain
 
 WRITEUP_KEYS = ("include", "exclude", "symbols", "functions")
-WRITTEN_KEYS = ("label", "cues", "conventions")
+WRITTEN_KEYS = ("label", "cues", "conventions", "given")
 CONVENTION_KEYS = ("name", "dims", "variables", "define", "index")
 VARIABLE_KINDS = ("real", "onehot", "count")
 _LABEL = re.compile(r"\d[a-h]\Z")
@@ -59,6 +60,7 @@ class WrittenSpec:
     cues: Tuple[str, ...]
     conventions: Tuple[Convention, ...] = field(hash=False)
     notation: Notation = field(default_factory=Notation, hash=False)
+    given: Tuple[str, ...] = ()       # the question's own formulas: a write-up that restates them has not answered
 
     def validate_options(self, options: Mapping[str, Any], at: At, data: Any) -> None:
         """Every math string among a check's options parses; else a RubricError at its line."""
@@ -150,10 +152,13 @@ def read_written(value: Any, at: At, writeup: WriteupSpec) -> WrittenSpec:
         conventions.append(_read_convention(item, where.child(items, i)))
         words |= set(conventions[-1].variables) | set(conventions[-1].dims)
     notation = Notation(tuple(sorted(words)), writeup.notation.symbols, writeup.notation.functions)
-    spec = WrittenSpec(label, cues, tuple(conventions), notation)
+    given = _strings(data.get("given", []) or [], at.child(data, "given") if "given" in data else at, "formulas")
+    spec = WrittenSpec(label, cues, tuple(conventions), notation, given)
     for i, convention in enumerate(conventions):
         for text in convention.define:
             spec._parses(text, where.child(items, i))
+    for text in given:
+        spec._parses(text, at.child(data, "given"))
     return spec
 
 

@@ -11,6 +11,17 @@ def _escape(line: str) -> str:
     return line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
 
+HIDDEN = {"[[white]]": ("1 1 1 rg ", " 0 0 0 rg"), "[[invisible]]": ("3 Tr ", " 0 Tr")}
+
+
+def _row(line: str) -> str:
+    """One row's operators; a row starting ``[[white]]`` or ``[[invisible]]`` is drawn so no one sees it."""
+    for mark, (before, after) in HIDDEN.items():
+        if line.startswith(mark):
+            return "%s(%s) Tj%s T*" % (before, _escape(line[len(mark):]), after)
+    return "(%s) Tj T*" % _escape(line)
+
+
 def make_pdf(text: str, lines_per_page: int = 50) -> bytes:
     """The bytes of a PDF whose pages show ``text`` (latin-1 characters), one line per row."""
     rows = text.splitlines() or [""]
@@ -21,7 +32,7 @@ def make_pdf(text: str, lines_per_page: int = 50) -> bytes:
     objects.append(("<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, len(pages))).encode())
     objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>")
     for k, page in enumerate(pages):
-        stream = "BT /F1 10 Tf 12 TL 40 800 Td " + " ".join("(%s) Tj T*" % _escape(r) for r in page) + " ET"
+        stream = "BT /F1 10 Tf 12 TL 40 800 Td " + " ".join(_row(r) for r in page) + " ET"
         data = stream.encode("latin-1", "replace")
         objects.append(("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> "
                         "/Contents %d 0 R >>" % (5 + 2 * k)).encode())

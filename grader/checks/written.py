@@ -49,7 +49,7 @@ def written_result(answer, reference, opts, rng) -> CheckResult:
     convention, error = answer.choose(final)
     if convention is None:
         failed = answer.trials(answer.conventions[0])[0].failed
-        if getattr(error, "undefined", None) in failed:
+        if getattr(error, "undefined", None) in failed and not undefined_name(failed[error.undefined]):
             return CheckResult.fail("your result %s cannot be computed: %s" % (shown, failed[error.undefined]), 0.0,
                                     verdict="incorrect", student=shown)
         if undefined_name(error) or getattr(error, "undecidable", False):
@@ -79,7 +79,9 @@ def written_result(answer, reference, opts, rng) -> CheckResult:
         note = " (%s read as an elementwise product)" % "; ".join(readings) if readings else ""
         broken = first_broken_step(answer, statement.chain, convention)
         if broken:
-            note += "; on the way, the step %s does not hold as written" % broken
+            # a right result reached through a wrong step: a typo or a lucky slip, which only a person can tell
+            return _review("your result %s is right%s, but on the way the step %s does not hold as written: "
+                           "a TA reads it" % (shown, note, broken), **details)
         return CheckResult.ok("your result %s is right%s" % (shown, note), verdict="correct", **details)
     answer.cache["right:" + answer.part] = False
     why = _named_mistake(answer, got, opts, convention) or _inner_product(events) or _shape_of(got, want, convention, answer)

@@ -196,9 +196,43 @@ def is_function_definition(chain) -> bool:
         and not lhs[1].endswith("prime") and len(lhs[2]) == 1 and lhs[2][0][0] == "sym"
 
 
+def mark_given(statements: Sequence[Statement], given: Sequence[str], notation: Notation) -> None:
+    """Flag the statements that only restate the question (``given``: the rubric's formulas for it).
+
+    A statement is the question's when every member of it is a member of a given formula,
+    in any order (``softmax(x + c) = softmax(x)`` restates ``softmax(x) = softmax(x + c)``;
+    ``J = CE(y, ŷ) = −Σ y_i log ŷ_i`` chains two of them).
+    """
+    known = {_key(m) for text in given for m in notation.parse(text) if m is not None}
+    for st in statements:
+        if st.ok:
+            members = {_key(m) for m in st.chain if m is not None}
+            st.given = bool(members) and members <= known
+
+
+def _key(node) -> str:
+    return "".join(render(node).split())
+
+
+def answered(statements: Sequence[Statement], readable_only: bool = False) -> bool:
+    """Whether any statement is the student's own: not the question's, not a lone name or number
+    (and, with ``readable_only``, not one that could not be read)."""
+    for st in statements:
+        if st.given:
+            continue
+        if not st.ok:
+            if st.display and not readable_only:
+                return True
+            continue
+        if len(st.chain) > 1 or st.chain[0] is not None and st.chain[0][0] not in ("sym", "num", "label"):
+            return True
+    return False
+
+
 def _find_result(statements: List[Statement], variables: set) -> Tuple[Optional[Statement], Optional[str]]:
     best: Optional[Statement] = None
     fallback: Optional[Statement] = None
+    statements = [st for st in statements if not st.given]
     if any(st.ok and st.display for st in statements):
         # a displayed result is the answer; inline math after it is a remark ("where σ'(z) = ...")
         statements = [st for st in statements if st.display or not st.ok]

@@ -258,8 +258,9 @@ class Evaluator:
             return a * b
         if op == "had":
             if a.shape != b.shape:
+                # some write-ups define ∘ to broadcast: what they meant is for a person to read
                 raise EvalError("%s (%s) ∘ %s (%s): an elementwise product of different shapes" % (
-                    left, self.say(a), right, self.say(b)))
+                    left, self.say(a), right, self.say(b)), undecidable=True)
             return a * b
         if a.shape[1] == b.shape[0]:
             if a.shape[0] == 1 and b.shape[1] == 1:

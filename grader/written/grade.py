@@ -9,6 +9,7 @@ check could not decide: the reason and the part's text go to a TA),
 from __future__ import annotations
 
 import hashlib
+import re
 import sys
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -17,7 +18,7 @@ from ..checks.base import CheckResult
 from ..checks.numeric import seeded_rng
 from ..scoring import PartResult, score_check, score_part, unscored_checks
 from ..similarity import text_prints
-from .answer import Answer, final_member, shared_functions
+from .answer import Answer, answered, final_member, mark_given, shared_functions
 from .latex import walk
 from .mathtext import statements
 from .parts import split_parts
@@ -38,7 +39,7 @@ def grade_writeup(rubric, files: Sequence[Tuple[str, bytes]], seed: int,
     found = split_parts(docs, [(p.id, p.written.label, p.written.cues) for p in parts])
     unreadable = [d.problem for d in docs if d.problem]
     unreadable += [s for s in skipped if any(s.split(":")[0].lower().endswith(ext) for ext in
-                                             (".md", ".tex", ".txt", ".ipynb", ".pdf"))]
+                                             (".md", ".tex", ".txt", ".ipynb", ".pdf", ".html", ".htm", ".docx"))]
     used = sorted({name for text in found.values() for name in text.sources})
     shared = shared_functions([(d.text, d.plain) for d in docs if d.name in used],
                               parts[0].written.notation) if parts else []
@@ -50,11 +51,39 @@ def grade_writeup(rubric, files: Sequence[Tuple[str, bytes]], seed: int,
             continue
         answer = Answer(part.id, text.text, statements(text.text, text.plain, part.written.notation),
                         part.written.conventions, part.written.notation, _seed(seed, part.id), shared)
-        results[part.id] = _grade_part(rubric, part, answer, seed, text)
+        mark_given(answer.statements, part.written.given, part.written.notation)
+        loose = any(d.loose for d in docs if d.name in text.sources)
+        if answered(answer.statements, readable_only=loose) or loose and _ANSWER_WORDS.search(text.text):
+            results[part.id] = _grade_part(rubric, part, answer, seed, text)
+        elif has_image(text.text):
+            results[part.id] = unread(part, "the answer is an image: a TA reads it",
+                                      "not graded: %s's answer is an image" % part.title)
+        else:
+            results[part.id] = _unanswered(part, text)
+    scrambled = {d.name: d.scrambled for d in docs if d.scrambled}
+    for part in parts:
+        results[part.id] = _distrust(part, results[part.id], found.get(part.id), scrambled, docs)
     for result in results.values():
         if used and result.verdict != "missing":
             result.written.setdefault("files", used)
     return results
+
+
+def _distrust(part, result: PartResult, text, scrambled: Dict[str, str], docs) -> PartResult:
+    """A part read from a scrambled text layer (or not found in one) is for a person, never ``incorrect``."""
+    if not scrambled or result.verdict in ("correct", "needs_review"):
+        return result
+    if text is None:        # not found: trust the headings of a PDF whose formulas alone are in pieces
+        sources = [d.name for d in docs if d.scrambled and not d.loose]
+    else:
+        sources = text.sources
+    why = "; ".join(scrambled[name] for name in sources if name in scrambled)
+    if not why:
+        return result
+    review = unread(part, why, "not graded: %s (%s)" % (why, ", ".join(n for n in sources if n in scrambled)))
+    if text is not None:
+        review.written["text"] = text.text[:MAX_SHOWN_TEXT]
+    return review
 
 
 def fingerprint(text: str) -> str:
@@ -100,8 +129,25 @@ def _absent(part, unreadable: List[str], names: List[str]) -> PartResult:
         why = "; ".join(unreadable)
         return unread(part, why, "not graded: " + why)
     where = ("your write-up (%s)" % ", ".join(names) if names else
-             "your submission: it has no write-up (.md, .tex, .txt, .ipynb or .pdf)")
+             "your submission: it has no write-up (.md, .tex, .txt, .ipynb, .pdf, .html or .docx)")
     result = score_part(part, "missing", unscored_checks(part, "%s not found in %s" % (part.title, where)))
+    result.verdict = "missing"
+    return result
+
+
+_ANSWER_WORDS = re.compile(r"\b(solution|answer|proof|we (get|have|obtain)|therefore|thus|hence)\b|解|证明", re.I)
+_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)|<img\b|\\includegraphics|attachment:", re.I)
+
+
+def has_image(text: str) -> bool:
+    """Whether a part's text holds a picture (Markdown, HTML, LaTeX, a notebook's attachment)."""
+    return bool(_IMAGE.search(text))
+
+
+def _unanswered(part, text) -> PartResult:
+    """A part found, but holding only the question's own statements (or none): nothing to grade."""
+    message = "%s: only the question is there (%s), no answer of yours" % (part.title, ", ".join(text.sources))
+    result = score_part(part, "missing", unscored_checks(part, message))
     result.verdict = "missing"
     return result
 

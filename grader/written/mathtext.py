@@ -22,7 +22,8 @@ _ENVS = r"(?:equation|align|alignat|gather|multline|eqnarray|displaymath|math|fl
 _MATH = re.compile(
     r"\$\$(?P<dd>.+?)\$\$|\\\[(?P<br>.+?)\\\]|\\begin\{(?P<env>" + _ENVS + r")\}(?:\{\d+\})?(?P<body>.+?)\\end\{(?P=env)\}"
     r"|\\\((?P<pa>.+?)\\\)|(?<![\\$])\$(?P<d>[^$]+?)\$", re.S)
-_INNER_ENV = re.compile(r"\\(begin|end)\{(split|aligned|gathered|alignedat|array)\}(\{[^}]*\})?")
+_INNER_ENV = re.compile(r"\\(begin|end)\{(split|aligned|gathered|alignedat|array|align|equation|gather|eqnarray"
+                        r"|multline|flalign)\*?\}(\{[^}]*\})?")
 _CASES = re.compile(r"\\begin\{(cases|pmatrix|bmatrix|matrix)\}.*?\\end\{\1\}", re.S)
 _EQNUMBER = re.compile(r"(\\qquad|\\quad|\s)*\(\s*\d{1,3}(\.\d+)?\s*\)\s*$")
 _CODE = re.compile(r"```.*?```|~~~.*?~~~", re.S)
@@ -38,6 +39,7 @@ class Statement:
     error: Optional[str] = None
     display: bool = True
     where: int = 0            # the statement's position in the part's text
+    given: bool = False       # the question's own statement, restated: not an answer
 
     @property
     def ok(self) -> bool:
@@ -94,6 +96,8 @@ def math_segments(text: str, plain: bool) -> List[Tuple[int, str, bool]]:
             found.append((match.start(), row, displayed))
     if plain:
         found.extend(_plain_lines(text[last:], last))
+    elif not found:
+        found = _plain_lines(text, 0)      # a result stated in prose: "The number of parameters is (Dx + 1)H + ..."
     found.sort(key=lambda item: item[0])
     return found
 
@@ -109,13 +113,30 @@ def _plain_lines(text: str, offset: int) -> List[Tuple[int, str, bool]]:
     for line in text.split("\n"):
         start = pos
         pos += len(line) + 1
-        candidate = _formula_in(line)
-        if candidate:
-            out.append((start, candidate, True))
+        for piece in _pieces(line):
+            candidate = _formula_in(piece)
+            if candidate:
+                out.append((start, candidate, True))
+    return out
+
+
+_SENTENCE = re.compile(r"(?<=[A-Za-z)\]])\.\s+(?=[A-Z])")
+
+
+def _pieces(line: str) -> List[str]:
+    """A line of prose cut where a sentence or a clause ends: "with d1 = a and d2 = b" holds two formulas."""
+    if ":" in line:
+        head, _, tail = line.rpartition(":")
+        if not re.search(r"[=+*/^]", head) or _is_prose(head.split()[-1] if head.split() else head):
+            line = tail
+    out = []
+    for sentence in _SENTENCE.split(line):
+        out.extend(p for p in _PROSE_SPLIT.split(" " + sentence + " ") if p.strip())
     return out
 
 
 def _formula_in(line: str) -> Optional[str]:
+    line = re.sub(r"^\s*(\d{1,2}[.)]|\([a-h0-9]\))\s+", "", line)     # a list item's number
     line = line.strip().lstrip("-*> ").strip()
     if not line or not re.search(r"[=+*/^]", line):
         return None
@@ -123,7 +144,7 @@ def _formula_in(line: str) -> Optional[str]:
         head, _, tail = line.rpartition(":")
         if not re.search(r"[=+*/^]", head) or _is_prose(head):
             line = tail.strip()
-    line = re.sub(r"\(\s*[*o]?\s*=?\s*[A-Za-z][A-Za-z ]{3,}\)\s*$", "", line).strip()   # "(* = elementwise)"
+    line = re.sub(r"\(\s*[*o]?\s*=?\s*[A-Za-z][A-Za-z ]{3,}\)\s*$", "", line.rstrip(".,;")).strip()   # "(* = elementwise)"
     words = line.split()
     dropped = False
     while words and _is_prose(words[0]) and len(words) > 1:
@@ -132,7 +153,6 @@ def _formula_in(line: str) -> Optional[str]:
     line = " ".join(words)
     if dropped and line.startswith("="):
         line = line[1:].strip()      # "total parameters = ...": the prose was the left side
-    line = _PROSE_SPLIT.split(" " + line + " ")[0].strip() if _PROSE_SPLIT.search(" " + line + " ") else line
     line = _EQNUMBER.sub("", line).rstrip(".,;").strip()
     if len(line) < 3 or not re.search(r"[=+*/^]", line):
         return None

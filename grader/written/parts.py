@@ -23,6 +23,9 @@ _QLETTER = re.compile(r"^(?:question|problem|part|exercise|q)?\s*(\d)(?:\s*\.\s*
 _LETTER = re.compile(r"^(?:question|problem|part|exercise)?\s*\(\s*([a-h])\s*\)|^([a-h])\)", re.I)
 _QUESTION = re.compile(r"^(?:question|problem|exercise|section)\s*(\d)\b|^(\d)\b(?![.\d]*\s*\(?[a-h]\b)", re.I)
 _TRAILING_Q = re.compile(r"\b(\d)\s*$")
+_SUBSTEP = re.compile(r"^(step|case|stage|method|approach|way|example|equation|eq|lemma|claim|hint|note|part)\b", re.I)
+_POINTS_Q = re.compile(r"^(\d)\s*\.?\s+[A-Za-z][\w\- ,]{2,60}\(\s*\d+\s*(?:points?|pts)\s*\)", re.I)
+_LATEX_SECTION = re.compile(r"^\s*\\section\s*\{")      # numbered: LaTeX counts it even when its title has no number
 
 
 @dataclass
@@ -48,11 +51,14 @@ def heading_label(line: str) -> Tuple[Optional[str], Optional[str]]:
     match = _LETTER.match(text)
     if match:
         return None, (match.group(1) or match.group(2)).lower()
+    match = _POINTS_Q.match(text)
+    if match:               # a PDF's "3 word2vec (40 points)"
+        return match.group(1), None
     if marked or re.match(r"^(question|problem|exercise|section)\b", text, re.I):
         match = _QUESTION.match(text)
         if match:
             return match.group(1) or match.group(2), None
-        if marked:
+        if marked and not _SUBSTEP.match(text):
             match = _TRAILING_Q.search(text)
             if match and len(text) < 60:
                 return match.group(1), None
@@ -62,18 +68,20 @@ def heading_label(line: str) -> Tuple[Optional[str], Optional[str]]:
 def split_parts(docs: Sequence[Document], specs: Sequence[Tuple[str, str, Sequence[str]]]) -> Dict[str, PartText]:
     """``specs``: (part id, label like "2a", cue regexes), in rubric order. Missing parts are absent."""
     by_label = {label.lower(): ident for ident, label, _ in specs}
+    questions = {label[:-1] for label in by_label}
     order = [ident for ident, _, _ in specs]
     cues = {ident: [re.compile(c, re.I) for c in patterns] for ident, _, patterns in specs}
     found: Dict[str, PartText] = {}
     for doc in docs:
         if doc.problem or not doc.text.strip():
             continue
-        _split_one(doc, by_label, order, cues, found)
+        _split_one(doc, by_label, questions, order, cues, found)
     return found
 
 
-def _split_one(doc: Document, by_label, order, cues, found: Dict[str, PartText]) -> None:
+def _split_one(doc: Document, by_label, questions, order, cues, found: Dict[str, PartText]) -> None:
     question: Optional[str] = None
+    sections = 0                       # LaTeX's \section counter
     current: Optional[str] = None      # the part the text goes to
     by_heading = False
     block: List[str] = []
@@ -94,6 +102,9 @@ def _split_one(doc: Document, by_label, order, cues, found: Dict[str, PartText])
 
     for line in doc.text.splitlines():
         q, letter = heading_label(line)
+        if _LATEX_SECTION.match(line):
+            sections = int(q) if q is not None else sections + 1
+            q = q or str(sections)
         if q is None and letter is None:
             if not line.strip() and not by_heading:
                 flush()
@@ -103,7 +114,8 @@ def _split_one(doc: Document, by_label, order, cues, found: Dict[str, PartText])
         if q is not None:
             question = q
         if letter is None:
-            current, by_heading = None, False
+            # a question the rubric grades: what follows is placed by content; another (word2vec): ignored
+            current, by_heading = None, question not in questions
             continue
         label = (q or question or "") + letter
         ident = by_label.get(label)
