@@ -29,6 +29,7 @@ MISTAKES: Dict[str, str] = {
     "softmax_no_shift": "softmax overflows: exp(1000) is inf. Subtract each row's maximum before exp (question 1a shows this changes nothing).",
     "softmax_shift_2d_only": "softmax shifts by the maximum only for matrices: a 1-D input near 1000 still overflows. Subtract the max in the 1-D case too.",
     "softmax_shift_min": "softmax subtracts the row minimum: a row spanning more than ~709 still overflows. Subtract the row maximum.",
+    "softmax_mean_shift": "softmax subtracts the row mean: a long row with one large entry (x = [0, ..., 0, 800]) still overflows. Subtract the row maximum.",
     "softmax_global_max": "softmax subtracts one maximum for the whole matrix: rows far below it underflow to 0/0. Subtract each row's own maximum (axis=1, keepdims=True).",
     "softmax_argmax_shift": "softmax subtracts np.argmax (an index), not np.max (the value).",
     "softmax_wrong_axis": "softmax normalizes along the wrong axis: for a matrix, take max and sum along axis 1 (each row), not axis 0.",
@@ -85,6 +86,7 @@ SOFTMAX_VARIANTS: Dict[str, Callable[[np.ndarray], Any]] = {
     "softmax_no_shift": lambda x: _softmax(x, shift=None),
     "softmax_shift_2d_only": lambda x: _softmax(x) if np.ndim(x) > 1 else _softmax(x, shift=None),
     "softmax_shift_min": lambda x: _softmax(np.asarray(x, float) - np.min(x, axis=-1, keepdims=True), shift=None),
+    "softmax_mean_shift": lambda x: _softmax(np.asarray(x, float) - np.mean(x, axis=-1, keepdims=True), shift=None),
     "softmax_global_max": lambda x: _softmax(np.asarray(x, float) - np.max(x), shift=None),
     "softmax_argmax_shift": lambda x: _softmax(np.asarray(x, float) - np.argmax(x, axis=-1)[..., None]
                                                if np.ndim(x) > 1 else np.asarray(x, float) - np.argmax(x), shift=None),
@@ -96,7 +98,8 @@ SOFTMAX_VARIANTS: Dict[str, Callable[[np.ndarray], Any]] = {
 SOFTMAX_PROBES = [np.array([[708.0, 710.0, 0.0]]),   # an index-sized shift keeps exp(709) finite: no shift does not
                   np.array([1000.0, 1001.0, 1002.0]), np.array([[1.0, 2.0, 4.0], [3.0, 3.0, 0.0]]),
                   np.array([[0.0, 800.0], [-800.0, 0.0]]), np.array([[1000.0, 1001.0], [-1000.0, -999.0]]),
-                  np.array([[2.0, 1.0], [0.5, 3.0], [1.0, 1.0]])]
+                  np.array([[2.0, 1.0], [0.5, 3.0], [1.0, 1.0]]),
+                  np.array([[0.0] * 9 + [800.0]])]   # a long row: only there does a mean shift overflow
 
 
 def _outcome(fn, args):

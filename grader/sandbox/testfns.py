@@ -6,8 +6,8 @@ the child's ``random`` module (the state the checker saves and restores), so
 nothing in the child tells which cost it is or where its gradient is wrong.
 Each entry returns ``f(x, r) -> (cost, grad)`` with ``grad`` of x's shape and
 the cost a numpy scalar, as every cost of the course is (checkers read ``cost.shape``).
-``wrong_at`` (a flat index) and ``wrong_by`` (relative) put a deliberate error
-into one gradient element.
+``wrong_at`` (a flat index), ``wrong_by`` (relative) and ``wrong_as`` (too_large,
+too_small or flipped) put a deliberate error into one gradient element.
 
 Each family has hidden coefficients, drawn per case by :func:`draw` in the
 grading process (issue 25): a centre and a curvature or weight per element, and
@@ -32,13 +32,19 @@ import numpy as np
 
 
 def _perturb(grad, params):
-    """``grad`` as an array of x's shape, wrong at ``wrong_at`` by ``wrong_by`` (relative) if asked."""
+    """``grad`` as an array of x's shape, wrong at ``wrong_at`` if asked: by ``wrong_by`` (relative)
+    too large or too small (``wrong_as``), or with its sign flipped (the grader puts a flip where the
+    gradient is far from 0, so that a correct checker sees it)."""
     grad = np.array(grad, dtype=np.float64)   # a 0-d x gives a numpy scalar: make it an array to change
     wrong_at = params.get("wrong_at")
     if wrong_at is not None and grad.size:
         flat = grad.reshape(-1)
         k = int(wrong_at) % flat.size     # a checker may call f on another shape than the case's x
-        flat[k] += params.get("wrong_by", 1e-2) * max(1.0, abs(flat[k]))
+        how = params.get("wrong_as", "too_large")
+        if how == "flipped":
+            flat[k] = -flat[k]
+        else:
+            flat[k] += (-1.0 if how == "too_small" else 1.0) * params.get("wrong_by", 1e-2) * max(1.0, abs(flat[k]))
     return grad
 
 
