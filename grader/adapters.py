@@ -55,6 +55,30 @@ class NetworkB2Block:
         result = np.array(out).reshape(theta.shape)
         return CallRecord(value=result, args_after=[theta, labels] if keep_args else None)
 
+    @staticmethod
+    def not_standalone(candidate) -> Any:
+        """Why ``candidate`` (a student function named cross_entropy_grad) is not the standalone
+        ``cross_entropy_grad(theta, labels)``, or None when it behaves as one.
+
+        The probe: the gradient of logits does not change when a constant is added to a row
+        of theta; a private helper of the network taking probabilities (yhat - labels) does.
+        """
+        theta = np.array([[0.5, -1.0, 2.0], [1.5, 0.3, -0.7]])
+        labels = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
+        values = []
+        for args in ((theta, labels), (theta + np.array([[3.0], [-2.0]]), labels)):
+            record = candidate.run(*args)
+            try:
+                value = np.asarray(record.value, dtype=np.float64) if record.ok else None
+            except (TypeError, ValueError):
+                value = None
+            if value is None or value.shape != theta.shape or not np.all(np.isfinite(value)):
+                return "on logits and labels of shape %s it does not return their gradient" % (theta.shape,)
+            values.append(value)
+        if not np.allclose(values[0], values[1], rtol=1e-6, atol=1e-9):
+            return "its value changes when a constant is added to a row of theta: it does not take logits"
+        return None
+
     def __call__(self, *args: Any) -> Any:
         record = self.run(*args)
         if not record.ok:

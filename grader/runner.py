@@ -362,14 +362,15 @@ def _grade_loaded(worker: Worker, rubric, reference, part, files, seed=None) -> 
     if chosen is None:
         status, why = _why_missing(part, found, modules, files)
         return score_part(part, status, unscored_checks(part, why), output=output)
+    chosen, why_not = _standalone(worker, part, chosen, found)
     notes = _load_notes(chosen, modules) + (files[chosen.module].notes(rubric.policy)
                                             if chosen.module in files else [])
     label = "%s in %s.py" % (chosen.name, chosen.module)
     student = StudentFunction(worker, chosen.module + "." + chosen.name, label)
     if chosen.adapter:
         student = ADAPTERS[chosen.adapter](student)
-        notes.append("no standalone %s found: graded through %s (with W2 = 0 and b2 = theta, "
-                     "one example at a time)" % (part.find[0].name, student.name))
+        notes.append("%s: graded through %s (with W2 = 0 and b2 = theta, one example at a time)"
+                     % (why_not or "no standalone %s found" % part.find[0].name, student.name))
         ref_fn = next((reference.function(c.module, c.name) for c in part.find if not c.adapter
                        and reference.function(c.module, c.name)), None)
     else:
@@ -388,6 +389,27 @@ def _grade_loaded(worker: Worker, rubric, reference, part, files, seed=None) -> 
     # A named mistake says more than the check's generic hint: it comes first.
     result.hints = [m["hint"] for m in result.mistakes] + result.hints
     return result
+
+
+def _standalone(worker: Worker, part, chosen, found) -> Tuple[Any, Optional[str]]:
+    """The candidate to grade, and why a function of the part's name was passed over.
+
+    A function found under the part's name (a four-file network's private
+    ``cross_entropy_grad(yhat, labels)``) is the standalone one only when the rubric
+    offers no other reading of the part (no adapter after it) or it behaves as one on
+    the adapter's probe; otherwise the part is read through the adapter (issue 27).
+    """
+    if chosen.adapter:
+        return chosen, None
+    later = next((c for c in part.find[part.find.index(chosen) + 1:]
+                  if c.adapter and found.get(c.module + "." + c.name) == "ok"), None)
+    if later is None:
+        return chosen, None
+    label = "%s in %s.py" % (chosen.name, chosen.module)
+    why = ADAPTERS[later.adapter].not_standalone(StudentFunction(worker, chosen.module + "." + chosen.name, label))
+    if why is None:
+        return chosen, None
+    return later, "%s is not the standalone %s(theta, labels) (%s)" % (label, chosen.name, why)
 
 
 def named_mistakes(result: PartResult, student, ref) -> List[Dict[str, str]]:

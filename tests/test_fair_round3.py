@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import importlib.util
 import io
+import sys
 
 import numpy as np
 import pytest
@@ -32,8 +33,15 @@ def _own(sample, module, name):
     """A sample's function, imported here (our own sample: trusted)."""
     spec = importlib.util.spec_from_file_location("r3_%s_%s" % (sample, module), SAMPLES / sample / (module + ".py"))
     loaded = importlib.util.module_from_spec(spec)
-    with contextlib.redirect_stdout(io.StringIO()):
-        spec.loader.exec_module(loaded)
+    siblings = ("q1_softmax", "q2_sigmoid", "q2_gradcheck")
+    sys.path.insert(0, str(SAMPLES / sample))
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            spec.loader.exec_module(loaded)
+    finally:
+        sys.path.remove(str(SAMPLES / sample))
+        for sibling in siblings:
+            sys.modules.pop(sibling, None)   # the next sample imports its own
     return getattr(loaded, name)
 
 
@@ -100,3 +108,20 @@ def test_a_row_mean_shift_overflows_on_a_long_row(rubric, reference):
         assert "nan or inf" in outcome.message
     x = np.array([[0.0] * 9 + [800.0]])
     assert not np.all(np.isfinite(mean_shift(x)))
+
+
+def test_a_private_helper_of_the_same_name_is_not_the_standalone_function(reference):
+    from grader.adapters import NetworkB2Block
+    helper = LocalStudent(_own("fair_private_ce_helper", "q2_neural", "cross_entropy_grad"), "cross_entropy_grad")
+    assert "does not take logits" in NetworkB2Block.not_standalone(helper)
+    for sample in ("correct_two_file", "ce_grad_diagonal_two_file"):   # right or wrong, both take logits
+        standalone = LocalStudent(_own(sample, "q2_neural", "cross_entropy_grad"), "cross_entropy_grad")
+        assert NetworkB2Block.not_standalone(standalone) is None, sample
+    crashing = LocalStudent(lambda theta, labels: theta.T.dot(labels) + None, "cross_entropy_grad")
+    assert NetworkB2Block.not_standalone(crashing)
+
+
+def test_the_helper_sample_is_graded_through_its_network(shared_grader):
+    ce_grad = next(p for p in shared_grader.grade(SAMPLES / "fair_private_ce_helper").parts() if p.id == "ce_grad")
+    assert (ce_grad.score, ce_grad.function) == (3.0, "forward_backward_prop in q2_neural.py")
+    assert "is not the standalone cross_entropy_grad(theta, labels)" in ce_grad.notes[0]
