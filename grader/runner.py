@@ -69,7 +69,7 @@ class Grader:
         if hasattr(rubric, "written_parts") and rubric.written_parts():
             from .written.service import WrittenService
             budget = self.limits.part_budget * len(rubric.written_parts()) + 5.0
-            self.written = WrittenService(rubric, self.limits.memory_mb, budget)
+            self.written = WrittenService(rubric, self.limits.memory_mb, budget, prove=fingerprints)
 
     @property
     def mode(self) -> str:
@@ -360,7 +360,7 @@ def _grade_loaded(worker: Worker, rubric, reference, part, files, seed=None) -> 
     found, modules = loaded["found"], loaded["modules"]
     chosen = next((c for c in part.find if found.get(c.module + "." + c.name) == "ok"), None)
     if chosen is None:
-        status, why = _why_missing(part, found, modules, files)
+        status, why = _why_missing(part, found, modules, files, worker.sandbox.broken)
         return score_part(part, status, unscored_checks(part, why), output=output)
     chosen, why_not = _standalone(worker, part, chosen, found)
     notes = _load_notes(chosen, modules) + (files[chosen.module].notes(rubric.policy)
@@ -511,8 +511,15 @@ def _guarded(part, spec, student, run) -> CheckOutcome:
     return score_check(spec, result.fraction, result.message, dict(result.details))
 
 
-def _why_missing(part, found, modules, files=None) -> Tuple[str, str]:
-    """The status and one-line reason when no candidate function could be used."""
+def _why_missing(part, found, modules, files=None, broken=None) -> Tuple[str, str]:
+    """The status and one-line reason when no candidate function could be used.
+
+    ``broken``: modules that hung or ended a worker while loading (Sandbox.broken), with why.
+    """
+    for c in part.find:
+        if c.module in (broken or {}) and found.get(c.module + "." + c.name) != "no file":
+            failure, why = broken[c.module]
+            return failure, why + "; it is not loaded again, and other parts use correct stand-ins for what it defines"
     for c in part.find:
         report = (files or {}).get(c.module)
         if report is not None and report.python2 and not report.ported:

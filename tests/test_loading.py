@@ -109,6 +109,34 @@ def test_infinite_loop_at_import_times_out_that_part_only(submission, rubric, sc
     assert result["softmax"].score == 10
 
 
+def test_a_module_that_hangs_at_import_is_waited_for_once(scratch_root):
+    """Issue 27: with the default limits (20 s to load), the whole check takes one load timeout."""
+    import subprocess
+    import sys
+    import time
+    from conftest import ROOT
+    start = time.monotonic()
+    run = subprocess.run([sys.executable, "-m", "grader.cli", "check", str(SAMPLES / "import_hangs"), "--format",
+                          "json"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    seconds = time.monotonic() - start
+    import json
+    scores = {p["id"]: (p["score"], p["status"]) for q in json.loads(run.stdout)["questions"] for p in q["parts"]}
+    assert seconds < 30, seconds
+    assert scores["forward_backward_prop"] == (16.0, "graded") and scores["ce_grad"] == (3.0, "graded")
+    assert scores["sigmoid"] == (0.0, "timeout") and scores["sigmoid_grad"] == (0.0, "timeout")
+
+
+@pytest.mark.parametrize("head", ["import os\nos._exit(3)", "import sys\nsys.exit(1)", "raise RuntimeError('x')",
+                                  "import ctypes\nctypes.string_at(0)"])
+def test_a_module_that_ends_or_raises_at_import_costs_only_its_parts(submission, rubric, head):
+    path = submission / "q2_sigmoid.py"
+    path.write_text(head + "\n" + path.read_text())
+    result = parts(grade(submission, rubric))
+    assert result["sigmoid"].score == 0 and result["sigmoid_grad"].score == 0
+    assert {pid: result[pid].score for pid in ("softmax", "ce_grad", "gradcheck_naive", "forward_backward_prop")} \
+        == {"softmax": 10, "ce_grad": 3, "gradcheck_naive": 4, "forward_backward_prop": 16}
+
+
 def test_hanging_call_times_out_and_other_checks_still_run(submission, rubric, scratch_root):
     path = submission / "q1_softmax.py"
     path.write_text(path.read_text().replace(

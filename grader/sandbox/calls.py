@@ -126,11 +126,13 @@ class StudentFinder:
     is recorded: one bad line must not cost functions that were already defined.
     """
 
-    def __init__(self, directory, stand_ins=None, classic=()):
+    def __init__(self, directory, stand_ins=None, classic=(), channel=None):
         self.directory = directory
         self.report = {}
         self.stand_ins = stand_ins
         self.classic = set(classic)   # modules ported from Python 2: / floors on integers there
+        self.channel = channel
+        self.broken = {}   # module -> why the grader will not have it run again (it hung or ended a worker)
 
     def find_spec(self, name, path=None, target=None):
         if "." in name:
@@ -145,6 +147,12 @@ class StudentFinder:
 
     def exec_module(self, module):
         name, file = module.__name__, module.__file__
+        if name in self.broken:
+            self.report[name] = {"status": "error", "type": "NotLoaded", "message": self.broken[name]}
+            if self.stand_ins is not None and self.stand_ins.replaces(name):
+                self.stand_ins.patch(module)
+                return
+            raise ImportError("%s.py is not loaded again: %s" % (name, self.broken[name]))
         try:
             with open(file, "rb") as handle:
                 source = handle.read()
@@ -162,14 +170,22 @@ class StudentFinder:
                 return
             raise ImportError("%s could not be %s" % (name, "compiled" if isinstance(exc, SyntaxError)
                                                        else "read")) from None
+        # The grader learns which module a worker was running when it hung or ended (process.Worker).
+        self.note("importing", name)
         try:
             exec(code, module.__dict__)
         except BaseException as exc:  # noqa: B902 - SystemExit at import included
             self.report[name] = dict(describe_error(exc, file), status="partial")
         else:
             self.report.setdefault(name, {"status": "ok"})
+        self.note("imported", name)
         if self.stand_ins is not None:
             self.stand_ins.patch(module)
+
+
+    def note(self, op, name):
+        if self.channel is not None:
+            wire.send(self.channel.wfd, {"op": op, "module": name})
 
 
 class Channel:
@@ -303,8 +319,12 @@ def load(message, channel):
         sys.path.insert(0, directory)
         stand_ins = StandIns(channel, message.get("stand_ins", []), {m for m, _ in message["targets"]})
         stand_ins.install()
-        finder = _SESSION["finder"] = StudentFinder(directory, stand_ins, message.get("classic_division", []))
+        finder = _SESSION["finder"] = StudentFinder(directory, stand_ins, message.get("classic_division", []),
+                                                    channel)
         sys.meta_path.insert(0, finder)
+    broken = message.get("broken")
+    if isinstance(broken, dict):
+        finder.broken.update({str(k): str(v) for k, v in broken.items()})
     directory = finder.directory
     functions, found, capture = {}, {}, CappedWriter()
     sys.stdout = sys.stderr = capture

@@ -110,6 +110,9 @@ class Sandbox:
         self.zygote = zygote or new_zygote(mode, limits)
         self.started = time.monotonic()
         self.live: Optional[Worker] = None   # the worker that serves the next part of its plan
+        # Student modules that hung or ended their worker while importing: {module: (failure, why)}.
+        # Never run again for this submission; the parts that use them get stand-ins (issue 27).
+        self.broken: Dict[str, Tuple[str, str]] = {}
         try:
             self.child_dir = self.zygote.open_submission(files)
         except BaseException:
@@ -139,6 +142,11 @@ class Sandbox:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+    def mark_broken(self, importing: Sequence[str], failure: str, why: str) -> None:
+        """The innermost module being imported when a worker hung or ended is broken."""
+        if importing and importing[-1] not in self.broken:
+            self.broken[importing[-1]] = (failure, "%s.py %s" % (importing[-1], why))
 
     def prepare(self, reject: bool) -> Prepared:
         """Make the files loadable (decode, port Python 2) in a worker, within the budget.
@@ -277,6 +285,7 @@ class Worker:
         self.sock: Optional[socket.socket] = None
         self.loaded: Dict[str, Any] = {}
         self.plan: Optional[str] = None   # the stand-ins it loads with; None: nothing loaded yet (Sandbox.open)
+        self.importing: List[str] = []    # the student modules being imported, innermost last (as the child says)
         self._begin(message, callbacks, final)
         self._load()
 
@@ -303,16 +312,25 @@ class Worker:
         self.failures.append(failure)
 
     def _load(self) -> None:
-        budget = self.sandbox.remaining()
-        if budget <= 0:
-            return self._fail_load("timeout", "was not run: the submission's time budget (%g s) is used up"
-                                   % self.sandbox.limits.budget)
-        limit = min(self.sandbox.limits.load_timeout, budget)
-        if self.sock is None:
-            self.sock = self.zygote.fork()
-        reply = self._exchange(self.message, limit)
+        """Load the message's modules; a module that hangs or ends the worker is found once.
+
+        When the child was importing a module as it timed out or ended, that module is
+        marked broken (Sandbox.broken) and the load is tried again without it, so the part
+        is graded on whatever else it can load, and no later part waits for it again.
+        """
+        while True:
+            known = len(self.sandbox.broken)
+            reply, limit = self._load_once()
+            if not isinstance(reply, Failed) or len(self.sandbox.broken) == known or self.sandbox.remaining() <= 0:
+                break
+            self.failures = []   # its own part will say the module did not load (runner._why_missing)
+        if reply is None:
+            return None
         if isinstance(reply, Failed):
-            if reply.failure == "timeout":
+            culprit = self.sandbox.broken.get(self.importing[-1]) if self.importing else None
+            if culprit:
+                error = culprit[1]
+            elif reply.failure == "timeout":
                 error = "loading your files took longer than %g s (timeout)" % limit
             elif reply.failure == "crashed":
                 error = "your code exited during import: " + reply.error
@@ -327,6 +345,20 @@ class Worker:
         except wire.ProtocolError as exc:
             self._kill()
             self._fail_load("crashed", "the child sent a malformed reply (%s)" % exc)
+
+    def _load_once(self):
+        """One load request: (the reply or Failed, its time limit); (None, 0) when no time is left."""
+        budget = self.sandbox.remaining()
+        if budget <= 0:
+            self._fail_load("timeout", "was not run: the submission's time budget (%g s) is used up"
+                            % self.sandbox.limits.budget)
+            return None, 0.0
+        limit = min(self.sandbox.limits.load_timeout, budget)
+        if self.message.get("op") == "load":
+            self.message["broken"] = {name: why for name, (_, why) in self.sandbox.broken.items()}
+        if self.sock is None:
+            self.sock = self.zygote.fork()
+        return self._exchange(self.message, limit), limit
 
     def end(self) -> None:
         """Tell the worker to end and wait until the zygote confirms it has."""
@@ -358,6 +390,7 @@ class Worker:
         """
         deadline = time.monotonic() + limit
         fd = self.sock.fileno()
+        self.importing = []
         try:
             wire.send(fd, message, deadline)
             while True:
@@ -367,22 +400,37 @@ class Worker:
                     wire.send(fd, self._cost(reply), deadline)
                 elif op == "callback":
                     wire.send(fd, self._callback(reply), deadline)
+                elif op in ("importing", "imported"):
+                    self._note_import(op, reply.get("module"))
                 else:
                     return reply
         except wire.Timeout:
             self._kill()
             self.failures.append("timeout")
+            self.sandbox.mark_broken(self.importing, "timeout", "did not finish loading in %g s (timeout)" % limit)
             return Failed("timeout", "took longer than %g s (timeout)" % limit)
         except wire.Closed:
             # The worker is gone (or has closed its socket): the zygote says how it ended.
             self._close_sock()
             ended = self.zygote.ended(kill=True)
             self.failures.append("crashed")
+            self.sandbox.mark_broken(self.importing, "crashed", "ended the process while loading: %s"
+                                     % describe_exit(ended, self.sandbox.limits))
             return Failed("crashed", describe_exit(ended, self.sandbox.limits))
         except wire.ProtocolError as exc:
             self._kill()
             self.failures.append("crashed")
             return Failed("protocol", "the child sent a malformed reply (%s)" % exc)
+
+    def _note_import(self, op: str, module: Any) -> None:
+        """The child started or finished importing a student module (untrusted: it only names a
+        module of this submission's that will not be run again, which costs only that module's parts)."""
+        if not isinstance(module, str) or not module.isidentifier() or len(module) > 100:
+            raise wire.ProtocolError("malformed import note")
+        if op == "importing" and len(self.importing) < 64:
+            self.importing.append(module)
+        elif op == "imported" and module in self.importing:
+            del self.importing[self.importing.index(module):]
 
     def _encode_args(self, args: Sequence[Any]) -> Tuple[List[Any], List[List[Any]]]:
         """Encoded arguments, each FunctionSpec replaced by a handle; and the costs' call logs."""
