@@ -74,7 +74,6 @@ def written_result(answer, reference, opts, rng) -> CheckResult:
     events = answer.events(final, convention)
     if answer.same(got, want, opts["transpose_ok"]):
         details["proof"] = _proof(answer, final, expected, convention)
-        answer.cache["right:" + answer.part] = True
         readings = [e.split("|", 1)[1] for e in events if e.startswith("elementwise|")]
         note = " (%s read as an elementwise product)" % "; ".join(readings) if readings else ""
         broken = first_broken_step(answer, statement.chain, convention)
@@ -82,6 +81,7 @@ def written_result(answer, reference, opts, rng) -> CheckResult:
             # a right result reached through a wrong step: a typo or a lucky slip, which only a person can tell
             return _review("your result %s is right%s, but on the way the step %s does not hold as written: "
                            "a TA reads it" % (shown, note, broken), **details)
+        answer.cache["right:" + answer.part] = True
         return CheckResult.ok("your result %s is right%s" % (shown, note), verdict="correct", **details)
     answer.cache["right:" + answer.part] = False
     why = _named_mistake(answer, got, opts, convention) or _inner_product(events) or _shape_of(got, want, convention, answer)
@@ -181,8 +181,11 @@ def written_form(answer, reference, opts, rng) -> CheckResult:
     if statement is None:
         return _review(why)
     final = final_member(statement.chain)
-    if answer.cache.get("right:" + answer.part) is False:
+    right = answer.cache.get("right:" + answer.part)
+    if right is False:
         return CheckResult.fail("not judged: the result itself is not right", 0.0, verdict="incorrect")
+    if right is None:       # nothing pays for a result no one has confirmed (the question pasted, a TA's case)
+        return _review("not judged: the result itself is not decided")
     allowed = set(opts["through"]) | _same_functions(answer, opts["through"])
     outside = _outside(final, opts["variable"], allowed)
     if outside:

@@ -10,6 +10,7 @@ student's own definitions: the one under which their shapes chain.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -244,7 +245,7 @@ def _find_result(statements: List[Statement], variables: set) -> Tuple[Optional[
             continue
         if is_function_definition(chain) or final_member(chain) is None:
             continue
-        if is_definition(chain, variables):
+        if is_definition(chain, variables) or _intermediate(chain[0], variables):
             fallback = st
             continue
         best = st
@@ -258,6 +259,14 @@ def _find_result(statements: List[Statement], variables: set) -> Tuple[Optional[
     if later:
         return None, "the part's last formula could not be read (%s): %s" % (later[-1].error, later[-1].text[:200])
     return chosen, None
+
+
+def _intermediate(lhs, variables: set) -> bool:
+    """``∂z₃/∂h = W₂ᵀ``: a derivative with respect to something that is not one of the part's inputs."""
+    if lhs is None or lhs[0] != "label" or "/d" not in lhs[1]:
+        return False
+    wrt = re.sub(r"[{}\\]|_\{?\w+\}?$", "", lhs[1].rsplit("/d", 1)[1]).strip()
+    return bool(wrt) and bool(variables) and wrt not in variables
 
 
 def final_member(chain):

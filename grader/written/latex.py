@@ -106,8 +106,14 @@ def _drop_braces(text: str) -> str:
     raise MathError("too many braces")
 
 
+_SPACING_HAT = re.compile(r"ˆ\s*([A-Za-z])")                     # a PDF's text layer: "ˆy" is ŷ
+_FLAT_PARTIAL = re.compile(r"^\s*∂\s*([^\s=∂]+)\s*∂\s*([^\s=∂]+)\s*(?==)")   # "∂J ∂x = ...": a fraction flattened
+
+
 def normalize(text: str) -> str:
     """Notation-independent spelling: Unicode, spacing, typefaces, transposes and tags removed or unified."""
+    text = re.sub(r"[_^]\s*\{\s*\}", "", text)        # Word's n-ary sums leave empty limits: \sum_{j}^{}
+    text = _FLAT_PARTIAL.sub(r"\\frac{∂ \1}{∂ \2} ", _SPACING_HAT.sub(r"\\hat{\1}", text))
     for key, value in UNICODE.items():
         text = text.replace(key, value)
     text = _drop_braces(text)

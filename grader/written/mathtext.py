@@ -55,6 +55,7 @@ def _rows(body: str) -> List[str]:
     out = []
     for row in rows:
         row = _EQNUMBER.sub("", row.replace("&", " ")).strip()
+        row = re.sub(r"^\{\s*(=.*)\}$", r"\1", row, flags=re.S).strip()     # pandoc's aligned rows: {= ...}
         row = row.rstrip(".,;").strip()
         if row:
             out.append(row)

@@ -24,7 +24,7 @@ _LETTER = re.compile(r"^(?:question|problem|part|exercise)?\s*\(\s*([a-h])\s*\)|
 _QUESTION = re.compile(r"^(?:question|problem|exercise|section)\s*(\d)\b|^(\d)\b(?![.\d]*\s*\(?[a-h]\b)", re.I)
 _TRAILING_Q = re.compile(r"\b(\d)\s*$")
 _SUBSTEP = re.compile(r"^(step|case|stage|method|approach|way|example|equation|eq|lemma|claim|hint|note|part)\b", re.I)
-_POINTS_Q = re.compile(r"^(\d)\s*\.?\s+[A-Za-z][\w\- ,]{2,60}\(\s*\d+\s*(?:points?|pts)\s*\)", re.I)
+_POINTS_Q = re.compile(r"^(\d)\s*\.?\s+[A-Za-z][\w\- ,]{2,60}\(\s*\d+\s*(?:points?|pts)\b[^)]{0,30}\)", re.I)
 _LATEX_SECTION = re.compile(r"^\s*\\section\s*\{")      # numbered: LaTeX counts it even when its title has no number
 
 

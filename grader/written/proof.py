@@ -50,6 +50,7 @@ def first_broken_step(answer: Answer, chain, convention) -> Optional[str]:
     previous = None
     for member in chain:
         if member is None or any(n[0] == "label" for n in walk(member)):
+            previous = None      # after "= ∂J/∂x =" comes the derivative, not the value before it
             continue
         try:
             value = answer.values(member, convention)

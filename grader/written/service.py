@@ -32,10 +32,11 @@ VERDICTS = ("correct", "incorrect", "needs_review", "missing")
 
 
 class WrittenService:
-    """The parent's handle on the child; starts it at once so sympy loads while the zygote does."""
+    """The parent's handle on the child; starts it at once so it loads while the zygote does."""
 
-    def __init__(self, rubric, memory_mb: int, budget: float):
+    def __init__(self, rubric, memory_mb: int, budget: float, prove: bool = False):
         self.rubric = rubric
+        self.prove = prove          # also prove scalar results by sympy (worth its import over a class)
         self.memory = int(memory_mb) * 1024 * 1024
         self.budget = float(budget)
         self.proc: Optional[subprocess.Popen] = None
@@ -43,8 +44,8 @@ class WrittenService:
 
     def _start(self) -> None:
         root = str(Path(__file__).resolve().parents[2])
-        code = "import sys; sys.path.insert(0, %r); from grader.written.service import main; main(%d)" % (
-            root, self.memory)
+        code = "import sys; sys.path.insert(0, %r); from grader.written.service import main; main(%d, %r)" % (
+            root, self.memory, self.prove)
         self.proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      start_new_session=True)
 
@@ -151,7 +152,7 @@ def _read_in_thread(stream, deadline: float) -> dict:
 # ---------------------------------------------------------------------------- the child
 
 
-def main(memory: int) -> None:
+def main(memory: int, prove: bool = False) -> None:
     """Serve requests on stdin/stdout until stdin closes."""
     try:
         import resource
@@ -162,7 +163,8 @@ def main(memory: int) -> None:
     sys.stdout = sys.stderr          # a stray print must not corrupt the frames
     from ..rubric import load_rubric
     from .grade import grade_writeup
-    import sympy  # noqa: F401  (loaded before the first write-up, not during it)
+    if prove:
+        import sympy  # noqa: F401  (loaded before the first write-up, not during it)
     rubrics = {}
     while True:
         try:

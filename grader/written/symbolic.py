@@ -6,6 +6,7 @@ sympy would expand for long is not tried (the numeric verdict stands alone).
 """
 from __future__ import annotations
 
+import sys
 from typing import Any, Dict, Optional
 
 from .evaluate import walk
@@ -71,6 +72,8 @@ def to_sympy(node, functions: Dict[str, Any]):
 
 def proved_equal(a, b, functions: Dict[str, Any]) -> Optional[bool]:
     """True when sympy proves ``a == b``, False when it proves them different, None when it cannot say."""
+    if "sympy" not in sys.modules:
+        return None     # loaded only by a service that grades a class (prove=True): its import costs a check 0.6 s
     if sum(1 for _ in walk(a)) + sum(1 for _ in walk(b)) > MAX_NODES:
         return None
     try:
