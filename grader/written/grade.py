@@ -61,6 +61,7 @@ def grade_writeup(rubric, files: Sequence[Tuple[str, bytes]], seed: int,
         elif has_image(text.text):
             results[part.id] = unread(part, "the answer is an image: a TA reads it",
                                       "not graded: %s's answer is an image" % part.title)
+            results[part.id].written["text"] = text.text[:MAX_SHOWN_TEXT]
         else:
             results[part.id] = _unanswered(part, text)
     scrambled = {d.name: d.scrambled for d in docs if d.scrambled}
