@@ -42,8 +42,9 @@ QUEUE = """<!doctype html><html><head><meta charset="utf-8"><title>a1grader revi
 first group left, <kbd>j</kbd>/<kbd>k</kbd> to move.</span></p>
 <table id="queue"><tr><th>part</th><th>students</th><th>grader</th><th>answer (first of the group)</th><th>why a person</th><th></th></tr>
 {% for g in needing %}<tr class="{{ 'done' if g.done else 'needs' }}" data-group="{{ g.id }}" data-size="{{ g.members|length }}" data-done="{{ g.done|int }}">
-<td>{{ g.title }}</td><td>{{ g.members|length }}</td><td>{{ verdict(g.first) }}</td><td>{{ answer(g.first) }}</td>
-<td>{{ reason(g.first)|truncate(160) }}</td><td><a class="open" href="/group/{{ g.id }}">{{ 'done: change' if g.done else 'review' }}</a></td></tr>
+<td>{{ g.title }}{% if g.changed %} <span class="bad">(answer changed since decided)</span>{% endif %}</td>
+<td>{{ g.members|length }}</td><td>{{ verdict(g.first) }}</td><td>{{ answer(g.first) }}</td>
+<td>{{ reason(g.first)|truncate(160) }}{% if not g.written %}<div class="muted what">{{ what(g) }}</div>{% endif %}</td><td><a class="open" href="/group/{{ g.id }}">{{ 'done: change' if g.done else 'review' }}</a></td></tr>
 {% else %}<tr><td colspan="6" class="muted">Nothing needs a person.</td></tr>{% endfor %}
 </table>
 {% if similar %}<h2>Similar submissions, for a person to look at</h2><table id="similar">
@@ -52,7 +53,8 @@ first group left, <kbd>j</kbd>/<kbd>k</kbd> to move.</span></p>
 </table><p class="muted">From the last <code>grader similar</code>: more alike than independent work usually is, not a finding.</p>{% endif %}
 <details><summary>Other answer groups ({{ others|length }}): for regrades</summary><table id="others">
 {% for g in others %}<tr data-group="{{ g.id }}"><td>{{ g.title }}</td><td>{{ g.members|length }}</td><td>{{ verdict(g.first) }}</td>
-<td>{{ answer(g.first) }}</td><td><a href="/group/{{ g.id }}">open</a></td></tr>{% endfor %}</table></details>
+<td>{{ answer(g.first) }}{% if not g.written %}<div class="muted what">{{ what(g) }}</div>{% endif %}</td>
+<td><a href="/group/{{ g.id }}">open</a></td></tr>{% endfor %}</table></details>
 <script>
 const links=[...document.querySelectorAll('#queue a.open')];let at=Math.max(0,links.findIndex(a=>a.textContent==='review'));
 if(links[at])links[at].focus();
@@ -63,7 +65,9 @@ if(e.key==='k'&&at>0)links[--at].focus();});
 GROUP = """<!doctype html><html><head><meta charset="utf-8"><title>{{ g.title }}: review</title>
 <meta name="review-token" content="{{ token }}"><style>{{ style }}</style></head><body>
 <p><a href="/">queue</a> · <span id="progress">{{ prog.done }} decided, {{ prog.left }} left</span></p>
-<h1>{{ g.title }}: {{ g.members|length }} student{{ 's' if g.members|length != 1 }}</h1>
+<h1>{{ g.title }}: {{ g.members|length }} student{{ 's' if g.members|length != 1 }}{% if g.changed %}
+whose answer changed since a TA decided it{% endif %}</h1>
+{% if not g.written %}<p class="what">{{ what(g) }}</p>{% endif %}
 <p>The grader: <b>{{ verdict(g.first) }}</b>, {{ g.first.part.score }}/{{ g.max_score }}. {{ reason(g.first) }}</p>
 {% if expected(g.first) %}<p>Expected result: {{ expected(g.first) }}</p>{% endif %}
 <form id="decide" data-group="{{ g.id }}" data-versions='{{ versions }}' data-max="{{ g.max_score }}">
@@ -72,7 +76,12 @@ GROUP = """<!doctype html><html><head><meta charset="utf-8"><title>{{ g.title }}
 <button type="button" id="full">Correct: full points <kbd>f</kbd></button>
 <button type="button" id="zero">Incorrect: 0 <kbd>z</kbd></button>
 <label>Comment for the students (optional):<textarea id="comment">{{ current_comment }}</textarea></label>
-<button type="submit" id="apply">Apply to all {{ g.members|length }} <kbd>Enter</kbd></button>
+{% set n_decided = g.decided|length %}{% set n_open = g.members|length - n_decided %}
+{% if n_decided %}<p id="already" data-count="{{ n_decided }}" class="bad">{{ n_decided }} of these {{ g.members|length }}
+already {{ 'has' if n_decided == 1 else 'have' }} a current decision ({{ deciders(g) }}): they keep it unless you tick
+<label><input type="checkbox" id="replace"> replace those {{ n_decided }} decisions too</label>.</p>{% endif %}
+<button type="submit" id="apply" data-open="{{ n_open }}" data-all="{{ g.members|length }}">Apply to
+<span id="count">{{ 'the %d undecided'|format(n_open) if n_decided else 'all %d'|format(n_open) }}</span> <kbd>Enter</kbd></button>
 <span id="status" role="status"></span></form>
 {% for m in g.members %}<div class="member" data-student="{{ m.student }}">
 <b>{{ m.student }}</b>{% if m.override %} · <span class="{{ 'ok' if m.decided else 'bad' }}">decided by {{ m.override.by }}
@@ -86,9 +95,11 @@ GROUP = """<!doctype html><html><head><meta charset="utf-8"><title>{{ g.title }}
 </div>{% endfor %}
 <script>
 const form=document.getElementById('decide'),points=document.getElementById('points'),status=document.getElementById('status');
-let verdict=null;
+let verdict=null;const replace=document.getElementById('replace'),apply=document.getElementById('apply');
+if(replace)replace.onchange=()=>{document.getElementById('count').textContent=replace.checked?
+ 'all '+apply.dataset.all+' (replacing '+document.getElementById('already').dataset.count+')':'the '+apply.dataset.open+' undecided'};
 function send(){const body={group:form.dataset.group,comment:document.getElementById('comment').value,
- versions:JSON.parse(form.dataset.versions)};
+ versions:JSON.parse(form.dataset.versions),replace:!!(replace&&replace.checked)};
  if(verdict){body.verdict=verdict}else{if(points.value===''){status.textContent='give points or a verdict';return}body.points=parseFloat(points.value)}
  status.textContent='saving…';
  fetch('/decide',{method:'POST',headers:{'Content-Type':'application/json',
@@ -118,7 +129,7 @@ def create_app(db_path: Path, token: Optional[str] = None) -> Flask:
         return Gradebook(app.config["DB"])
 
     helpers = dict(style=Markup(STYLE), answer=_answer, verdict=_verdict, reason=_reason, expected=_expected,
-                   failing=_failing)
+                   failing=_failing, what=_what, deciders=_deciders)
 
     @app.get("/")
     def queue():
@@ -158,9 +169,18 @@ def create_app(db_path: Path, token: Optional[str] = None) -> Flask:
             points = data.get("points")
             if points is not None and (not isinstance(points, (int, float)) or not 0 <= points <= g.max_score):
                 return jsonify(error="points must be between 0 and %g" % g.max_score), 400
+            for m in g.members:     # the page was made before a colleague decided: say so, whatever is ticked
+                if m.override is not None and int(data["versions"][m.student]) != m.override.version:
+                    return jsonify(error="%s was decided meanwhile by %s at %s: reload and decide again"
+                                   % (m.student, m.override.by, m.override.at)), 409
+            # A current decision is replaced only when the TA ticked "replace" (the page said how many).
+            targets = g.members if data.get("replace") is True else [m for m in g.members if not m.decided]
+            if not targets:
+                return jsonify(error="all %d already have a current decision: tick 'replace' to change them"
+                               % len(g.members)), 409
             try:
                 ov.decide_many(b.db, [(m.student, g.part_id, m.part.get("fingerprint", ""),
-                                       int(data["versions"][m.student])) for m in g.members],
+                                       int(data["versions"][m.student])) for m in targets],
                                points, data.get("verdict"), str(data.get("comment", ""))[:2000], app.config.get("BY"))
             except ov.Conflict as exc:
                 return jsonify(error=str(exc)), 409
@@ -168,7 +188,7 @@ def create_app(db_path: Path, token: Optional[str] = None) -> Flask:
                 return jsonify(error=str(exc)), 400
             after = groups(b)
         nxt = next((x for x in after if x.needs and not x.done), None)
-        return jsonify(ok=True, decided=len(g.members), next="/group/%s" % nxt.id if nxt else "/")
+        return jsonify(ok=True, decided=len(targets), kept=len(g.members) - len(targets), next="/group/%s" % nxt.id if nxt else "/")
 
     return app
 
@@ -219,6 +239,21 @@ def _reason(member) -> str:
         return written["reason"]
     failing = _failing(member)
     return failing[0]["message"] if failing else ""
+
+
+def _what(group: Group) -> str:
+    """What sets a code group apart from the part's other groups: its failing checks and named mistakes."""
+    failing = [c["id"] for c in _failing(group.first)]
+    mistakes = [m.get("id", "") for m in group.first.part.get("mistakes", []) or []]
+    text = "fails: " + ", ".join(failing) if failing else "no failing check"
+    return text + ("; mistakes: " + ", ".join(mistakes) if mistakes else "")
+
+
+def _deciders(group: Group) -> str:
+    """'2 by Ana: 1/6, 1 by Ben: 6/6': who decided the members that have a current decision."""
+    from collections import Counter
+    counts = Counter((m.override.by, m.override.points_for(group.max_score)) for m in group.decided)
+    return ", ".join("%d by %s: %g/%g" % (n, by, p, group.max_score) for (by, p), n in counts.most_common())
 
 
 def _failing(member) -> list:

@@ -6,6 +6,10 @@ grader could not evaluate stands with the answers of identical text. A code part
 its status, failing checks and named mistakes. A group *needs a person* when a member's
 part is ``needs_review``, crashed, timed out or could not be loaded, or when a TA's
 earlier decision went stale; it is *done* when every member has a current decision.
+
+A decision stays with the answer it was made for: a student whose answer changed since
+(a stale decision) never re-opens the group its classmates were decided in, but forms a
+group of its own kind ("changed since decided") with the others whose equal answers changed.
 """
 from __future__ import annotations
 
@@ -42,6 +46,7 @@ class Group:
     title: str
     max_score: float
     written: bool
+    changed: bool = False      # its members' answers changed since a TA decided them (stale decisions)
     members: List[Member] = field(default_factory=list)
 
     @property
@@ -55,6 +60,11 @@ class Group:
     @property
     def first(self) -> Member:
         return self.members[0]
+
+    @property
+    def decided(self) -> List[Member]:
+        """Members with a current decision: a group decision replaces these only when the TA asks to."""
+        return [m for m in self.members if m.decided]
 
 
 def _key(part: Dict[str, Any]) -> Optional[str]:
@@ -89,13 +99,16 @@ def groups(book: Gradebook) -> List[Group]:
                 if key is None and (row.student, part["id"]) not in decided:
                     continue
                 key = key or "decided"
+                member = Member(row.student, part, decided.get((row.student, part["id"])))
+                changed = member.override is not None and not member.decided
+                key = ("changed:" if changed else "") + key
                 gid = hashlib.sha1(("%s\0%s" % (part["id"], key)).encode()).hexdigest()[:12]
                 group = found.get(gid)
                 if group is None:
                     order.setdefault(part["id"], len(order))
                     group = found[gid] = Group(gid, part["id"], part.get("title", part["id"]),
-                                               float(part.get("max_score", 0)), bool(part.get("verdict")))
-                group.members.append(Member(row.student, part, decided.get((row.student, part["id"]))))
+                                               float(part.get("max_score", 0)), bool(part.get("verdict")), changed)
+                group.members.append(member)
     return sorted(found.values(), key=lambda g: (not g.needs or g.done, -len(g.members), order[g.part_id], g.id))
 
 

@@ -1,0 +1,138 @@
+"""Issue 24, items 1 and 2: a decision stays with its answer, and shows everywhere as the one that counts.
+
+Through the real commands (``grader batch``, ``override``, ``export``, ``feedback``, ``report``)
+and the review page in headless Chromium (as tests/test_review.py drives it).
+"""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from conftest import SAMPLES
+from test_cli import grader
+from test_review import Review, export
+
+TYPO = SAMPLES / "written" / "md_1a_sum_typo_needs_review"
+PART = "softmax_shift_proof"
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """Three students with the same needs-review proof (one group), and two code groups of one part."""
+    base = tmp_path_factory.mktemp("decisions")
+    root = base / "class"
+    for name in ("ada", "bea", "cy"):
+        shutil.copytree(SAMPLES / "correct", root / name)
+        shutil.copytree(TYPO, root / name, dirs_exist_ok=True)
+    for name in ("softmax_no_shift", "softmax_wrong_axis"):        # softmax wrong in two different ways
+        shutil.copytree(SAMPLES / name, root / name)
+        shutil.copytree(SAMPLES / "written" / "md_hat_circ_correct", root / name, dirs_exist_ok=True)
+    db = base / "g.db"
+    run = grader("batch", str(root), "--db", str(db), "--rubric", "a1-full", "--jobs", "2", "--quiet")
+    assert run.returncode == 0, run.stderr[-2000:]
+    return root, db
+
+
+@pytest.fixture
+def copy(graded, tmp_path):
+    root = tmp_path / "class"
+    shutil.copytree(graded[0], root)
+    db = tmp_path / "g.db"
+    shutil.copy(graded[1], db)
+    return root, db
+
+
+@pytest.fixture(scope="module")
+def driver():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,1000"):
+        options.add_argument(arg)
+    chrome = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"),
+                              options=options)
+    yield chrome
+    chrome.quit()
+
+
+def _rows(driver, url):
+    from selenium.webdriver.common.by import By
+    driver.get(url)
+    return driver.find_elements(By.CSS_SELECTOR, "#queue tr[data-group]")
+
+
+def _open(driver, row):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    row.find_element(By.CSS_SELECTOR, "a").click()
+    WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.ID, "points"))
+
+
+def _key(driver, key):
+    """Press a key on the group page (as a TA does, outside the points box); wait until saved or refused."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    here = driver.current_url
+    driver.execute_script("document.activeElement.blur()")
+    ActionChains(driver).send_keys(key).perform()
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    WebDriverWait(driver, 10, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(
+        lambda d: d.current_url != here or d.find_element(By.ID, "status").text not in ("", "saving…"))
+    return driver.current_url != here
+
+
+def test_a_changed_answer_reopens_only_its_student_and_a_group_decision_asks_before_replacing(copy, driver):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    root, db = copy
+    for student in ("ada", "bea", "cy"):
+        assert grader("override", "--db", str(db), student, PART, "1", "--by", "Ana").returncode == 0
+    # ada fixes her typo and resubmits: her decision is stale, bea's and cy's stay current
+    writeup = root / "ada" / "writeup.md"
+    writeup.write_text(writeup.read_text().replace("\\sum_j x_j", "\\sum_j e^{x_j}", 1))
+    # dee joins with bea's and cy's answer: one undecided member in a decided group
+    shutil.copytree(root / "bea", root / "dee")
+    assert grader("batch", str(root), "--db", str(db), "--rubric", "a1-full", "--quiet").returncode == 0
+    review = Review(db, by="Ben")
+    try:
+        rows = [r for r in _rows(driver, review.url) if "1a" in r.text or PART in r.text]
+        changed = [r for r in rows if "answer changed since decided" in r.text]
+        assert len(changed) == 1 and changed[0].get_attribute("data-size") == "1", [r.text for r in rows]
+        progress = driver.find_element(By.ID, "progress")
+        assert progress.get_attribute("data-left") == "2", progress.text     # ada (changed) and dee (new)
+        _open(driver, changed[0])
+        assert [m.get_attribute("data-student") for m in driver.find_elements(By.CSS_SELECTOR, ".member")] == ["ada"]
+        assert _key(driver, "f")                                          # full points for ada alone
+        group = next(r for r in _rows(driver, review.url) if r.get_attribute("data-size") == "3")
+        _open(driver, group)
+        already = driver.find_element(By.ID, "already")
+        assert already.get_attribute("data-count") == "2" and "2 by Ana: 1/5" in already.text, already.text
+        assert "the 1 undecided" in driver.find_element(By.ID, "apply").text
+        assert _key(driver, "z")                                          # decides dee only
+        rows = export(db)
+        assert rows["dee"]["adjusted"][PART]["by"] == "Ben" and rows["dee"]["parts"][PART] == 0
+        assert rows["ada"]["adjusted"][PART]["by"] == "Ben" and rows["ada"]["parts"][PART] == 5
+        for kept in ("bea", "cy"):
+            assert rows[kept]["adjusted"][PART]["by"] == "Ana" and rows[kept]["parts"][PART] == 1
+        # the decided group, opened again: one key changes nothing until "replace" is ticked
+        group = next(r for r in _rows(driver, review.url) if r.get_attribute("data-size") == "3")
+        assert group.get_attribute("data-done") == "1"
+        _open(driver, group)
+        assert driver.find_element(By.ID, "already").get_attribute("data-count") == "3"
+        assert not _key(driver, "f")
+        assert "tick 'replace'" in driver.find_element(By.ID, "status").text
+        assert all(export(db)[s]["parts"][PART] in (0, 1) for s in ("bea", "cy", "dee"))
+        driver.find_element(By.ID, "replace").click()
+        assert "all 3 (replacing 3)" in driver.find_element(By.ID, "apply").text
+        here = driver.current_url
+        driver.find_element(By.ID, "full").click()
+        WebDriverWait(driver, 10).until(lambda d: d.current_url != here)
+        rows = export(db)
+        assert all(rows[s]["adjusted"][PART]["by"] == "Ben" and rows[s]["parts"][PART] == 5
+                   for s in ("bea", "cy", "dee"))
+    finally:
+        review.close()
