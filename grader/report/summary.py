@@ -13,7 +13,7 @@ from typing import Dict, List, Tuple
 from ..gradebook import Row, iter_results
 from .common import clean
 
-VERDICTS = ("correct", "incorrect", "needs_review", "missing")
+VERDICTS = ("correct", "partial", "incorrect", "needs_review", "missing")   # partial: a TA gave some points
 
 
 @dataclass
