@@ -356,7 +356,8 @@ def report(db_path: str, out_path: str, feedback_dir: str | None) -> None:
 @click.option("--remove", is_flag=True, help="Forget the decision on STUDENT PART.")
 @click.option("--list", "listing", is_flag=True, help="List the decisions (with --stale: only those made for an earlier answer).")
 @click.option("--stale", is_flag=True, help="With --list: only decisions whose answer has changed since.")
-def override(student, part, points, db_path, verdict, comment, by, remove, listing, stale) -> None:
+@click.option("--replace", is_flag=True, help="Replace (or --remove) another TA's current decision on STUDENT PART.")
+def override(student, part, points, db_path, verdict, comment, by, remove, listing, stale, replace) -> None:
     """A TA's decision on one part: grader override --db DB STUDENT PART (POINTS | --verdict V) [--comment TEXT].
 
     Kept beside the grader's result, applied by export, feedback and the class report, and kept
@@ -375,10 +376,22 @@ def override(student, part, points, db_path, verdict, comment, by, remove, listi
             raise GraderError("give STUDENT and PART (or --list)")
         row = book.get(student)
         if row is None or not row.result:
-            raise GraderError("no graded result for student %r in %s" % (student, db_path))
-        found = overrides.part_of(row.result_dict(), part)
+            raise GraderError("no graded result for student %r in %s%s" % (
+                student, db_path, _did_you_mean(student, [r.student for r in book.rows() if r.result])))
+        result = row.result_dict()
+        found = overrides.part_of(result, part)
         if found is None:
-            raise GraderError("student %r has no part %r" % (student, part))
+            raise GraderError("student %r has no part %r%s" % (student, part, _did_you_mean(
+                part, [p["id"] for q in result.get("questions", []) for p in q.get("parts", [])])))
+        before = overrides.load(book.db).get((student, part))
+        # Another TA's current decision is theirs: replacing or removing it takes --replace (a stale one is
+        # for an earlier answer and waits to be decided again).
+        theirs = (before is not None and before.by != overrides.who(by)
+                  and before.fingerprint == found.get("fingerprint", ""))
+        if theirs and not replace:
+            raise GraderError("%s / %s was decided by %s (%s): %g/%g%s; give --replace to %s it" % (
+                student, part, before.by, before.at[:10], before.points_for(found["max_score"]), found["max_score"],
+                ": " + before.comment if before.comment else "", "remove" if remove else "replace"))
         if remove:
             click.echo("removed" if overrides.remove(book.db, student, part) else "there was no decision to remove")
             return
@@ -386,9 +399,22 @@ def override(student, part, points, db_path, verdict, comment, by, remove, listi
             raise GraderError("give POINTS or --verdict (one of them)")
         if points is not None and not 0 <= points <= found["max_score"]:
             raise GraderError("points must be between 0 and %g for %s" % (found["max_score"], part))
-        made = overrides.decide(book.db, student, part, found.get("fingerprint", ""), points, verdict, comment, by)
-        click.echo("%s / %s: %g/%g by %s" % (student, part, made.points_for(found["max_score"]),
-                                             found["max_score"], made.by))
+        made = overrides.decide(book.db, student, part, found.get("fingerprint", ""), points, verdict, comment, by,
+                                seen=before.version if before else 0)
+        click.echo("%s / %s: %g/%g by %s%s" % (student, part, made.points_for(found["max_score"]),
+                                               found["max_score"], made.by, "" if before is None else
+                                               " (replaces %s's %g)" % (before.by,
+                                                                         before.points_for(found["max_score"]))))
+
+
+def _did_you_mean(given: str, known) -> str:
+    """'; did you mean 'alice_1001'?' when a known id is close to the one typed (a typo, another case), else ''."""
+    import difflib
+    known = sorted(set(known))
+    by_case = {k.lower(): k for k in known}
+    close = [by_case[given.lower()]] if given.lower() in by_case else difflib.get_close_matches(given, known, 3, 0.6)
+    close += [k for k in known if given and given.lower() in k.lower() and k not in close][:3 - len(close)]
+    return "; did you mean %s?" % " or ".join(repr(c) for c in close) if close else ""
 
 
 def _override_lines(book, stale_only: bool):

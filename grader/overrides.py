@@ -139,7 +139,9 @@ def apply(result: Optional[Dict[str, Any]], overrides: Mapping[str, Override]) -
     """A copy of a stored result with the TA's decisions (``part id -> Override``) applied, and said.
 
     Each decided part gets ``override`` (the decision, and ``stale`` when the answer changed since);
-    a current one replaces the part's score, keeping the grader's as ``grader_score``. Totals follow.
+    a current one replaces the part's score, keeping the grader's as ``grader_score``, and a written
+    part's verdict (the grader's kept as ``override["grader_verdict"]``): every output that reads the
+    verdict (feedback, the CSV's ``<part>_verdict``, the report's counts) shows the TA's. Totals follow.
     """
     if result is None or not overrides:
         return result
@@ -154,9 +156,17 @@ def apply(result: Optional[Dict[str, Any]], overrides: Mapping[str, Override]) -
             if not stale:
                 part["grader_score"] = part["score"]
                 part["score"] = round(min(max(override.points_for(part["max_score"]), 0.0), part["max_score"]), 4)
+                if part.get("verdict"):
+                    part["override"]["grader_verdict"] = part["verdict"]
+                    part["verdict"] = decided_verdict(part["score"], part["max_score"])
         question["score"] = round(sum(p["score"] for p in question.get("parts", [])), 4)
     result["score"] = round(sum(q["score"] for q in result.get("questions", [])), 4)
     return result
+
+
+def decided_verdict(points: float, max_score: float) -> str:
+    """A written part's verdict after a TA's decision: correct (full points), incorrect (none), else partial."""
+    return "correct" if points >= max_score else "incorrect" if points <= 0 else "partial"
 
 
 def by_student(overrides: Mapping[Tuple[str, str], Override]) -> Dict[str, Dict[str, Override]]:

@@ -136,3 +136,70 @@ def test_a_changed_answer_reopens_only_its_student_and_a_group_decision_asks_bef
                    for s in ("bea", "cy", "dee"))
     finally:
         review.close()
+
+
+def test_a_decision_shows_everywhere_as_the_one_that_counts(copy, tmp_path):
+    root, db = copy
+    run = grader("override", "--db", str(db), "ada", PART, "3", "--comment", "right idea, one slip", "--by", "Ana")
+    assert run.returncode == 0, run.stderr
+    # the feedback's check table: the TA's points count, the grader's checks stay as the grader's
+    feedback = tmp_path / "fb"
+    assert grader("feedback", "--db", str(db), "--out", str(feedback)).returncode == 0
+    table = [line for line in (feedback / "ada.md").read_text().splitlines() if line.startswith("| q1 | %s" % PART)]
+    assert "decided by a TA" in table[0] and "**3/5**" in table[0] and "right idea, one slip" in table[0], table
+    assert all("(grader: 0/" in line for line in table[1:]), table
+    assert "| 0/" not in "\n".join(table)
+    # Gradescope: one test for the decision, the tests add up to the score
+    assert grader("feedback", "--db", str(db), "--out", str(feedback), "--format", "gradescope").returncode == 0
+    results = json.loads((feedback / "ada.json").read_text())
+    decision = [t for t in results["tests"] if PART in t["name"]]
+    assert len(decision) == 1 and decision[0]["score"] == 3 and "Ana" in decision[0]["output"]
+    assert sum(t["score"] for t in results["tests"]) == results["score"]
+    # the CSV: the verdict column follows the decision, the adjusted column says who, points, comment
+    csv = grader("export", "--db", str(db), "--format", "csv").stdout.splitlines()
+    header, ada = csv[0].split(","), next(line for line in csv if line.startswith("ada,"))
+    assert ada.split(",")[header.index(PART + "_verdict")] == "partial", ada
+    assert "%s: 3 (grader 0) by Ana: right idea, one slip" % PART in ada
+    # the report: counted as decided, not as 'to review'
+    report = tmp_path / "r.html"
+    assert grader("report", "--db", str(db), "--out", str(report)).returncode == 0
+    page = report.read_text()
+    review = page.split("id='review'", 1)[1].split("</table>", 1)[0]
+    assert "<td>ada</td>" not in review and "<td>bea</td>" in review
+    assert "data-part='%s'" % PART in page and "data-verdict='partial'>1<" in page.split("data-part='%s'" % PART)[1]
+
+
+def test_replacing_another_tas_decision_takes_a_flag(copy):
+    _, db = copy
+    assert grader("override", "--db", str(db), "ada", PART, "3", "--by", "Ana").returncode == 0
+    run = grader("override", "--db", str(db), "ada", PART, "5", "--by", "Ben")
+    assert run.returncode == 2 and "decided by Ana" in run.stderr and "--replace" in run.stderr, run.stderr
+    assert grader("override", "--db", str(db), "ada", PART, "--remove", "--by", "Ben").returncode == 2
+    assert export(db)["ada"]["parts"][PART] == 3
+    assert grader("override", "--db", str(db), "ada", PART, "4", "--by", "Ana").returncode == 0   # one's own: fine
+    run = grader("override", "--db", str(db), "ada", PART, "5", "--by", "Ben", "--replace")
+    assert run.returncode == 0 and "replaces Ana's 4" in run.stdout, run.stdout + run.stderr
+    assert export(db)["ada"]["adjusted"][PART]["by"] == "Ben"
+
+
+def test_a_mistyped_student_or_part_gets_a_did_you_mean(copy):
+    _, db = copy
+    for args, words in ((["Ada", PART, "1"], "did you mean 'ada'?"), (["softmax_noshift", PART, "1"],
+                        "did you mean 'softmax_no_shift'"), (["ada", "softmax_shift_prof", "1"],
+                        "did you mean '%s'?" % PART)):
+        run = grader("override", "--db", str(db), *args)
+        assert run.returncode == 2 and words in run.stderr, run.stderr
+
+
+def test_code_groups_of_one_part_can_be_told_apart_in_the_review_index(copy):
+    from test_review import request
+    _, db = copy
+    review = Review(db)
+    try:
+        status, page = request(review.port, "GET", "/")
+    finally:
+        review.close()
+    rows = [r for r in page.split("<tr")[1:] if 'data-part="softmax"' in r]
+    assert len(rows) == 2, rows
+    what = [r.split('class="muted what">', 1)[1].split("</div>", 1)[0] for r in rows]
+    assert what[0] != what[1] and all(w.startswith("fails: ") for w in what), what

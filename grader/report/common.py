@@ -123,7 +123,7 @@ def check_name(part: PartResult, check: CheckOutcome) -> str:
 def verdict_label(part: PartResult) -> str:
     """A written part's verdict in words ("" for code parts)."""
     verdict = getattr(part, "verdict", None)
-    return {"needs_review": "needs review: a TA will read it"}.get(verdict, verdict or "")
+    return {"needs_review": "needs review: a TA will read it", "partial": "partial credit"}.get(verdict, verdict or "")
 
 
 def written_lines(part: PartResult) -> List[str]:
@@ -146,6 +146,18 @@ def override_lines(part: PartResult) -> List[str]:
         return []
     from ..overrides import describe
     return [clean(describe(override, getattr(part, "grader_score", None), part.max_score))]
+
+
+def decided(part: PartResult) -> bool:
+    """A TA's current decision replaced the grader's score of this part (a stale one does not)."""
+    override = getattr(part, "override", None)
+    return bool(override) and not override.get("stale")
+
+
+def decision_cell(part: PartResult) -> str:
+    """The TA's decision as one table cell: 'decided by a TA (Ana, 2026-12-01): 3/6: right idea' (cleaned)."""
+    text = override_lines(part)[0]
+    return text[0].upper() + text[1:]
 
 
 def feedback_lines(part: PartResult) -> List[str]:

@@ -3,7 +3,7 @@
 CSV columns, in order: ``student``, ``score``, ``max_score``, ``status`` (graded |
 error | grader failed: <reason>), one column per question id (``q1``, ``q2``), one per
 part id (``softmax``, ``sigmoid``, ...), one ``<part>_verdict`` per written part (correct |
-incorrect | needs_review | missing), ``adjusted_by_ta`` (the TAs' decisions, applied to every
+incorrect | needs_review | missing, or after a TA's decision correct | partial | incorrect), ``adjusted_by_ta`` (the TAs' decisions, applied to every
 score of the row, see overrides.py), ``graded_at`` and ``error``. One row per student.
 A submission the grader itself failed on has an empty score (null in JSON), never a 0: it
 is no grade, and the next batch grades it again.
@@ -50,7 +50,7 @@ def _flat(row: Row) -> Dict[str, Any]:
     out["questions"], out["parts"], out["verdicts"] = questions, parts, verdicts
     out["adjusted"] = adjusted
     late = result.get("lateness") or {}
-    out["late"] = bool(late.get("late"))
+    out["late"] = late.get("late") if late.get("late") is None and late else bool(late.get("late"))   # None: no time
     out["late_hours"] = late.get("hours")
     out["late_penalty_percent"] = late.get("penalty_percent")
     out["graded_at"], out["error"] = row.graded_at, row.error
@@ -58,13 +58,14 @@ def _flat(row: Row) -> Dict[str, Any]:
 
 
 def _adjusted(adjusted: Dict[str, Dict[str, Any]]) -> str:
-    """'part: 3 (grader 0) by ana' per decided part; a stale decision says so and is not applied."""
+    """'part: 3 (grader 0) by ana: comment' per decided part; a stale decision says so and is not applied."""
     out = []
     for part, a in adjusted.items():
         if a["stale"]:
             out.append("%s: stale decision by %s (answer changed; not applied)" % (part, a["by"]))
         else:
-            out.append("%s: %g (grader %g) by %s" % (part, a["points"], a["grader_score"], a["by"]))
+            out.append("%s: %g (grader %g) by %s%s" % (part, a["points"], a["grader_score"], a["by"],
+                                                       ": " + a["comment"] if a["comment"] else ""))
     return "; ".join(out)
 
 
@@ -94,7 +95,7 @@ def to_csv(rows: List[Row]) -> str:
                         + ["%g" % f["questions"][q] if q in f["questions"] else "" for q in q_ids]
                         + ["%g" % f["parts"][p] if p in f["parts"] else "" for p in p_ids]
                         + [_text(f["verdicts"].get(v, "")) for v in v_ids]
-                        + [_text(_adjusted(f["adjusted"])), "yes" if f["late"] else "",
+                        + [_text(_adjusted(f["adjusted"])), {True: "yes", None: "unknown"}.get(f["late"], ""),
                            "" if f["late_hours"] is None else "%g" % f["late_hours"],
                            "" if f["late_penalty_percent"] is None else "%g" % f["late_penalty_percent"]]
                         + [_text(f["graded_at"]), _text(f["error"] or "")])

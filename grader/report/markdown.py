@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from ..scoring import SubmissionResult
-from .common import clean, feedback_lines, pts, verdict_label
+from .common import clean, decided, decision_cell, feedback_lines, pts, verdict_label
 
 # Characters that make Markdown (CommonMark, GitHub's tables) out of text: code spans, emphasis, links
 # and images, raw HTML, entities, table cells, strikethrough. Backslash-escaped, they show as typed.
@@ -46,11 +46,15 @@ def render(result: SubmissionResult) -> str:
     lines += ["| Question | Part | Check | Points | Reason |", "|---|---|---|---:|---|"]
     for question in result.questions:
         for part in question.parts:
+            if decided(part):   # the TA's points are the ones that count; the grader's checks stay, as the grader's
+                lines.append("| %s | %s | **decided by a TA** | **%s** | %s |" % (
+                    inline(question.id), inline(part.id), pts(part.score, part.max_score), inline(decision_cell(part))))
             for check in part.checks:
                 mark = "" if check.passed else "❌ "
+                points = pts(check.score, check.max_score)
                 lines.append("| %s | %s | %s%s | %s | %s |" % (
-                    inline(question.id), inline(part.id), mark, inline(check.id), pts(check.score, check.max_score),
-                    inline(check.message)))
+                    inline(question.id), inline(part.id), mark, inline(check.id),
+                    "(grader: %s)" % points if decided(part) else points, inline(check.message)))
     for question in result.questions:
         for part in question.parts:
             extra = feedback_lines(part)

@@ -41,7 +41,7 @@ QUEUE = """<!doctype html><html><head><meta charset="utf-8"><title>a1grader revi
 <b>{{ prog.left }}</b> left ({{ prog.groups_left }} groups). <span class="muted">Press <kbd>Enter</kbd> to open the
 first group left, <kbd>j</kbd>/<kbd>k</kbd> to move.</span></p>
 <table id="queue"><tr><th>part</th><th>students</th><th>grader</th><th>answer (first of the group)</th><th>why a person</th><th></th></tr>
-{% for g in needing %}<tr class="{{ 'done' if g.done else 'needs' }}" data-group="{{ g.id }}" data-size="{{ g.members|length }}" data-done="{{ g.done|int }}">
+{% for g in needing %}<tr class="{{ 'done' if g.done else 'needs' }}" data-group="{{ g.id }}" data-part="{{ g.part_id }}" data-size="{{ g.members|length }}" data-done="{{ g.done|int }}">
 <td>{{ g.title }}{% if g.changed %} <span class="bad">(answer changed since decided)</span>{% endif %}</td>
 <td>{{ g.members|length }}</td><td>{{ verdict(g.first) }}</td><td>{{ answer(g.first) }}</td>
 <td>{{ reason(g.first)|truncate(160) }}{% if not g.written %}<div class="muted what">{{ what(g) }}</div>{% endif %}</td><td><a class="open" href="/group/{{ g.id }}">{{ 'done: change' if g.done else 'review' }}</a></td></tr>
@@ -52,7 +52,7 @@ first group left, <kbd>j</kbd>/<kbd>k</kbd> to move.</span></p>
 <td class="muted">code {{ "%.2f"|format(p.code) }}{% if p.shared_mistakes %}; the same mistakes in {{ p.shared_mistakes|map(attribute="part")|join(", ") }}{% endif %}</td></tr>{% endfor %}
 </table><p class="muted">From the last <code>grader similar</code>: more alike than independent work usually is, not a finding.</p>{% endif %}
 <details><summary>Other answer groups ({{ others|length }}): for regrades</summary><table id="others">
-{% for g in others %}<tr data-group="{{ g.id }}"><td>{{ g.title }}</td><td>{{ g.members|length }}</td><td>{{ verdict(g.first) }}</td>
+{% for g in others %}<tr data-group="{{ g.id }}" data-part="{{ g.part_id }}"><td>{{ g.title }}</td><td>{{ g.members|length }}</td><td>{{ verdict(g.first) }}</td>
 <td>{{ answer(g.first) }}{% if not g.written %}<div class="muted what">{{ what(g) }}</div>{% endif %}</td>
 <td><a href="/group/{{ g.id }}">open</a></td></tr>{% endfor %}</table></details>
 <script>
