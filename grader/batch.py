@@ -35,6 +35,7 @@ class BatchStats:
     scores: List[float] = field(default_factory=list)
     grader_failed: List[Tuple[str, str]] = field(default_factory=list)   # (student, why): the grader's fault
     kept: List[str] = field(default_factory=list)    # of those, students whose earlier row stays in the gradebook
+    untimed: int = 0         # submissions no source gave a submission time (no late penalty for them)
 
 
 def parse_shard(text: Optional[str]) -> Tuple[int, int]:
@@ -61,27 +62,18 @@ def _init_worker(rubric, timeout, limits, mode, unsafe, hide=()) -> None:
 def _grade_one(job: Tuple[str, str, List[str], Optional[str]]) -> Tuple[str, Optional[dict], Optional[str], float,
                                                                       Optional[dict]]:
     """Grade one submission; (student, result or None, why not, seconds, fingerprints). Never raises."""
-    student, path, notes, late = job
+    student, path, notes, facts = job
     start = time.perf_counter()
     try:
         result = _GRADER.grade(Path(path), label=student)
         result.notes = list(notes) + result.notes
-        lateness.apply(result, late)
+        result.submitted = facts    # facts only: the late policy is applied when the grade is shown
         return student, result.to_dict(), None, time.perf_counter() - start, getattr(result, "prints", None)
     except Exception as exc:  # noqa: BLE001 - one submission's grader failure must not stop the class
         # Not the student's result: stored as a grader error, which the next run grades again.
         if _GRADER is not None:
             _GRADER.zygote.stop()
         return student, None, "the grader failed: %s: %s" % (type(exc).__name__, exc), time.perf_counter() - start, None
-
-
-def _lateness(rubric, sub: Submission, extensions) -> dict:
-    """The submission's lateness record: the LMS's marker, else its files' times, against its due date."""
-    policy = getattr(rubric, "late", None) or lateness.NO_POLICY
-    due = (extensions or {}).get(sub.student)
-    if sub.late:
-        return lateness.assess(policy, None, sub.late, due, marked_late=True)
-    return lateness.assess(policy, lateness.from_timestamp(sub.submitted), "when its files were written", due)
 
 
 def plan(root: Path, cache: Path, shard: Tuple[int, int], only: Sequence[str] = ()) -> List[Submission]:
@@ -99,8 +91,12 @@ def plan(root: Path, cache: Path, shard: Tuple[int, int], only: Sequence[str] = 
 def run(root: Path, rubric, db: Path, jobs: Optional[int] = None, force: bool = False,
         shard: Tuple[int, int] = (1, 1), timeout: Optional[float] = None, limits=None, mode: Optional[str] = None,
         progress: Optional[Callable[[str, BatchStats], None]] = None, unsafe: bool = False,
-        only: Sequence[str] = (), extensions=None) -> BatchStats:
-    """Grade every submission under ``root`` (or only the students ``only``, again) into ``db``; return the counts."""
+        only: Sequence[str] = (), extensions=None, times=None) -> BatchStats:
+    """Grade every submission under ``root`` (or only the students ``only``, again) into ``db``; return the counts.
+
+    ``extensions`` and ``times`` ((file name, lateness.read_times of it); each id must name one student of the
+    class, else GraderError before anything is graded) replace the gradebook's; the rubric's late policy is kept.
+    """
     root = Path(root)
     if not root.is_dir():
         raise GraderError("submissions folder not found: %s" % root)
@@ -109,6 +105,10 @@ def run(root: Path, rubric, db: Path, jobs: Optional[int] = None, force: bool = 
     with tempfile.TemporaryDirectory(prefix="a1grader-batch-") as tmp, Gradebook(db) as book:
         book.claim_shard(*shard)    # merge takes from this gradebook only its shard's students
         submissions = plan(root, Path(tmp), shard, only)
+        known = {s.student for s in submissions} | {r.student for r in book.rows()}
+        lateness.record(book.db, rubric, *(None if given is None else lateness.match(given[1], known, given[0])
+                                           for given in (extensions, times)))
+        stats.untimed = sum(1 for s in submissions if s.path and not s.submitted and not s.late)
         force = force or bool(only)
         stats.total = len(submissions)
         todo = []
@@ -125,7 +125,7 @@ def run(root: Path, rubric, db: Path, jobs: Optional[int] = None, force: bool = 
                 continue
             todo.append((sub, digest))
         if todo:
-            _grade_all(todo, book, rubric, stats, jobs, timeout, limits, mode, progress, unsafe, extensions)
+            _grade_all(todo, book, rubric, stats, jobs, timeout, limits, mode, progress, unsafe)
     stats.seconds = time.perf_counter() - start
     return stats
 
@@ -148,7 +148,7 @@ def _report(progress, student, stats) -> None:
         progress(student, stats)
 
 
-def _grade_all(todo, book, rubric, stats, jobs, timeout, limits, mode, progress, unsafe, extensions=None) -> None:
+def _grade_all(todo, book, rubric, stats, jobs, timeout, limits, mode, progress, unsafe) -> None:
     hashes = {sub.student: digest for sub, digest in todo}
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo)))
     context = multiprocessing.get_context("fork")
@@ -156,7 +156,7 @@ def _grade_all(todo, book, rubric, stats, jobs, timeout, limits, mode, progress,
     classes = sorted({str(Path(sub.path).parent) for sub, _ in todo if sub.path})
     with context.Pool(jobs, initializer=_init_worker, initargs=(rubric, timeout, limits, mode, unsafe,
                                                                  classes)) as pool:
-        work = [(sub.student, str(sub.path), sub.notes, _lateness(rubric, sub, extensions)) for sub, _ in todo]
+        work = [(sub.student, str(sub.path), sub.notes, sub.facts()) for sub, _ in todo]
         for student, result, error, seconds, prints in pool.imap_unordered(_grade_one, work):
             stored = book.put(make_row(student, hashes[student], rubric.sha256, __version__, result, error, seconds,
                                        max_score=rubric.max_score, status=None if result else "grader_error"))

@@ -170,7 +170,7 @@ def check(submission: str | None, rubric_path: str | None, fmt: str, out_path: s
             reporting = _import_in_background(fmt, out_path)
             result = grader.grade(folder, label=submission)
             reporting.join()
-    if metadata:
+    if metadata:    # one submission, shown now: the policy is applied here
         from . import lateness
         times = lateness.gradescope_times(Path(metadata))
         lateness.apply(result, lateness.assess(rubric.late, times["submitted"], "Gradescope's submission time",
@@ -192,10 +192,13 @@ def check(submission: str | None, rubric_path: str | None, fmt: str, out_path: s
 @click.option("--student", "students", multiple=True, metavar="ID",
               help="Regrade only this student (repeatable), even if unchanged: a regrade request.")
 @click.option("--extensions", "extensions_path", metavar="FILE",
-              help="CSV of student,due: each student's own due date (the rubric's late: policy applies).")
+              help="CSV of student,due: each student's own due date, replacing those given before (applied by the "
+                   "next export, feedback or report; nothing is regraded).")
+@click.option("--times", "times_path", metavar="FILE",
+              help="CSV of student,submitted_at: when each came in, from your LMS (folders and zips record no time).")
 @sandbox_options
 def batch(root: str, rubric_path: str | None, db_path: str, jobs: int | None, force: bool, shard: str | None,
-          quiet: bool, students, extensions_path: str | None, timeout: float | None, budget: float | None,
+          quiet: bool, students, extensions_path: str | None, times_path: str | None, timeout: float | None, budget: float | None,
           memory_mb: int | None, isolation: str, unsafe: bool) -> None:
     """Grade every submission under ROOT into the gradebook; resumable."""
     from . import batch as batching
@@ -209,12 +212,16 @@ def batch(root: str, rubric_path: str | None, db_path: str, jobs: int | None, fo
     if not secret:
         click.echo("grader: note: no course secret (%s): every input is predictable from the files; set "
                    "A1GRADER_SECRET, or let the grader keep one under a writable home" % where, err=True)
-    from .lateness import read_extensions
-    extensions = read_extensions(Path(extensions_path)) if extensions_path else None
+    from .lateness import read_times
+    extensions, times = ((path, read_times(Path(path), what)) if path else None
+                         for path, what in ((extensions_path, "due"), (times_path, "submitted_at")))
     stats = _run_with_progress(batching, Path(root), rubric, db_path, jobs, force, batching.parse_shard(shard),
-                               timeout, limits, mode, quiet, unsafe, tuple(students), extensions)
+                               timeout, limits, mode, quiet, unsafe, tuple(students), (extensions, times))
     click.echo("graded %d, unchanged %d, could not grade %d, of %d submissions in %.1f s -> %s" % (
         stats.graded, stats.skipped, stats.failed, stats.total, stats.seconds, db_path), err=quiet)
+    if stats.untimed and rubric.late.due and not times_path:
+        click.echo("grader: note: no submission time for %d of %d submissions (folders and zips record none): no "
+                   "late penalty for them; --times FILE gives them" % (stats.untimed, stats.total), err=True)
     if stats.scores and not quiet:
         from .report.summary import render_terminal
         render_terminal(db_path)
@@ -228,11 +235,11 @@ def batch(root: str, rubric_path: str | None, db_path: str, jobs: int | None, fo
 
 
 def _run_with_progress(batching, root, rubric, db_path, jobs, force, shard, timeout, limits, mode, quiet, unsafe,
-                       only=(), extensions=None):
+                       only=(), late=(None, None)):
     if quiet:
         def log(student, stats):
             click.echo("%s done (%d graded, %d failed)" % (student, stats.graded, stats.failed), err=True)
-        return batching.run(root, rubric, Path(db_path), jobs, force, shard, timeout, limits, mode, log, unsafe, only, extensions)
+        return batching.run(root, rubric, Path(db_path), jobs, force, shard, timeout, limits, mode, log, unsafe, only, *late)
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                                TimeRemainingColumn)
     columns = (TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}/s"),
@@ -248,7 +255,7 @@ def _run_with_progress(batching, root, rubric, db_path, jobs, force, shard, time
             rate = done / max(time.monotonic() - started[0], 1e-6)
             bar.update(task, total=stats.total - stats.skipped, completed=done, rate="%.1f" % rate,
                        failed=stats.failed)
-        return batching.run(root, rubric, Path(db_path), jobs, force, shard, timeout, limits, mode, tick, unsafe, only, extensions)
+        return batching.run(root, rubric, Path(db_path), jobs, force, shard, timeout, limits, mode, tick, unsafe, only, *late)
 
 
 @main.command()

@@ -144,7 +144,14 @@ class Submission:
     error: Optional[str] = None
     notes: List[str] = field(default_factory=list)   # what discovery decided (which upload was graded)
     late: Optional[str] = None                       # where lateness was read from, when the LMS marks it
-    submitted: Optional[float] = None                # when it was handed in (its files' times; None: unknown)
+    # When it was handed in, from a source that records it (Gradescope's metadata): never its files' times,
+    # which are when a TA copied or unzipped them, or whatever a student set. None: no source says.
+    submitted: Optional[str] = None
+    submitted_source: Optional[str] = None
+
+    def facts(self) -> dict:
+        """What is known of when it came in, for the result (lateness.show applies the policy to it)."""
+        return {"at": self.submitted, "source": self.submitted_source, "marked_late": self.late}
 
     def content_hash(self) -> str:
         """The digest of the files that would be graded (:meth:`SubmissionFiles.digest`)."""
@@ -299,7 +306,7 @@ def discover(root: Path, cache: Path) -> List[Submission]:
             found.append(Submission(student, None, entry, "%s is a link: not followed" % name))
             continue
         if entry.is_dir():
-            found.append(Submission(name, unwrap(entry), entry, submitted=_written(entry)))
+            found.append(Submission(name, unwrap(entry), entry))
         elif _lms_name(entry.name):
             match = _lms_name(entry.name)
             student = "%s_%s" % (match.group("name"), match.group("uid"))     # as given: no two students merge
@@ -307,7 +314,7 @@ def discover(root: Path, cache: Path) -> List[Submission]:
         elif entry.suffix.lower() == ".zip":
             student = shown(entry.stem)
             try:
-                found.append(Submission(student, unpack(entry, cache), entry, submitted=entry.lstat().st_mtime))
+                found.append(Submission(student, unpack(entry, cache), entry))
             except ValueError as exc:
                 found.append(Submission(student, None, entry, "%s: %s" % (name, exc)))
         else:
@@ -327,19 +334,6 @@ def discover(root: Path, cache: Path) -> List[Submission]:
             sub.student = name
         seen.add(sub.student)
     return sorted(found, key=lambda s: s.student)
-
-
-def _written(folder: Path) -> Optional[float]:
-    """The latest time a file under ``folder`` was written (links not followed)."""
-    latest = None
-    for base, _, names in os.walk(folder):
-        for name in names:
-            try:
-                stamp = os.lstat(os.path.join(base, name)).st_mtime
-            except OSError:
-                continue
-            latest = stamp if latest is None else max(latest, stamp)
-    return latest
 
 
 def _lms_name(name: str):

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
 from .errors import GraderError
+from .lateness import SCHEMA as LATENESS_SCHEMA
 from .overrides import SCHEMA as OVERRIDES_SCHEMA
 
 SCHEMA = """
@@ -89,6 +90,7 @@ class Gradebook:
             self.db.execute(PRINTS_SCHEMA)
             self.db.execute(SIMILAR_SCHEMA)
             self.db.execute(SHARDS_SCHEMA)
+            self.db.execute(LATENESS_SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise GraderError("cannot open gradebook %s: %s" % (path, exc)) from None
 
@@ -165,15 +167,17 @@ class Gradebook:
         return [Row(*r) for r in cur.fetchall()]
 
     def adjusted_rows(self) -> List[Row]:
-        """The rows as every output shows them: with the TAs' decisions applied (see overrides.py)."""
-        from . import overrides
+        """The rows as every output shows them: with the TAs' decisions, then today's late policy, applied
+        (see overrides.py and lateness.py)."""
+        from . import lateness, overrides
         decided = overrides.by_student(overrides.load(self.db))
+        late = lateness.load(self.db)
         out = []
         for row in self.rows():
             mine = decided.get(row.student)
-            if mine and row.result:
+            if row.result:
                 try:
-                    result = overrides.apply(row.result_dict(), mine)
+                    result = lateness.show(overrides.apply(row.result_dict(), mine or {}), row.student, late)
                 except (ValueError, TypeError, KeyError, AttributeError):
                     result = None    # a damaged row: the reports say so, as for any unreadable result
                 if result is not None:
@@ -296,7 +300,7 @@ def _expected_tables() -> Dict[str, list]:
     """Each table of a gradebook and its columns, as SQLite describes them (PRAGMA table_xinfo)."""
     db = sqlite3.connect(":memory:")
     try:
-        for schema in (SCHEMA, OVERRIDES_SCHEMA, PRINTS_SCHEMA, SIMILAR_SCHEMA, SHARDS_SCHEMA):
+        for schema in (SCHEMA, OVERRIDES_SCHEMA, PRINTS_SCHEMA, SIMILAR_SCHEMA, SHARDS_SCHEMA, LATENESS_SCHEMA):
             db.execute(schema)
         names = [n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         return {n: db.execute("PRAGMA table_xinfo(%s)" % n).fetchall() for n in names}

@@ -658,15 +658,28 @@ def _read_bytes(path: Path) -> bytes:
         raise RubricError.at(str(path), None, None, "cannot read rubric: %s" % (exc.strerror or exc)) from None
 
 
+_LATE_BLOCK = re.compile(rb"^late[ \t]*:.*(?:\r?\n(?:[ \t#].*|[ \t]*))*(?:\r?\n|$)", re.MULTILINE)
+
+
+def grading_bytes(raw: bytes) -> bytes:
+    """The rubric's bytes that decide a grade: all but the top-level ``late:`` block.
+
+    Lateness is policy applied when grades are exported or reported (lateness.py): a new due
+    date, grace or cap must not make ``grader batch`` regrade the class, so it is not hashed.
+    """
+    return _LATE_BLOCK.sub(b"", raw)
+
+
 def rubric_sha256(path: PathLike) -> str:
-    """The SHA-256 (hex) of the rubric file's bytes."""
-    return hashlib.sha256(_read_bytes(Path(path))).hexdigest()
+    """The SHA-256 (hex) of the rubric file's bytes (without its ``late:`` block: :func:`grading_bytes`)."""
+    return hashlib.sha256(grading_bytes(_read_bytes(Path(path)))).hexdigest()
 
 
 def load_rubric(path: PathLike) -> Rubric:
     """Read, validate and return the rubric at ``path``; RubricError on any problem.
 
-    ``Rubric.sha256`` hashes exactly the bytes that were parsed.
+    ``Rubric.sha256`` hashes exactly the bytes that were parsed, but for the ``late:`` block
+    (:func:`grading_bytes`).
     """
     path = Path(path)
     raw = _read_bytes(path)
@@ -688,6 +701,6 @@ def load_rubric(path: PathLike) -> Rubric:
     ctx = _Context(kinds, _read_global_options(data, at, kinds), writeup, isolate)
     questions = _read_questions(data, at, ctx)
     late = _read_late(data, at)
-    return Rubric(path=path, sha256=hashlib.sha256(raw).hexdigest(), name=name, seed=seed,
+    return Rubric(path=path, sha256=hashlib.sha256(grading_bytes(raw)).hexdigest(), name=name, seed=seed,
                   reference=reference, isolate=isolate, policy=policy, questions=questions, limits=limits,
                   writeup=writeup, late=late)

@@ -73,7 +73,8 @@ class SubmissionResult:
     timing: Dict[str, float] = field(default_factory=dict)
     sandbox: str = ""          # the isolation mode the student's code ran under
     notes: List[str] = field(default_factory=list)   # about the submission as a whole (files not read, ...)
-    lateness: Dict[str, Any] = field(default_factory=dict)   # {"late": True, "source": ...} when the LMS says so
+    lateness: Dict[str, Any] = field(default_factory=dict)   # the late policy's verdict, applied when shown
+    submitted: Optional[Dict[str, Any]] = None   # {"at", "source", "marked_late"}: facts lateness.show reads
 
     def parts(self) -> List[PartResult]:
         return [p for q in self.questions for p in q.parts]

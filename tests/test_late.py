@@ -29,22 +29,29 @@ def handed_in(folder, when):
             os.utime(os.path.join(base, name), (stamp, stamp))
 
 
-def test_the_late_policy_takes_its_share_of_the_total(tmp_path):
+def exported(db):
+    run = grader("export", "--db", str(db), "--format", "json")
+    assert run.returncode == 0, run.stderr
+    return {r["student"]: r for r in json.loads(run.stdout)}
+
+
+def test_the_late_policy_takes_its_share_of_the_total_from_times_the_ta_gives(tmp_path):
     rubric = late_rubric(tmp_path)
     root = tmp_path / "class"
     times = {"on_time": DUE - timedelta(hours=1), "in_grace": DUE + timedelta(minutes=30),
              "two_days": DUE + timedelta(hours=30), "very_late": DUE + timedelta(days=10),
              "extended": DUE + timedelta(hours=30)}
-    for name, when in times.items():
+    for name in times:
         shutil.copytree(SAMPLES / "correct", root / name)
-        handed_in(root / name, when)
+    given = tmp_path / "times.csv"
+    given.write_text("student,submitted_at\n" + "".join("%s,%s\n" % (n, t.isoformat()) for n, t in times.items()))
     extensions = tmp_path / "extensions.csv"
     extensions.write_text("student,due\nextended,2026-11-03T00:00:00Z\n")
     db = tmp_path / "g.db"
     run = grader("batch", str(root), "--db", str(db), "--rubric", str(rubric), "--extensions", str(extensions),
-                 "--quiet")
+                 "--times", str(given), "--quiet")
     assert run.returncode == 0, run.stderr
-    rows = {r["student"]: r for r in json.loads(grader("export", "--db", str(db), "--format", "json").stdout)}
+    rows = exported(db)
     assert (rows["on_time"]["late"], rows["on_time"]["score"]) == (False, 40)
     assert (rows["extended"]["late"], rows["extended"]["score"]) == (False, 40)
     assert (rows["in_grace"]["late"], rows["in_grace"]["late_penalty_percent"], rows["in_grace"]["score"]) == (True, 0, 40)
@@ -60,6 +67,66 @@ def test_the_late_policy_takes_its_share_of_the_total(tmp_path):
     bad.write_text("student,due\nextended,next tuesday\n")
     run = grader("batch", str(root), "--db", str(db), "--rubric", str(rubric), "--extensions", str(bad), "--quiet")
     assert run.returncode == 2 and "bad.csv:2" in run.stderr
+
+
+def test_file_times_are_never_submission_times(tmp_path):
+    """Folders copied by a TA (every file 'late') and a zip whose student stamped it 2020: no time, no penalty."""
+    rubric = late_rubric(tmp_path)
+    root = tmp_path / "class"
+    shutil.copytree(SAMPLES / "correct", root / "copied_late")
+    handed_in(root / "copied_late", DUE + timedelta(days=4))
+    with zipfile.ZipFile(root / "stamped_2020.zip", "w") as archive:
+        for path in sorted((SAMPLES / "correct").glob("*.py")):
+            archive.writestr(zipfile.ZipInfo(path.name, (2020, 1, 1, 0, 0, 0)), path.read_bytes())
+    handed_in(root, DUE + timedelta(days=4))
+    db = tmp_path / "g.db"
+    run = grader("batch", str(root), "--db", str(db), "--rubric", str(rubric), "--quiet")
+    assert run.returncode == 0, run.stderr
+    assert "no submission time for 2 of 2 submissions" in run.stderr and "no late penalty" in run.stderr
+    rows = exported(db)
+    for student in ("copied_late", "stamped_2020"):
+        assert (rows[student]["score"], rows[student]["late"], rows[student]["late_penalty_percent"]) == (40, None, 0)
+    assert "unknown" in grader("export", "--db", str(db), "--format", "csv").stdout
+
+
+def test_lateness_is_policy_applied_when_shown_without_regrading(tmp_path):
+    """A Canvas LATE student: a day's penalty; an extension given on a later run, or a new due date in the
+    rubric, changes the next export, and nothing is regraded; an id of no student stops the batch."""
+    rubric = late_rubric(tmp_path)
+    root = tmp_path / "download"
+    root.mkdir()
+    for path in sorted((SAMPLES / "correct").glob("*.py")):
+        shutil.copy(path, root / ("leeann_LATE_100200_500400_" + path.name))
+        shutil.copy(path, root / ("okafor_100300_500401_" + path.name))
+    db = tmp_path / "g.db"
+    run = grader("batch", str(root), "--db", str(db), "--rubric", str(rubric), "--quiet")
+    assert run.returncode == 0, run.stderr
+    rows = exported(db)
+    assert (rows["leeann_100200"]["late"], rows["leeann_100200"]["score"]) == (True, 36)
+    assert (rows["okafor_100300"]["late"], rows["okafor_100300"]["score"]) == (None, 40)   # no time: no penalty
+    extensions = tmp_path / "ext.csv"
+    extensions.write_text("student,due\n100200,2026-11-05T00:00:00Z\n")     # Canvas's user id names her
+    run = grader("batch", str(root), "--db", str(db), "--rubric", str(rubric), "--extensions", str(extensions),
+                 "--quiet")
+    assert run.returncode == 0 and "graded 0, unchanged 2" in run.stderr, run.stderr
+    rows = exported(db)
+    assert (rows["leeann_100200"]["late"], rows["leeann_100200"]["score"]) == (False, 40)
+    feedback = tmp_path / "fb"
+    assert grader("feedback", "--db", str(db), "--out", str(feedback)).returncode == 0
+    assert "Submitted late" not in (feedback / "leeann_100200.md").read_text()
+    # The TA raises the rate in the rubric: the next export applies it, with no batch in between.
+    extensions.write_text("student,due\n")
+    assert grader("batch", str(root), "--db", str(db), "--rubric", str(rubric), "--extensions", str(extensions),
+                  "--quiet").returncode == 0
+    rubric.write_text(rubric.read_text().replace("percent_per_day: 10", "percent_per_day: 25"))
+    assert exported(db)["leeann_100200"]["score"] == 30
+    run = grader("batch", str(root), "--db", str(db), "--rubric", str(rubric), "--quiet")
+    assert run.returncode == 0 and "graded 0, unchanged 2" in run.stderr, run.stderr
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text("student,due\nleeann_100200,2026-11-05T00:00:00Z\nzed_999,2026-11-05T00:00:00Z\n")
+    run = grader("batch", str(root), "--db", str(db), "--rubric", str(rubric), "--extensions", str(unknown), "--quiet")
+    assert run.returncode == 2 and "unknown.csv:3: no student of this class is 'zed_999'" in run.stderr, run.stderr
+    assert run.stderr.count("grader: error") == 1 and exported(db)["leeann_100200"]["score"] == 30   # nothing recorded
 
 
 def test_gradescope_lateness_comes_from_its_submission_metadata(tmp_path):
