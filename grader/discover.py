@@ -9,6 +9,8 @@ Shapes understood (student id from the folder or file name):
   ``<name>_[LATE_]<id>_<submission>_<file>`` and Moodle's ``<Full Name>_<id>_assignsubmission_file_<file>``;
   every file kept, whatever its extension; of a resubmitted file (``q2_neural-1.py``) the newest;
   each zip unpacked into a folder of its own (``zip-1``); ``LATE`` read as lateness, never as part of the id;
+* a Gradescope export (``submission_metadata.yml`` beside ``submission_<n>/`` folders): each submitter
+  of a folder is a student ``<name>_<sid>`` (a group's members each), with Gradescope's submission time;
 * anything else at the top (a stray file) is reported as unattributed, never dropped.
 
 No name from an upload or the LMS (a student's id, a zip's name, a folder's) becomes part of a
@@ -297,10 +299,16 @@ def discover(root: Path, cache: Path) -> List[Submission]:
     root = Path(root)
     found: List[Submission] = []
     flat: dict = {}
+    gradescope = gradescope_export(root)
     for entry in sorted(root.iterdir()):
-        if entry.name.startswith((".", "__")):
+        if entry.name.startswith((".", "__")) or (gradescope is not None and entry.name == GRADESCOPE_METADATA):
             continue
         name = shown(entry.name)
+        if gradescope and entry.name in gradescope and entry.is_dir() and not entry.is_symlink():
+            found += [Submission(student, unwrap(entry), entry, notes=[note], submitted=when,
+                                 submitted_source="Gradescope's submission time")
+                      for student, note, when in gradescope[entry.name]]
+            continue
         if entry.is_symlink():
             student = shown(entry.stem) if entry.suffix.lower() == ".zip" else name
             found.append(Submission(student, None, entry, "%s is a link: not followed" % name))
@@ -334,6 +342,53 @@ def discover(root: Path, cache: Path) -> List[Submission]:
             sub.student = name
         seen.add(sub.student)
     return sorted(found, key=lambda s: s.student)
+
+
+GRADESCOPE_METADATA = "submission_metadata.yml"
+
+
+def gradescope_export(root: Path) -> Optional[dict]:
+    """A Gradescope export's submitters by folder: {folder: [(student, note, submitted ISO or None)]}; None if
+    ``root`` is no export. Names and ids are only ever ids in the gradebook, never parts of a path.
+
+    ValueError-free: an unreadable metadata file gives {} (each folder then a student by its folder's name).
+    """
+    path = root / GRADESCOPE_METADATA
+    if not path.is_file() or path.is_symlink():
+        return None
+    import yaml
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8", errors="replace"))
+    except yaml.YAMLError:
+        return {}
+    out: dict = {}
+    for folder, entry in (data.items() if isinstance(data, dict) else ()):
+        entry = entry if isinstance(entry, dict) else {}
+        people = [p for p in entry.get(":submitters") or [] if isinstance(p, dict)]
+        when = _gradescope_time(entry.get(":created_at"))
+        names = [" ".join(str(p.get(":name") or "").split()) for p in people]
+        ids = [" ".join(str(p.get(":sid") or p.get(":email") or "").split()) for p in people]
+        students = [shown("_".join(x for x in (n, i) if x) or str(folder)) for n, i in zip(names, ids)]
+        note = "Gradescope's %s, submitted by %s" % (shown(str(folder)), ", ".join(
+            "%s (%s)" % (n or "no name", i or "no id") for n, i in zip(names, ids)) or "no one named")
+        out[str(folder)] = [(s, note, when) for s in students] or [(shown(str(folder)), note, when)]
+    return out
+
+
+def _gradescope_time(value) -> Optional[str]:
+    """Gradescope's ``:created_at:`` (YAML gives a datetime, or the text '2026-12-01 23:58:00.123456789 -08:00')."""
+    from datetime import datetime
+    if isinstance(value, datetime):
+        return value.isoformat()
+    match = re.match(r"^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(?:\.(\d+))?\s*(Z|[-+]\d\d:?\d\d)?$", str(value or "").strip())
+    if not match:
+        return None
+    day, clock, fraction, zone = match.groups()
+    text = "%sT%s%s%s" % (day, clock, "." + fraction[:6].ljust(6, "0") if fraction else "", zone or "")
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).isoformat()
+    except ValueError:
+        return None
 
 
 def _lms_name(name: str):

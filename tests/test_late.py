@@ -148,3 +148,27 @@ def test_a_malformed_late_policy_names_its_line(tmp_path):
     run = grader("check", str(SAMPLES / "correct"), "--rubric", str(rubric))
     line = next(i for i, row in enumerate(rubric.read_text().splitlines(), 1) if "due: soon" in row)
     assert run.returncode == 2 and ":%d: late.due" % line in run.stderr, run.stderr
+
+
+def test_a_gradescope_export_is_a_class(tmp_path):
+    """Students by name and id from submission_metadata.yml, times from it, no error row for the file itself."""
+    rubric = late_rubric(tmp_path)
+    root = tmp_path / "assignment_4410_export"
+    for folder in ("submission_5000000", "submission_5000001"):
+        shutil.copytree(SAMPLES / "correct", root / folder)
+    (root / "submission_metadata.yml").write_text(
+        "submission_5000000:\n  :submitters:\n  - :name: Ana Lima\n    :sid: '12345'\n    :email: ana@uni.edu\n"
+        "  :created_at: 2026-10-31 19:59:00.123456789 -04:00\n  :score: 0.0\n"
+        "submission_5000001:\n  :submitters:\n  - :name: Bo Chen\n    :sid: '23456'\n  - :name: Cy Diaz\n"
+        "    :sid: '34567'\n  :created_at: 2026-11-02 06:00:00.000000000 +00:00\n")
+    db = tmp_path / "g.db"
+    run = grader("batch", str(root), "--db", str(db), "--rubric", str(rubric), "--quiet")
+    assert run.returncode == 0, run.stderr
+    rows = exported(db)
+    assert set(rows) == {"Ana Lima_12345", "Bo Chen_23456", "Cy Diaz_34567"}
+    assert (rows["Ana Lima_12345"]["late"], rows["Ana Lima_12345"]["score"]) == (False, 40)   # 23:59 UTC: on time
+    assert (rows["Bo Chen_23456"]["late_hours"], rows["Bo Chen_23456"]["score"]) == (30.0, 32)
+    assert rows["Cy Diaz_34567"]["score"] == 32
+    feedback = tmp_path / "fb"
+    assert grader("feedback", "--db", str(db), "--out", str(feedback)).returncode == 0
+    assert "submitted by Bo Chen (23456), Cy Diaz (34567)" in (feedback / "Cy Diaz_34567.md").read_text()
