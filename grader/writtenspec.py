@@ -186,5 +186,5 @@ def _read_convention(value: Any, at: At) -> Convention:
         if spec.get("kind", "real") not in VARIABLE_KINDS:
             raise where.error("variable %s: kind must be one of %s" % (var, ", ".join(VARIABLE_KINDS)))
     define = _strings(data.get("define", []) or [], at.child(data, "define") if "define" in data else at, "relations")
-    index = _strings(data.get("index", ["i", "k"]), at, "index letters")
+    index = _strings(data.get("index", ["i", "j", "k"]), at, "index letters")
     return Convention(str(name), dims, variables, define, index)

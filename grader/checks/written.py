@@ -47,6 +47,8 @@ def written_result(answer, reference, opts, rng) -> CheckResult:
     final = final_member(statement.chain)
     shown = render(final)
     convention, error = answer.choose(final)
+    if convention is None and undefined_name(error):
+        statement, final, convention, error = _own_variable(answer, statement, final, error)
     if convention is None:
         failed = answer.trials(answer.conventions[0])[0].failed
         if getattr(error, "undefined", None) in failed and not undefined_name(failed[error.undefined]):
@@ -95,6 +97,23 @@ def written_result(answer, reference, opts, rng) -> CheckResult:
                                 verdict="incorrect", **details)
     return CheckResult.fail("your result %s is not right%s" % (shown, ": " + why if why else ""), 0.0,
                             verdict="incorrect", **details)
+
+
+def _own_variable(answer, statement, final, error):
+    """σ'(z) = σ(z)(1 − σ(z)): a scalar part answered in a letter of the student's own, read in the part's."""
+    from ..written.answer import final_member
+    from ..written.latex import rename
+    from ..written.mathtext import Statement
+    name = getattr(error, "undefined", None)
+    scalar = [c for c in answer.conventions if c.scalar and len(c.variables) == 1]
+    if not name or not scalar or len(name) != 1:
+        return statement, final, None, error
+    table = {name: next(iter(scalar[0].variables))}
+    chain = [rename(m, table) for m in statement.chain]
+    renamed = Statement(statement.text, chain, None, statement.display, statement.where)
+    final = final_member(chain)
+    convention, error = answer.choose(final)
+    return renamed, final, convention, error
 
 
 def _componentwise(answer, final, got, want, convention):

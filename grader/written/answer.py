@@ -58,7 +58,7 @@ class Convention:
     dims: Mapping[str, int]
     variables: Mapping[str, Mapping[str, Any]]
     define: Sequence[str] = ()
-    index: Sequence[str] = ("i", "k")
+    index: Sequence[str] = ("i", "j", "k")
 
     @property
     def scalar(self) -> bool:
@@ -145,6 +145,9 @@ class Trial:
         shapes = {int(v): k for k, v in convention.dims.items()}
         size = max([int(v) for v in convention.dims.values()] or [3])
         index = {letter: int(rng.integers(size)) for letter in convention.index}
+        hot = [v for name, v in values.items() if convention.variables[name].get("kind") == "onehot"]
+        if hot and "k" in index:
+            index["k"] = int(np.argmax(hot[0]))     # "k, the true class": y_k = 1, CE = −log ŷ_k
         ev = Evaluator(values, {}, index, [], shapes)
         for text in convention.define:
             chain = answer.notation.parse(text)
@@ -165,6 +168,18 @@ def _define(ev: Evaluator, chain, variables: set, failed: Dict[str, str]) -> Non
         return
     if is_function_definition(chain) and lhs[3] is None:
         ev.functions[lhs[1]] = (lhs[2][0][1], chain[1])
+        return
+    last = chain[-1]
+    if lhs[0] != "sym" and last is not None and last[0] == "sym" and last[2] is None \
+            and last[1] not in variables and last[1] != "e" and last[1] not in ev.values:
+        # ∂J/∂z₂ = ŷ − y ≜ δ₁: a name given at the end is defined by what comes before it
+        _define(ev, [last] + list(reversed(chain[1:-1])), variables, failed)
+    if lhs[0] == "label":
+        # ∂CE/∂z₃ = δ₃ = ŷ − y: the name given on the way is defined by what follows it
+        named = [k for k, m in enumerate(chain[1:-1], 1) if m is not None and m[0] == "sym" and m[2] is None
+                 and m[1] not in variables and m[1] != "e"]
+        if named:
+            _define(ev, chain[named[0]:], variables, failed)
         return
     if lhs[0] != "sym" or lhs[2] is not None or lhs[1] in variables or lhs[1] == "e":
         return

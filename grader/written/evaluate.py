@@ -21,6 +21,11 @@ from .render import render
 MAX_NODES = 2000     # an expression larger than this is not evaluated (hostile or unreadable)
 
 
+def _kronecker(name: str, sub, index) -> bool:
+    pair = sub if name == "delta" else name[5:] if name.startswith("delta") and sub is None else ""
+    return bool(pair) and len(pair) == 2 and all(letter in index for letter in pair)
+
+
 class EvalError(ValueError):
     """The expression has no value here: an unknown name, shapes that do not combine, a label.
 
@@ -52,6 +57,7 @@ BUILTINS: Dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "sigmaprime": lambda v: _sigma(v) * (1.0 - _sigma(v)),
     "CE": None,      # two arguments: see Evaluator._call
     "diag": lambda v: np.diag(v.reshape(-1)) if 1 in v.shape else np.diag(np.diag(v)),
+    "max": lambda v: np.array([[v.max()]]), "min": lambda v: np.array([[v.min()]]),
 }
 
 
@@ -117,6 +123,10 @@ class Evaluator:
             value = np.array([[np.e]])
         elif name in self.values:
             value = self.values[name]
+        elif _kronecker(name, sub, self.index):
+            # the Kronecker delta δ_ik: 1 where the two indices meet (ŷ_i − δ_ik is ŷ − y with k the true class)
+            pair = sub or name[5:]
+            return np.array([[float(self.index[pair[0]] == self.index[pair[1]])]])
         else:
             raise EvalError("%s is not defined" % render(("sym", name, None)), name)
         return value if sub is None else self._pick(value, sub, render(("sym", name, None)))

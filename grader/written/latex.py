@@ -23,7 +23,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 MAX_CHARS = 4000        # one statement; longer is not an answer anyone can grade by reading
 MAX_DEPTH = 40          # bracket nesting
 
-FUNCTIONS = {"sigma", "softmax", "exp", "log", "CE", "sigmaprime", "diag", "tanh", "sigmoid"}
+FUNCTIONS = {"sigma", "softmax", "exp", "log", "CE", "sigmaprime", "diag", "tanh", "sigmoid", "max", "min"}
 INDEX_LETTERS = set("ijklmnt")
 GREEK = {"sigma", "delta", "theta", "omega", "alpha", "beta", "gamma", "lambda", "mu", "phi", "psi",
          "epsilon", "varepsilon", "eta", "tau", "rho", "xi", "zeta", "kappa", "nu", "pi", "chi",
@@ -72,6 +72,9 @@ def _matching(text: str, open_at: int) -> int:
     raise MathError("a brace opened here never closes: %s" % text[open_at:open_at + 30])
 
 
+_NAME_ONLY = re.compile(r"\s*(\\[A-Za-z]+\s*|[A-Za-z0-9]|_\{?[A-Za-z0-9]{1,3}\}?)+\s*")
+
+
 def _unwrap(text: str) -> str:
     """``\\mathbf{W}_1`` -> ``W_1``: typefaces carry no meaning here (``\\mathbf{1}`` is the ones vector)."""
     text = re.sub(r"\\(mathbf|boldsymbol|bm|mathbb)\s*\{\s*1\s*\}", r"\\ones ", text)
@@ -84,6 +87,10 @@ def _unwrap(text: str) -> str:
         word = match.group(1)
         if word in ("text", "textbf", "textit", "operatorname", "mathrm") and re.fullmatch(r"\s*[A-Za-z]{2,}\s*", inner):
             inner = " " + inner.strip() + " "
+        if word not in ("text", "textbf", "textit", "operatorname") and _NAME_ONLY.fullmatch(inner):
+            # \mathbf{xW}_1, \boldsymbol{\delta}_3: names in bold, no group (a subscript belongs to the last one)
+            text = text[:match.start()] + " " + inner + " " + text[close + 1:]
+            continue
         text = text[:match.start()] + "{" + inner + "}" + text[close + 1:]
     raise MathError("too many typeface commands")
 
@@ -106,6 +113,37 @@ def _drop_braces(text: str) -> str:
     raise MathError("too many braces")
 
 
+_OLD_TYPEFACE = re.compile(r"\\(bf|rm|it|sf|tt|bm|mathbfit|textrm|textsf|texttt|mathtt)(?![A-Za-z])\s*(?=[{\sA-Za-z\\])")
+_HAT_SUBSCRIPT = re.compile(r"\\hat\s*\{\s*([A-Za-z])\s*_\s*\{?\s*([A-Za-z0-9]{1,3})\s*\}?\s*\}")
+_LAYER_INDEX = re.compile(r"(?<![A-Za-z\\])([WbzhaU]|\\delta)\s*\^\s*\{\s*\(\s*(\d)\s*\)\s*(\^?\s*(?:T|\\top|\\intercal))?\s*\}")
+_THEREFORE = re.compile(r"\\(therefore|because|implies|Rightarrow|Longrightarrow)(?![A-Za-z])")
+
+
+_FUNCTION_POWER = re.compile(r"(\\sigma|σ|sigma|softmax)\s*([\^_])\s*\{?\s*(\w)\s*\}?\s*\(")
+
+
+def _power_of_call(text: str) -> str:
+    """``σ^2(x)`` -> ``σ(x)^{2}``, ``softmax_j(x)`` -> ``softmax(x)_{j}``: a power or a component of the value."""
+    for _ in range(50):
+        match = _FUNCTION_POWER.search(text)
+        if not match:
+            return text
+        depth, k = 0, match.end() - 1
+        for k in range(match.end() - 1, len(text)):
+            depth += {"(": 1, ")": -1}.get(text[k], 0)
+            if depth == 0:
+                break
+        else:
+            return text
+        text = "%s%s%s%s{%s}%s" % (text[:match.start()], match.group(1), text[match.end() - 1:k + 1],
+                                   match.group(2), match.group(3), text[k + 1:])
+    return text
+
+
+def _layer(match) -> str:
+    return "%s_{%s}%s" % (match.group(1), match.group(2), "^T" if match.group(3) else "")
+
+
 _SPACING_HAT = re.compile(r"ˆ\s*([A-Za-z])")                     # a PDF's text layer: "ˆy" is ŷ
 _FLAT_PARTIAL = re.compile(r"^\s*∂\s*([^\s=∂]+)\s*∂\s*([^\s=∂]+)\s*(?==)")   # "∂J ∂x = ...": a fraction flattened
 
@@ -113,6 +151,13 @@ _FLAT_PARTIAL = re.compile(r"^\s*∂\s*([^\s=∂]+)\s*∂\s*([^\s=∂]+)\s*(?==)
 def normalize(text: str) -> str:
     """Notation-independent spelling: Unicode, spacing, typefaces, transposes and tags removed or unified."""
     text = re.sub(r"[_^]\s*\{\s*\}", "", text)        # Word's n-ary sums leave empty limits: \sum_{j}^{}
+    text = _OLD_TYPEFACE.sub("", text)                   # {\bf x}, \bf{x}: a typeface, no meaning here
+    text = text.replace(r"\_", "_").replace(r"\cfrac", r"\frac").replace(r"\widehat", r"\hat")
+    text = _HAT_SUBSCRIPT.sub(r"\\hat{\1}_{\2}", text)  # \hat{y_i} is \hat{y}_i
+    text = _LAYER_INDEX.sub(_layer, text)               # W^{(2)T} is W_2^T: the layer as a superscript
+    text = _THEREFORE.sub(" ", text)
+    text = _power_of_call(text)
+    text = re.sub(r"\\(triangleq|coloneqq|doteq|eqqcolon|stackrel\{\w*\}\{=\})(?![A-Za-z])|:=", "=", text)   # "defined as"
     text = _FLAT_PARTIAL.sub(r"\\frac{∂ \1}{∂ \2} ", _SPACING_HAT.sub(r"\\hat{\1}", text))
     for key, value in UNICODE.items():
         text = text.replace(key, value)
@@ -126,6 +171,7 @@ def normalize(text: str) -> str:
     text = re.sub(r"\^\s*'", "'", text)
     text = _DROP.sub(" ", text)
     text = _unwrap(text)
+    text = re.sub(r"(?<![_^\\A-Za-z])\{\s*\}", " ", text)     # a group emptied above: \boldsymbol{\therefore}
     text = _TRANSPOSE.sub(" ^T ", text)
     # ASCII: "a o b" is an elementwise product; d/dx f is a derivative operator
     text = re.sub(r"(?<=\s)o(?=\s)", r"\\circ ", text)
@@ -343,7 +389,7 @@ class _Parser:
         kind, value = self.take()
         if kind == "num":
             return ("num", float(value))
-        if kind == "word" and value in ("sum", "sqrt"):
+        if kind == "word" and value in ("sum", "sqrt", "max", "min"):
             return self.command(value)
         if kind == "word":
             return _word(value)
@@ -362,7 +408,7 @@ class _Parser:
     def command(self, name: str):
         if name == "frac":
             top, bottom = self.group_tokens(), self.group_tokens()
-            if _is_derivative(top) and _is_derivative(bottom):
+            if _is_derivative(top) and _is_derivative(bottom) or _delta_derivative(top, bottom):
                 return ("label", "d%s/d%s" % (_plain(top), _plain(bottom)))
             return ("div", _Parser(top).whole(), _Parser(bottom).whole())
         if name == "sqrt":
@@ -384,6 +430,11 @@ class _Parser:
                 return ("sym", inner[0][1].lstrip("\\") + "hat" * (name in ("hat", "widehat"))
                         + ("tilde" if name == "tilde" else "") + ("bar" if name in ("bar", "overline") else ""), None)
             raise MathError("\\%s over more than a letter" % name)
+        if name in ("max", "min"):      # \max_i x_i: the largest entry (the shift softmax subtracts)
+            if self.peek()[1] == "_":
+                self.take()
+                self.raw_script()
+            return ("call", name, [self.postfix()], None)
         if name in ("exp", "log", "ln"):
             fname = "exp" if name == "exp" else "log"
             if self.peek()[1] == "(":
@@ -496,8 +547,14 @@ def _is_derivative(tokens) -> bool:
     return first[0] == "word" and bool(re.fullmatch(r"d(?!elta)[A-Za-z]{1,6}\d*", first[1]))
 
 
+def _delta_derivative(top, bottom) -> bool:
+    """``\\frac{\\delta CE}{\\delta \\theta_i}``: δ written for ∂, on both sides, each before a name."""
+    return (len(top) > 1 and len(bottom) > 1 and top[0] == ("cmd", r"\delta") == bottom[0]
+            and top[1][1] != "_" and bottom[1][1] != "_")
+
+
 def _plain(tokens) -> str:
-    if tokens and tokens[0] in (("word", "d"), ("cmd", r"\partial")):
+    if tokens and tokens[0] in (("word", "d"), ("cmd", r"\partial"), ("cmd", r"\delta")):
         tokens = tokens[1:]
     elif tokens and tokens[0][0] == "word" and _is_derivative(tokens[:1]):
         tokens = [("word", tokens[0][1][1:])] + list(tokens[1:])     # "dx", kept whole as a known word

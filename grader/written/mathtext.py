@@ -25,6 +25,8 @@ _MATH = re.compile(
 _INNER_ENV = re.compile(r"\\(begin|end)\{(split|aligned|gathered|alignedat|array|align|equation|gather|eqnarray"
                         r"|multline|flalign)\*?\}(\{[^}]*\})?")
 _CASES = re.compile(r"\\begin\{(cases|pmatrix|bmatrix|matrix)\}.*?\\end\{\1\}", re.S)
+# softmax(x + c) = [⋮ ; e^(x_j + c)/Σ ; ⋮]: the definition written out as a column; the component chain follows
+_ELIDED_VECTOR = re.compile(r"=?\s*\\begin\{([pbv]?matrix)\}(?=(?:(?!\\end\{\1\}).)*\\[vcd]dots).*?\\end\{\1\}", re.S)
 _EQNUMBER = re.compile(r"(\\qquad|\\quad|\s)*\(\s*\d{1,3}(\.\d+)?\s*\)\s*$")
 _CODE = re.compile(r"```.*?```|~~~.*?~~~", re.S)
 _PROSE_SPLIT = re.compile(r"\s(?:where|with|since|because|and|so|thus|hence|then|for|if|which|as)\s", re.I)
@@ -48,6 +50,9 @@ class Statement:
 
 def _rows(body: str) -> List[str]:
     body = _INNER_ENV.sub(" ", body)
+    body = _ELIDED_VECTOR.sub(" ", body)
+    if not body.strip() or re.fullmatch(r"[^=]*=\s*", body.strip()):
+        return []
     if _CASES.search(body):
         return [body]          # piecewise definitions are kept whole: unreadable, so a TA looks
     rows = re.split(r"\\\\(?:\[[^\]]*\])?|\\q?quad(?![A-Za-z])|;", body)

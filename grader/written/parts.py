@@ -20,10 +20,11 @@ from .sources import Document
 _MARKED = re.compile(r"^\s*(?:#{1,6}\s*|\\(?:sub)*section\*?\s*\{|\\paragraph\*?\s*\{|\\item\s*\[|\*\*|__|\\textbf\{)")
 _STRIP = re.compile(r"\\(?:mathbf|textbf|boldsymbol|mathrm|text|emph|textit)\s*\{|[$*_{}\[\]#`]|\\(?:sub)*section\*?|\\paragraph\*?|\\item")
 _QLETTER = re.compile(r"^(?:question|problem|part|exercise|q)?\s*(\d)(?:\s*\.\s*\d)?\s*[.(]?\s*\(?\s*([a-h])\s*\)?(?=$|[\s.:)\-,(])", re.I)
-_LETTER = re.compile(r"^(?:question|problem|part|exercise)?\s*\(\s*([a-h])\s*\)|^([a-h])\)", re.I)
+_LETTER = re.compile(r"^(?:question|problem|part|exercise)?\s*\(\s*([a-h])\s*\)|^([a-h])\)|^([a-h])\.(?=\s)", re.I)
 _QUESTION = re.compile(r"^(?:question|problem|exercise|section)\s*(\d)\b|^(\d)\b(?![.\d]*\s*\(?[a-h]\b)", re.I)
 _TRAILING_Q = re.compile(r"\b(\d)\s*$")
 _SUBSTEP = re.compile(r"^(step|case|stage|method|approach|way|example|equation|eq|lemma|claim|hint|note|part)\b", re.I)
+_LIST_TITLE = re.compile(r"^(\d)\.\s+[A-Z][\w-]*(?:\s+[A-Za-z][\w-]*){0,4}\s*$")
 _POINTS_Q = re.compile(r"^(\d)\s*\.?\s+[A-Za-z][\w\- ,]{2,60}\(\s*\d+\s*(?:points?|pts)\b[^)]{0,30}\)", re.I)
 _LATEX_SECTION = re.compile(r"^\s*\\section\s*\{")      # numbered: LaTeX counts it even when its title has no number
 
@@ -49,10 +50,10 @@ def heading_label(line: str) -> Tuple[Optional[str], Optional[str]]:
     if match and (marked or len(text) < 120 or text[match.end():match.end() + 1] in (")", ":", ".")):
         return match.group(1), match.group(2).lower()
     match = _LETTER.match(text)
-    if match:
-        return None, (match.group(1) or match.group(2)).lower()
-    match = _POINTS_Q.match(text)
-    if match:               # a PDF's "3 word2vec (40 points)"
+    if match and (match.group(3) is None or marked or len(text) < 200):
+        return None, (match.group(1) or match.group(2) or match.group(3)).lower()
+    match = _POINTS_Q.match(text) or _LIST_TITLE.match(line.strip())
+    if match:               # a PDF's "3 word2vec (40 points)"; a list's "2. Neural Network Basics"
         return match.group(1), None
     if marked or re.match(r"^(question|problem|exercise|section)\b", text, re.I):
         match = _QUESTION.match(text)

@@ -17,6 +17,7 @@ import numpy as np
 from ..checks.base import CheckResult
 from .answer import Answer
 from .evaluate import EvalError, close, walk
+from .latex import rename
 from .render import render
 
 
@@ -34,30 +35,43 @@ def _members(answer: Answer) -> Tuple[List[List[tuple]], Optional[str]]:
     return members, None
 
 
-def _comparable(a: np.ndarray, b: np.ndarray, index: int) -> Tuple[np.ndarray, np.ndarray]:
-    """A vector and a number compare at the proof's index i (softmax(x + c) vs softmax(x + c)_i)."""
+def _comparable(a, b) -> Tuple[np.ndarray, np.ndarray]:
+    """A vector and a number compare at the number's own index (softmax(x + c) vs softmax(x + c)_j)."""
+    (a, at), (b, bt) = a, b
     if a.shape != b.shape:
         if a.size == 1 and b.size > 1:
-            b = np.array([[b.flat[index % b.size]]])
+            b = np.array([[b.flat[at % b.size]]])
         elif b.size == 1 and a.size > 1:
-            a = np.array([[a.flat[index % a.size]]])
+            a = np.array([[a.flat[bt % a.size]]])
     return a, b
+
+
+def _valued(answer: Answer, member, convention) -> List[Tuple[np.ndarray, int]]:
+    """``member``'s value in every trial, with the index its free letter stands for there (i if none)."""
+    letters = [n[2] for n in walk(member) if n[0] in ("sym", "index") and n[2] in convention.index]
+    bound = {n[1] for n in walk(member) if n[0] == "sum"}
+    letter = next((l for l in letters if l not in bound), "i")
+    return [(v, t.evaluator.index.get(letter, 0))
+            for v, t in zip(answer.values(member, convention), answer.trials(convention))]
+
+
+def _same(a, b) -> bool:
+    return all(close(*_comparable(x, y)) for x, y in zip(a, b))
 
 
 def first_broken_step(answer: Answer, chain, convention) -> Optional[str]:
     """The first consecutive equality of ``chain`` that does not hold, as text; None if all that can be computed hold."""
-    indices = [t.evaluator.index.get("i", 0) for t in answer.trials(convention)]
     previous = None
     for member in chain:
         if member is None or any(n[0] == "label" for n in walk(member)):
             previous = None      # after "= ∂J/∂x =" comes the derivative, not the value before it
             continue
         try:
-            value = answer.values(member, convention)
+            value = _valued(answer, member, convention)
         except EvalError:
             previous = None      # a step that cannot be computed: no claim about its neighbours
             continue
-        if previous is not None and not all(close(*_comparable(a, b, i)) for a, b, i in zip(previous[1], value, indices)):
+        if previous is not None and not _same(previous[1], value):
             return "%s = %s" % (render(previous[0]), render(member))
         previous = (member, value)
     return None
@@ -73,59 +87,105 @@ def judge_proof(answer: Answer, opts) -> CheckResult:
     if unreadable:
         return CheckResult.fail(unreadable, 0.0, verdict="needs_review")
     convention = answer.conventions[0]
-    indices = [t.evaluator.index.get("i", 0) for t in answer.trials(convention)]
-    steps: List[Tuple[tuple, List[np.ndarray]]] = []
+    other = constant.upper() if constant.islower() else constant.lower()
+    if not any(_mentions(m, constant) for st in members for m in st) and any(
+            _mentions(m, other) for st in members for m in st):
+        members = [[rename(m, {other: constant}) for m in st] for st in members]     # e^(x_i + C): the same c
+    chains: List[List[Tuple[tuple, List[np.ndarray]]]] = []
     for statement in members:
+        if statement[0] == ("sym", constant, None):
+            continue          # "c = −max_i x_i": what the constant is, not a step of the proof
         valued, undefined = [], None
         for member in statement:
             if any(n[0] == "label" for n in walk(member)):
                 continue
             try:
-                valued.append((member, answer.values(member, convention)))
+                valued.append((member, _valued(answer, member, convention)))
             except EvalError as exc:
                 if "not defined" in str(exc) or "not bound" in str(exc):
                     undefined = undefined or (member, exc)
         if undefined and valued:
             return CheckResult.fail("the step %s uses something the proof does not define (%s)" % (
                 render(undefined[0]), undefined[1]), 0.0, verdict="needs_review")
-        steps.extend(valued)     # a statement in other letters only (e^(a+b) = e^a e^b) is a remark
-    if len(steps) < 2:
+        if valued:
+            chains.append(valued)     # a statement in other letters only (e^(a+b) = e^a e^b) is a remark
+    if sum(len(c) for c in chains) < 2:
         return CheckResult.fail("no chain of equalities found to check", 0.0, verdict="needs_review")
-    start = answer.values(answer.notation.parse(opts["start"])[-1], convention)
-    end = answer.values(answer.notation.parse(opts["end"])[-1], convention)
+    start = _valued(answer, answer.notation.parse(opts["start"])[-1], convention)
+    end = _valued(answer, answer.notation.parse(opts["end"])[-1], convention)
+    equal = _same
 
-    def equal(a: List[np.ndarray], b: List[np.ndarray]) -> bool:
-        return all(close(*_comparable(x, y, i)) for x, y, i in zip(a, b, indices))
-
-    for k in range(1, len(steps)):
-        if equal(steps[k - 1][1], steps[k][1]):
-            continue
-        step = "%s = %s" % (render(steps[k - 1][0]), render(steps[k][0]))
-        named = _named(answer, steps[k][1], opts, convention, equal)
-        if named:
-            return CheckResult.fail("the step %s does not hold: %s" % (step, named), 0.0, verdict="incorrect",
-                                    step=step)
-        if k + 1 < len(steps) and equal(steps[k - 1][1], steps[k + 1][1]):
-            return CheckResult.fail("the step %s does not hold, but the steps around it agree: perhaps a typo; "
-                                    "a TA reads it" % step, 0.0, verdict="needs_review", step=step)
-        fraction = opts["slip_credit"] if k == len(steps) - 1 else 0.0
-        return CheckResult.fail("the step %s does not hold for a number %s" % (step, constant), fraction,
-                                verdict="incorrect", step=step)
-    if not equal(steps[0][1], start) or not equal(steps[-1][1], end):
-        return CheckResult.fail("the chain runs from %s to %s, not from %s to %s" % (
-            render(steps[0][0]), render(steps[-1][0]), opts["start"], opts["end"]), 0.0, verdict="incorrect")
+    for steps in chains:          # each statement's own steps; a new statement is not a step from the last
+        for k in range(1, len(steps)):
+            if equal(steps[k - 1][1], steps[k][1]):
+                continue
+            step = "%s = %s" % (render(steps[k - 1][0]), render(steps[k][0]))
+            named = _named(answer, steps[k][1], opts, convention, equal)
+            if named:
+                return CheckResult.fail("the step %s does not hold: %s" % (step, named), 0.0, verdict="incorrect",
+                                        step=step)
+            if k + 1 < len(steps) and equal(steps[k - 1][1], steps[k + 1][1]):
+                return CheckResult.fail("the step %s does not hold, but the steps around it agree: perhaps a typo; "
+                                        "a TA reads it" % step, 0.0, verdict="needs_review", step=step)
+            last = steps is chains[-1] and k == len(steps) - 1
+            return CheckResult.fail("the step %s does not hold for a number %s" % (step, constant),
+                                    opts["slip_credit"] if last else 0.0, verdict="incorrect", step=step)
+    route = _route(chains, start, end, constant, equal)
+    if route is None:
+        first = chains[0]
+        return CheckResult.fail("no chain of steps runs from %s, written with %s, to %s: %s" % (
+            opts["start"], constant, opts["end"], "it starts from the claim itself, which a proof may not assume"
+            if _claim_first(first, constant) else "it runs from %s to %s" % (render(first[0][0]), render(first[-1][0]))),
+            0.0, verdict="incorrect")
     factor = answer.notation.parse(opts["factor"])[-1] if opts["factor"] else None
-    if factor is not None and not any(_has(m, factor) for m, _ in steps):
+    if factor is not None and not any(_has(m, factor) for m, _ in route):
         return CheckResult.fail("every step holds, but none shows %s factoring out; a TA decides whether the "
                                 "steps are enough" % render(factor), 0.0, verdict="needs_review")
-    return CheckResult.ok("every step holds (%d steps, %s a number)" % (len(steps) - 1, constant), verdict="correct")
+    return CheckResult.ok("every step holds (%d steps, %s a number)" % (len(route) - 1, constant), verdict="correct")
+
+
+def _mentions(node, constant: str) -> bool:
+    return any(n[0] == "sym" and n[1] == constant for n in walk(node))
+
+
+def _claim(member) -> bool:
+    """``softmax(x + c)`` or ``softmax(x)_i``: the claim's own words, not a step of a proof."""
+    node = member[1] if member[0] == "index" else member
+    return node[0] == "call" and node[1] == "softmax"
+
+
+def _claim_first(chain, constant: str) -> bool:
+    return len(chain) >= 2 and not _mentions(chain[0][0], constant) or \
+        len(chain) == 2 and all(_claim(m) for m, _ in chain)
+
+
+def _route(chains, start, end, constant: str, equal) -> Optional[List[tuple]]:
+    """The steps from a member written with the constant (worth ``start``) to one worth ``end``
+    without it, through statements that each begin where the last one ended; None if there is none.
+
+    The claim stated as an equation (``softmax(x + c) = softmax(x)``) is no route, and a chain that
+    begins without the constant (``softmax(x) = … = softmax(x)``) assumes what it proves.
+    """
+    route: List[tuple] = []
+    for steps in chains:
+        if len(steps) == 2 and all(_claim(m) for m, _ in steps):
+            continue
+        if _mentions(steps[0][0], constant) and equal(steps[0][1], start):
+            route = list(steps)
+        elif route and equal(steps[0][1], route[-1][1]):
+            route.extend(steps[1:])
+        else:
+            continue
+        if not _mentions(route[-1][0], constant) and equal(route[-1][1], end):
+            return route
+    return None
 
 
 def _named(answer: Answer, value, opts, convention, equal) -> Optional[str]:
     """The rubric's description of a known wrong step that ``value`` is, if any."""
     for mistake in opts.get("mistakes") or []:
         try:
-            if equal(value, answer.values(answer.notation.parse(mistake["result"])[-1], convention)):
+            if equal(value, _valued(answer, answer.notation.parse(mistake["result"])[-1], convention)):
                 return mistake["says"]
         except EvalError:
             continue
