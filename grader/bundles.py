@@ -456,6 +456,10 @@ def public_rubric(rubric_path: Path) -> dict:
     :func:`written_left_out` names what went.
     """
     data = yaml.safe_load(rubric_path.read_text(encoding="utf-8"))
+    # Before the deadline a kit names a mistake, not its fix: unless the course chose formula hints for the
+    # kit too, the rubric's hints (2c's is the backward pass) stay out of it.
+    policy = data.setdefault("policy", {})
+    policy.setdefault("hints", "mistake")
     questions = []
     for question in data.get("questions", []):
         parts = [part for part in question.get("parts", []) if "written" not in part]
@@ -463,6 +467,8 @@ def public_rubric(rubric_path: Path) -> dict:
             continue
         for part in parts:
             for i, check in enumerate(part.get("checks", [])):
+                if policy["hints"] != "formula":
+                    check.pop("hint", None)
                 if check.get("visibility", "visible") != "visible":
                     part["checks"][i] = {k: check[k] for k in ("id", "kind", "points", "visibility", "title")
                                          if k in check}

@@ -337,17 +337,26 @@ def feedback(db_path: str, out_dir: str, fmt: str) -> None:
 @click.option("--db", "db_path", default="grades.db", show_default=True, metavar="FILE")
 @click.option("--out", "out_path", default="report.html", show_default=True, metavar="FILE")
 @click.option("--feedback-dir", default=None, metavar="DIR",
-              help="Link each student to DIR/<student>.md (as written by `grader feedback`), relative to the report.")
+              help="Link each student to DIR/<student>.md: the folder `grader feedback --out DIR` wrote, as you typed "
+                   "it there (the links work wherever the report is written).")
 def report(db_path: str, out_path: str, feedback_dir: str | None) -> None:
     """One self-contained HTML page about the whole class."""
     from .gradebook import iter_results
     from .report.html import render as render_html
     from .report.summary import class_summary
     from .gradebook import Gradebook
-    summary = class_summary(list(iter_results(Path(db_path))))
+    from .report.export import student_row
+    from .report.html import feedback_link
+    rows = list(iter_results(Path(db_path)))
+    summary = class_summary(rows)
     with Gradebook(Path(db_path)) as book:
         flagged = book.similar()
-    _write(render_html(summary, feedback_dir=feedback_dir, similar=flagged), out_path)
+    if feedback_dir is not None:
+        feedback_dir, warning = feedback_link(feedback_dir, out_path)
+        if warning:
+            click.echo("grader: warning: %s" % warning, err=True)
+    _write(render_html(summary, feedback_dir=feedback_dir, similar=flagged, students=[student_row(r) for r in rows]),
+           out_path)
     click.echo("wrote %s" % out_path)
 
 
@@ -558,9 +567,9 @@ def gradescope() -> None:
 @click.option("--out", "out_path", metavar="FILE", default="autograder.zip", show_default=True)
 def gradescope_build(rubric_path: str | None, out_path: str) -> None:
     """Build the autograder zip to upload to Gradescope."""
-    from .bundles import build_gradescope
+    from .bundles import build_gradescope, kit_rubric_path
     from .rubric import default_rubric_path
-    path = build_gradescope(Path(rubric_path) if rubric_path else default_rubric_path(), Path(out_path))
+    path = build_gradescope(kit_rubric_path(rubric_path) if rubric_path else default_rubric_path(), Path(out_path))
     click.echo("wrote %s" % path)
 
 

@@ -482,8 +482,10 @@ def call_order(part_id: str, seed: int, counts: Sequence[int]) -> List[Tuple[int
 
 
 def _after_submission(spec) -> CheckOutcome:
-    outcome = score_check(spec, 0.0, "graded after submission (a hidden check worth %g points)" % spec.points, {})
-    outcome.hint = None
+    """A hidden check in the kit: not run, not failed, and out of the total (the kit can see only the rest)."""
+    outcome = score_check(spec, 1.0, "graded after submission (a hidden check worth %g points)" % spec.points,
+                          {"after_submission": spec.points})
+    outcome.score = outcome.max_score = 0.0
     return outcome
 
 

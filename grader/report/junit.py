@@ -35,7 +35,9 @@ def render(result: SubmissionResult) -> str:
             for check in part.checks:
                 case = ET.SubElement(suite, "testcase", classname=_x("%s.%s" % (question.id, part.id)),
                                      name=_x("%s (%s)" % (check.id, pts(check.score, check.max_score))))
-                if not check.passed:
+                if check.details.get("after_submission"):    # the kit's hidden checks: not run here
+                    ET.SubElement(case, "skipped", message="graded after submission")
+                elif not check.passed:
                     first = (_x(check.message).splitlines() or [""])[0]   # an empty message has no line
                     failure = ET.SubElement(case, "failure", message=first[:500], type=_x(part.status))
                     failure.text = _x(check_text(part, check))

@@ -9,11 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..scoring import SubmissionResult
-from .common import clean, verdict_label, written_lines
-
-
-def _pts(score: float, max_score: float) -> str:
-    return "%g/%g" % (score, max_score)
+from .common import clean, pts as _pts, verdict_label, written_lines
 
 
 def _t(text) -> str:
@@ -54,6 +50,10 @@ def render(result: SubmissionResult, console: Console) -> None:
                 table.add_row(Padding(_plain(p.checks[0].message if p.checks else ""), (0, 0, 0, 2)), "", style="red")
                 continue
             for c in p.checks:
+                if c.details.get("after_submission"):
+                    table.add_row(Text("  · ") + _plain(c.id) + Text("  graded after submission", style="dim"),
+                                  Text("(%g)" % c.details["after_submission"], style="dim"))
+                    continue
                 if c.passed:
                     table.add_row(Text("  ✓ ") + _plain(c.id), _pts(c.score, c.max_score))
                     continue
@@ -79,6 +79,9 @@ def render(result: SubmissionResult, console: Console) -> None:
     for note in getattr(result, "notes", []) or []:
         console.print(_plain("note: " + clean(note)))
     console.print("[bold]Total: %s[/]" % _pts(result.score, result.max_score))
+    later = sum(c.details.get("after_submission") or 0 for p in result.parts() for c in p.checks)
+    if later:   # the kit: hidden checks are out of its total, and not failures
+        console.print(_plain("(what this self-check can see; %g more points are graded after you submit)" % later))
 
 
 def _first_lines(text: str, n: int = 3) -> str:
