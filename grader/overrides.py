@@ -183,9 +183,10 @@ def describe(override: Mapping[str, Any], grader_score: Optional[float], max_sco
                 "a TA looks again" % (override["by"], override["at"][:10]))
     points = override["points"] if override.get("points") is not None else (
         max_score if override.get("verdict") == "correct" else 0.0)
-    text = "adjusted by a TA (%s, %s): %g/%g" % (override["by"], override["at"][:10], points, max_score)
+    # Rounded as every output shows points (report.common.shown), so feedback and export agree.
+    text = "adjusted by a TA (%s, %s): %g/%g" % (override["by"], override["at"][:10], round(points, 2), max_score)
     if grader_score is not None:
-        text += " (the grader gave %g)" % grader_score
+        text += " (the grader gave %g)" % round(grader_score, 2)
     if override.get("comment"):
         text += ": " + override["comment"]
     return text

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -203,3 +204,35 @@ def test_code_groups_of_one_part_can_be_told_apart_in_the_review_index(copy):
     assert len(rows) == 2, rows
     what = [r.split('class="muted what">', 1)[1].split("</div>", 1)[0] for r in rows]
     assert what[0] != what[1] and all(w.startswith("fails: ") for w in what), what
+
+
+def test_the_report_links_feedback_from_anywhere_and_shows_status_lateness_and_decisions(copy, tmp_path):
+    """Item 9: the report written into another folder than the feedback's, links resolved as a browser does."""
+    from urllib.parse import unquote, urljoin
+    from urllib.request import url2pathname
+    root, db = copy
+    (root / "broken.zip").write_bytes(b"not a zip")
+    assert grader("batch", str(root), "--db", str(db), "--rubric", "a1-full", "--quiet").returncode == 0
+    assert grader("override", "--db", str(db), "ada", PART, "3.3333", "--comment", "one slip", "--by", "Ana").returncode == 0
+    work = tmp_path / "work"
+    work.mkdir()
+    assert grader("feedback", "--db", str(db), "--out", "feedback", cwd=work).returncode == 0
+    run = grader("report", "--db", str(db), "--out", "out/class/report.html", "--feedback-dir", "feedback", cwd=work)
+    assert run.returncode == 0 and "warning" not in run.stderr, run.stderr
+    report = work / "out" / "class" / "report.html"
+    page = report.read_text()
+    table = page.split("id='students'", 1)[1].split("</table>", 1)[0]
+    links = [h for h in table.split("href='")[1:]]
+    assert links
+    for href in links:
+        target = Path(url2pathname(unquote(urljoin(report.as_uri(), href.split("'", 1)[0])[len("file://"):])))
+        assert target.is_file(), (href, target)
+    rows = {r.split("'", 1)[0]: r for r in table.split("data-student='")[1:]}
+    assert "data-status='error'" in rows["broken"] and "data-status='graded'" in rows["ada"]
+    assert "%s: 3.33 by Ana: one slip" % PART in rows["ada"]
+    assert "<th>late</th>" in table
+    # points rounded the same way in the report, the feedback and the export
+    csv = grader("export", "--db", str(db), "--format", "csv").stdout
+    outputs = (page, (work / "feedback" / "ada.md").read_text(), csv, grader("export", "--db", str(db),
+                                                                            "--format", "json").stdout)
+    assert all("3.33" in text and "3.3333" not in text for text in outputs)

@@ -18,6 +18,7 @@ from typing import Dict, List, Sequence, Tuple
 
 from ..errors import GraderError
 from ..gradebook import Row
+from .common import shown
 from .export import _text
 
 IDENTITY = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
@@ -67,6 +68,6 @@ def to_canvas(rows: Sequence[Row], roster_text: str, column: str) -> Tuple[str, 
             writer.writerow(cells + [""])
             continue
         matched.add(found.student)
-        writer.writerow(cells + ["%g" % found.score if found.status == "graded" else ""])
+        writer.writerow(cells + [shown(found.score) if found.status == "graded" else ""])
     unmatched = [r.student for r in rows if r.student not in matched]
     return out.getvalue(), missing, unmatched

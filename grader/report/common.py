@@ -111,8 +111,16 @@ def feedback_file(student) -> str:
     return clean(student).replace("/", "\ufffd") + ".md"
 
 
+SHOWN_DECIMALS = 2   # every output rounds points here: a late penalty's 38.80416 is 38.8 in feedback, CSV and report
+
+
+def shown(points: float) -> str:
+    """Points as every output shows them: rounded to SHOWN_DECIMALS, no trailing zeros ('38.8', '40')."""
+    return "%g" % round(float(points), SHOWN_DECIMALS)
+
+
 def pts(score: float, max_score: float) -> str:
-    return "%g/%g" % (score, max_score)
+    return "%s/%s" % (shown(score), shown(max_score))
 
 
 def check_name(part: PartResult, check: CheckOutcome) -> str:

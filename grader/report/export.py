@@ -16,7 +16,7 @@ import json
 from typing import Any, Dict, List
 
 from ..gradebook import Row
-from .common import clean, clean_tree
+from .common import SHOWN_DECIMALS, clean, clean_tree, shown
 
 # A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets (a student
 # zip named '=cmd|...' would run on the teacher's machine). OWASP "CSV Injection": prefix a quote.
@@ -29,22 +29,24 @@ def _text(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def _flat(row: Row) -> Dict[str, Any]:
+def student_row(row: Row) -> Dict[str, Any]:
+    """One student as every class output shows them: the JSON export's object (see :func:`to_json`)."""
     result = row.result_dict() or {}
     failed = row.status == "grader_error"
-    out: Dict[str, Any] = {"student": row.student, "score": None if failed else row.score, "max_score": row.max_score,
+    out: Dict[str, Any] = {"student": row.student, "score": None if failed else _round(row.score),
+                           "max_score": row.max_score,
                            "status": "grader failed: %s" % (row.error or "no reason recorded").removeprefix(
                                "the grader failed: ") if failed else row.status}
     questions, parts, verdicts, adjusted = {}, {}, {}, {}
     for question in result.get("questions", []):
-        questions[question["id"]] = question["score"]
+        questions[question["id"]] = _round(question["score"])
         for part in question["parts"]:
-            parts[part["id"]] = part["score"]
+            parts[part["id"]] = _round(part["score"])
             if part.get("verdict"):
                 verdicts[part["id"]] = part["verdict"]
             if part.get("override"):
                 o = part["override"]
-                adjusted[part["id"]] = {"points": part["score"], "grader_score": part.get("grader_score"),
+                adjusted[part["id"]] = {"points": _round(part["score"]), "grader_score": part.get("grader_score"),
                                         "by": o["by"], "at": o["at"], "comment": o["comment"],
                                         "verdict": o.get("verdict"), "stale": o["stale"]}
     out["questions"], out["parts"], out["verdicts"] = questions, parts, verdicts
@@ -57,6 +59,11 @@ def _flat(row: Row) -> Dict[str, Any]:
     return out
 
 
+def _round(points):
+    """Points as every output shows them (common.SHOWN_DECIMALS): the JSON agrees with the CSV and the report."""
+    return None if points is None else round(float(points), SHOWN_DECIMALS)
+
+
 def _adjusted(adjusted: Dict[str, Dict[str, Any]]) -> str:
     """'part: 3 (grader 0) by ana: comment' per decided part; a stale decision says so and is not applied."""
     out = []
@@ -64,7 +71,7 @@ def _adjusted(adjusted: Dict[str, Dict[str, Any]]) -> str:
         if a["stale"]:
             out.append("%s: stale decision by %s (answer changed; not applied)" % (part, a["by"]))
         else:
-            out.append("%s: %g (grader %g) by %s%s" % (part, a["points"], a["grader_score"], a["by"],
+            out.append("%s: %s (grader %s) by %s%s" % (part, shown(a["points"]), shown(a["grader_score"]), a["by"],
                                                        ": " + a["comment"] if a["comment"] else ""))
     return "; ".join(out)
 
@@ -75,12 +82,12 @@ def to_json(rows: List[Row]) -> str:
 
     Every string is cleaned (JSON needs no formula guard: scripts read it, not spreadsheets).
     """
-    return json.dumps(clean_tree([_flat(r) for r in rows]), indent=2) + "\n"
+    return json.dumps(clean_tree([student_row(r) for r in rows]), indent=2) + "\n"
 
 
 def to_csv(rows: List[Row]) -> str:
     """The CSV export: numeric cells are plain numbers, every text cell goes through :func:`_text`."""
-    flat = [_flat(r) for r in rows]
+    flat = [student_row(r) for r in rows]
     q_ids = list(dict.fromkeys(q for f in flat for q in f["questions"]))
     p_ids = list(dict.fromkeys(p for f in flat for p in f["parts"]))
     v_ids = list(dict.fromkeys(p for f in flat for p in f["verdicts"]))
@@ -90,10 +97,10 @@ def to_csv(rows: List[Row]) -> str:
                      + [v + "_verdict" for v in v_ids] + ["adjusted_by_ta", "late", "late_hours", "late_penalty_percent",
                                                           "graded_at", "error"]])
     for f in flat:
-        writer.writerow([_text(f["student"]), "" if f["score"] is None else "%g" % f["score"], "%g" % f["max_score"],
+        writer.writerow([_text(f["student"]), "" if f["score"] is None else shown(f["score"]), shown(f["max_score"]),
                          _text(f["status"])]
-                        + ["%g" % f["questions"][q] if q in f["questions"] else "" for q in q_ids]
-                        + ["%g" % f["parts"][p] if p in f["parts"] else "" for p in p_ids]
+                        + [shown(f["questions"][q]) if q in f["questions"] else "" for q in q_ids]
+                        + [shown(f["parts"][p]) if p in f["parts"] else "" for p in p_ids]
                         + [_text(f["verdicts"].get(v, "")) for v in v_ids]
                         + [_text(_adjusted(f["adjusted"])), {True: "yes", None: "unknown"}.get(f["late"], ""),
                            "" if f["late_hours"] is None else "%g" % f["late_hours"],

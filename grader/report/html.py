@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import html
 import io
+import os
 from typing import List, Optional, Tuple
 from urllib.parse import quote
 
-from .common import clean, feedback_file
+from .common import clean, feedback_file, shown
 from .summary import VERDICTS, ClassSummary
 
 STYLE = """
@@ -100,12 +101,32 @@ def feedback_href(feedback_dir: str, student: str) -> str:
 
     The name is percent-encoded: a student id with '#', '?' or '%' still points at its file.
     """
-    return "%s/%s" % (feedback_dir, quote(feedback_file(student), safe=""))
+    return "%s/%s" % (quote(feedback_dir.replace(os.sep, "/")), quote(feedback_file(student), safe=""))
+
+
+def feedback_link(feedback_dir: str, report_path: str) -> Tuple[str, Optional[str]]:
+    """(the feedback folder as seen from the report's folder, a warning or None).
+
+    ``feedback_dir`` is a path as the TA typed it for ``grader feedback --out``: from the current folder
+    (or absolute), wherever the report is written. A folder found only beside the report is taken as
+    relative to it (how the option was once read); one found nowhere is linked as given, and said.
+    """
+    here = os.path.dirname(os.path.abspath(report_path))
+    if os.path.isabs(feedback_dir) or os.path.isdir(feedback_dir):
+        return os.path.relpath(os.path.abspath(feedback_dir), here), None
+    if os.path.isdir(os.path.join(here, feedback_dir)):
+        return feedback_dir, None
+    return (os.path.relpath(os.path.abspath(feedback_dir), here),
+            "feedback folder %s not found (grader feedback --out %s writes it): the report's links point there"
+            % (feedback_dir, feedback_dir))
 
 
 def render(summary: ClassSummary, title: str = "a1grader class report", feedback_dir: Optional[str] = None,
-           similar: Optional[List[dict]] = None) -> str:
-    """The page; every string from the gradebook (student ids, reasons, hints, ids) goes through :func:`esc`."""
+           similar: Optional[List[dict]] = None, students: Optional[List[dict]] = None) -> str:
+    """The page; every string from the gradebook (student ids, reasons, hints, ids) goes through :func:`esc`.
+
+    ``feedback_dir``: the feedback folder as a link from the report's own folder; ``students``: the rows of
+    the student table (export.student_row's dicts), else the summary's scores alone."""
     histogram, parts_svg, checks_svg = plots(summary)
     out: List[str] = ["<!doctype html><html><head><meta charset='utf-8'><title>%s</title><style>%s</style></head><body>"
                       % (esc(title), STYLE)]
@@ -178,13 +199,35 @@ def render(summary: ClassSummary, title: str = "a1grader class report", feedback
     else:
         out.append("<p id='attention' class='muted'>Nothing: every submission was graded normally.</p>")
 
-    out.append("<h2>Students</h2><table id='students' class='sortable'><thead><tr><th>student</th>"
-               "<th class='num'>score</th></tr></thead><tbody>")
-    for student, score in sorted(summary.scores.items()):
-        name = esc(student)
-        if feedback_dir is not None:
-            name = "<a href='%s'>%s</a>" % (esc(feedback_href(feedback_dir, student)), name)
-        out.append("<tr data-student='%s'><td>%s</td><td class='num' data-v='%.4f'>%g</td></tr>"
-                   % (esc(student), name, score, score))
-    out.append("</tbody></table><script>%s</script></body></html>" % SORT_JS)
+    out += student_table(students if students is not None else
+                         [{"student": s, "score": v, "status": "graded"} for s, v in summary.scores.items()], feedback_dir)
+    out.append("<script>%s</script></body></html>" % SORT_JS)
     return "\n".join(out) + "\n"
+
+
+def student_table(students: List[dict], feedback_dir: Optional[str]) -> List[str]:
+    """One sortable row per student (export.student_row's dicts): score as every output rounds it, status, lateness, and
+    each TA decision with who, points and comment (a stale one said so); linked to the feedback file."""
+    out = ["<h2>Students</h2><table id='students' class='sortable'><thead><tr><th>student</th><th class='num'>score"
+           "</th><th>status</th><th>late</th><th>decided by TAs</th></tr></thead><tbody>"]
+    for f in sorted(students, key=lambda f: str(f["student"])):
+        name = esc(f["student"])
+        if feedback_dir is not None:
+            name = "<a href='%s'>%s</a>" % (esc(feedback_href(feedback_dir, f["student"])), name)
+        score = f.get("score")
+        late = ""
+        if f.get("late"):
+            late = "%s h" % shown(f["late_hours"]) if f.get("late_hours") is not None else "late"
+            if f.get("late_penalty_percent"):
+                late += ", &minus;%s%%" % shown(f["late_penalty_percent"])
+        decisions = "; ".join(
+            ("%s: stale (by %s, for an earlier answer)" % (esc(p), esc(a["by"]))) if a.get("stale") else
+            "%s: %s by %s%s" % (esc(p), shown(a["points"]), esc(a["by"]), ": " + esc(a["comment"]) if a["comment"] else "")
+            for p, a in (f.get("adjusted") or {}).items())
+        out.append("<tr data-student='%s' data-status='%s'><td>%s</td><td class='num' data-v='%s'>%s</td><td>%s</td>"
+                   "<td data-v='%s'>%s</td><td class='decided'>%s</td></tr>"
+                   % (esc(f["student"]), esc(f.get("status", "")), name, "-1" if score is None else "%.4f" % score,
+                      "" if score is None else shown(score), esc(f.get("status", "")),
+                      f.get("late_hours") or 0, late, decisions))
+    out.append("</tbody></table>")
+    return out
