@@ -160,23 +160,31 @@ def _claim_first(chain, constant: str) -> bool:
 
 
 def _route(chains, start, end, constant: str, equal) -> Optional[List[tuple]]:
-    """The steps from a member written with the constant (worth ``start``) to one worth ``end``
-    without it, through statements that each begin where the last one ended; None if there is none.
+    """The stated steps from a member written with the constant (worth ``start``) to one worth
+    ``end`` without it, or back; None if there is none.
 
-    The claim stated as an equation (``softmax(x + c) = softmax(x)``) is no route, and a chain that
-    begins without the constant (``softmax(x) = … = softmax(x)``) assumes what it proves.
+    Statements join where one begins with what the last one ended with, written the same (every
+    member of a true claim has the same value, so values cannot say what follows what). The claim stated as an
+    equation (``softmax(x + c) = softmax(x)``) is no step, except as the conclusion of a route that
+    has reached its value; a chain that begins without the constant and ends without it
+    (``softmax(x) = softmax(x + c) = … = softmax(x)``) assumes what it proves.
     """
     route: List[tuple] = []
+    backward = False
     for steps in chains:
         if len(steps) == 2 and all(_claim(m) for m, _ in steps):
+            if route and equal(route[-1][1], end):
+                return route + [steps[-1]]        # "so softmax(x + c) = softmax(x)": the conclusion
             continue
-        if _mentions(steps[0][0], constant) and equal(steps[0][1], start):
-            route = list(steps)
-        elif route and equal(steps[0][1], route[-1][1]):
-            route.extend(steps[1:])
+        if route and render(steps[0][0]) == render(route[-1][0]):
+            route.extend(steps[1:])       # "… = A", then "A = …": one derivation written in two statements
+        elif _mentions(steps[0][0], constant) and equal(steps[0][1], start):
+            route, backward = list(steps), False
+        elif not _mentions(steps[0][0], constant) and equal(steps[0][1], end):
+            route, backward = list(steps), True
         else:
             continue
-        if not _mentions(route[-1][0], constant) and equal(route[-1][1], end):
+        if _mentions(route[-1][0], constant) == backward and equal(route[-1][1], start if backward else end):
             return route
     return None
 
