@@ -274,7 +274,7 @@ def test_terminal_summary_prints_markup_literally(tmp_path):
     render_terminal(tmp_path / "grades.db", console=Console(file=buffer, width=300, color_system=None))
     out = buffer.getvalue()
     assert_clean(out)
-    assert "needs a look: zz error: =cmd" in out and "[/] [bold]" in out
+    assert "needs a look: could not be read: zz error: =cmd" in out and "[/] [bold]" in out   # incidents: per student
 
 
 def test_feedback_command_writes_every_student(tmp_path):

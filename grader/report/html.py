@@ -193,9 +193,10 @@ def render(summary: ClassSummary, title: str = "a1grader class report", feedback
         out.append("</table>")
 
     out.append("<h2>Needs a human</h2>")
-    if summary.attention:
+    if summary.attention:   # grouped by reason, incidents first, common reasons counted (summary.look_lines)
         out.append("<ul id='attention'>%s</ul>" % "".join(
-            "<li class='bad'><b>%s</b>: %s</li>" % (esc(s), esc(why)) for s, why in summary.attention))
+            "<li class='bad'><b>%s</b>: %s</li>" % (esc(kind), esc(rest))
+            for kind, _, rest in (line.partition(": ") for line in summary.look_lines())))
     else:
         out.append("<p id='attention' class='muted'>Nothing: every submission was graded normally.</p>")
 

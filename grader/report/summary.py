@@ -5,6 +5,8 @@ the HTML report render it.
 """
 from __future__ import annotations
 
+import re
+import textwrap
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +16,13 @@ from ..gradebook import Row, iter_results
 from .common import clean
 
 VERDICTS = ("correct", "partial", "incorrect", "needs_review", "missing")   # partial: a TA gave some points
+# What needs a look, most urgent first: incidents (a loop, a crash, the grader's own failure, an upload that
+# could not be read, code that did not load) each on their own line; then the common kinds (a missing part).
+KINDS = {"timeout": "timed out (an infinite loop, or a very slow call)", "crashed": "crashed",
+         "grader_error": "the grader failed", "unreadable": "could not be read", "error": "did not load",
+         "missing": "missing"}
+INCIDENTS = ("timeout", "crashed", "grader_error", "unreadable", "error")
+COMMON = 3          # a reason this many students share is one line, with a count
 
 
 @dataclass
@@ -32,6 +41,29 @@ class ClassSummary:
     meta: Dict[str, List[str]] = field(default_factory=dict)   # rubric, its hash, grader version, isolation, last graded
     adjusted: int = 0                                                            # parts a TA decided (applied)
     stale: List[Tuple[str, str, str]] = field(default_factory=list)              # (student, part, by): answer changed since
+    looks: List[Tuple[str, str, str, str]] = field(default_factory=list)         # (kind, student, part, why)
+
+    def look_lines(self, width: int = 0) -> List[str]:
+        """'Needs a look', grouped by reason: incidents first, one line per student; a reason shared by
+        ``COMMON`` students or more is one line with their count. ``width``: lines shortened to about that
+        many characters, only ever between words (0: whole)."""
+        groups: Dict[Tuple[str, str], List[Tuple[str, str]]] = {}
+        for kind, student, part, why in self.looks:
+            groups.setdefault((kind, _reason(why)), []).append((student, part))
+        order = sorted(groups.items(), key=lambda g: (g[0][0] not in INCIDENTS, -len(g[1]) * (g[0][0] not in
+                                                      INCIDENTS), list(KINDS).index(g[0][0]) if g[0][0] in KINDS else 9))
+        lines = []
+        for (kind, reason), members in order:
+            label = KINDS.get(kind, kind)
+            if kind in INCIDENTS or len(members) < COMMON:
+                lines += ["%s: %s%s: %s" % (label, clean(s, 200), " (%s)" % clean(p, 80) if p else "", reason)
+                          for s, p in members]
+                continue
+            students = sorted({s for s, _ in members})
+            parts = sorted({p for _, p in members if p})
+            lines.append("%s: %d students%s: %s: %s" % (label, len(students), " (%s)" % ", ".join(parts) if parts
+                                                         else "", reason, ", ".join(clean(s, 200) for s in students)))
+        return [textwrap.shorten(line, width, placeholder=" ...") if width else line for line in lines]
 
     @property
     def mean(self) -> float:
@@ -65,9 +97,12 @@ def class_summary(rows: List[Row]) -> ClassSummary:
         if not readable:
             # A damaged row must not take the class report down with it.
             summary.attention.append((row.student, "its stored result cannot be read: grade it again"))
+            summary.looks.append(("grader_error", row.student, "", summary.attention[-1][1]))
             continue
         if result is None:
             summary.attention.append((row.student, row.error or "could not be graded"))
+            summary.looks.append(("grader_error" if row.status == "grader_error" else "unreadable", row.student, "",
+                                  summary.attention[-1][1]))
             continue
         summary.graded += 1
         for key, value in (("rubric", (result.get("rubric") or {}).get("path")),
@@ -91,7 +126,9 @@ def class_summary(rows: List[Row]) -> ClassSummary:
                 summary.adjusted += decided
                 if part["status"] != "graded" and not decided:
                     why = part["checks"][0]["message"] if part["checks"] else ""
-                    reasons.setdefault(row.student, []).append("%s: %s (%s)" % (part["id"], part["status"], why[:120]))
+                    reasons.setdefault(row.student, []).append("%s: %s (%s)" % (part["id"], part["status"], why))
+                    summary.looks.append((part["status"], row.student, part["id"],
+                                          why.replace(str(part.get("title") or part["id"]), "", 1)))
                 if part.get("verdict"):
                     summary.verdicts.setdefault(part["id"], Counter())[part["verdict"]] += 1
                     if part["verdict"] == "needs_review" and not decided:
@@ -141,9 +178,14 @@ def render_terminal(db_path, console=None) -> None:
                                                                for v in VERDICTS if counts[v]))))
     if summary.review:
         console.print(Text("%d written answers need review (grader report lists them)" % len(summary.review)))
-    for student, why in summary.attention[:10]:
-        # One line each: a reason is cut short and its newlines flattened (it may be a whole traceback).
-        console.print(Text("needs a look: %s: %s" % (clean(student, 200), " ".join(clean(why, 300).split("\n")))))
-    if len(summary.attention) > 10:
-        console.print(Text("... and %d more students need a look (grader report lists them all)"
-                           % (len(summary.attention) - 10)))
+    lines = summary.look_lines(width=300)   # a reason may be a whole traceback: shortened between words
+    for line in lines[:10]:
+        console.print(Text("needs a look: " + line))
+    if len(lines) > 10:
+        console.print(Text("... and %d more lines (grader report lists them all)" % (len(lines) - 10)))
+
+
+def _reason(why: str) -> str:
+    """A reason as students share it: on one line, without the file names in it ('(ana.md)', '(.md, .tex)')."""
+    text = " ".join(clean(why, 2000).split())
+    return re.sub(r" ?\([^()]*\.\w{1,5}\b[^()]*\)", "", text).strip(" :") or "no reason recorded"
