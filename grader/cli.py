@@ -263,10 +263,11 @@ def _run_with_progress(batching, root, rubric, db_path, jobs, force, shard, time
 @click.option("--format", "fmt", type=click.Choice(["csv", "json", "canvas"]), default="csv", show_default=True,
               help="csv/json: every score; canvas: Canvas's gradebook import, matched to --roster.")
 @click.option("--roster", "roster_path", metavar="ROSTER.csv", help="Canvas's gradebook export (for --format canvas).")
-@click.option("--column", default="Assignment 1", show_default=True, metavar="NAME",
-              help="The assignment's column in Canvas (e.g. 'Assignment 1 (12345)').")
+@click.option("--column", default=None, metavar="NAME",
+              help="The assignment's column in Canvas (e.g. 'Assignment 1 (12345)'); default: the roster's one "
+                   "assignment column.")
 @click.option("--out", "out_path", metavar="FILE", help="Write to FILE instead of standard output.")
-def export(db_path: str, fmt: str, roster_path: str | None, column: str, out_path: str | None) -> None:
+def export(db_path: str, fmt: str, roster_path: str | None, column: str | None, out_path: str | None) -> None:
     """One row per student: total, per question and per part scores (the TAs' decisions applied)."""
     from .gradebook import iter_results
     from .report.export import to_csv, to_json
@@ -279,6 +280,10 @@ def export(db_path: str, fmt: str, roster_path: str | None, column: str, out_pat
             roster = Path(roster_path).read_text(encoding="utf-8-sig")
         except OSError as exc:
             raise GraderError("cannot read the roster %s: %s" % (roster_path, exc.strerror or exc)) from None
+        from .report.canvas import assignment_column
+        column, note = assignment_column(roster, column)
+        if note:
+            click.echo("grader: note: %s" % note, err=True)
         text, missing, unmatched = to_canvas(rows, roster, column)
         _write(text, out_path)
         for name in missing:

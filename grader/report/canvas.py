@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..errors import GraderError
 from ..gradebook import Row
@@ -22,6 +22,7 @@ from .common import shown
 from .export import _text
 
 IDENTITY = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
+NEW_COLUMN = "Assignment 1"     # the column written when the roster has no assignment column
 
 
 def read_roster(text: str) -> Tuple[List[Dict[str, str]], List[str]]:
@@ -34,6 +35,28 @@ def read_roster(text: str) -> Tuple[List[Dict[str, str]], List[str]]:
     students = [row for row in reader if row.get("Student", "").strip() and
                 not row["Student"].strip().startswith(("Points Possible", "Test Student"))]
     return students, header
+
+
+def assignment_column(roster_text: str, given: Optional[str]) -> Tuple[str, Optional[str]]:
+    """(the column to write the scores to, a note for the TA or None).
+
+    ``given`` (--column) wins. Without it, the roster's one assignment column is used: Canvas names
+    those 'Title (assignment id)', and its computed columns (Current Score, Final Grade, ...) carry no
+    id. A roster with none gets a new 'Assignment 1' column (Canvas creates it on import), said; one
+    with several is a GraderError naming them: the TA must choose.
+    """
+    _, header = read_roster(roster_text)
+    found = [c for c in header if c not in IDENTITY and re.search(r"\(\d+\)\s*$", c)]
+    if given:
+        return given, None if given in header else (
+            "the roster has no column %r: Canvas will create a new assignment of that name on import" % given)
+    if len(found) == 1:
+        return found[0], "scores go to the roster's assignment column %r" % found[0]
+    if not found:
+        return NEW_COLUMN, ("the roster has no assignment column: Canvas will create a new assignment %r on import "
+                            "(--column names another)" % NEW_COLUMN)
+    raise GraderError("the roster has %d assignment columns (%s): name the one to fill with --column" % (
+        len(found), ", ".join(repr(c) for c in found)))
 
 
 def _canvas_id(student: str) -> str:

@@ -5,7 +5,8 @@ error | grader failed: <reason>), one column per question id (``q1``, ``q2``), o
 part id (``softmax``, ``sigmoid``, ...), one ``<part>_verdict`` per written part (correct |
 incorrect | needs_review | missing, or after a TA's decision correct | partial | incorrect), ``adjusted_by_ta`` (the TAs' decisions, applied to every
 score of the row, see overrides.py), ``graded_at`` and ``error``. One row per student.
-A submission the grader itself failed on has an empty score (null in JSON), never a 0: it
+Points in the CSV are rounded as every output shows them (common.shown); the JSON keeps the
+grader's four decimals, for scripts. A submission the grader itself failed on has an empty score (null in JSON), never a 0: it
 is no grade, and the next batch grades it again.
 """
 from __future__ import annotations
@@ -16,7 +17,7 @@ import json
 from typing import Any, Dict, List
 
 from ..gradebook import Row
-from .common import SHOWN_DECIMALS, clean, clean_tree, shown
+from .common import clean, clean_tree, shown
 
 # A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets (a student
 # zip named '=cmd|...' would run on the teacher's machine). OWASP "CSV Injection": prefix a quote.
@@ -33,20 +34,20 @@ def student_row(row: Row) -> Dict[str, Any]:
     """One student as every class output shows them: the JSON export's object (see :func:`to_json`)."""
     result = row.result_dict() or {}
     failed = row.status == "grader_error"
-    out: Dict[str, Any] = {"student": row.student, "score": None if failed else _round(row.score),
+    out: Dict[str, Any] = {"student": row.student, "score": None if failed else row.score,
                            "max_score": row.max_score,
                            "status": "grader failed: %s" % (row.error or "no reason recorded").removeprefix(
                                "the grader failed: ") if failed else row.status}
     questions, parts, verdicts, adjusted = {}, {}, {}, {}
     for question in result.get("questions", []):
-        questions[question["id"]] = _round(question["score"])
+        questions[question["id"]] = question["score"]
         for part in question["parts"]:
-            parts[part["id"]] = _round(part["score"])
+            parts[part["id"]] = part["score"]
             if part.get("verdict"):
                 verdicts[part["id"]] = part["verdict"]
             if part.get("override"):
                 o = part["override"]
-                adjusted[part["id"]] = {"points": _round(part["score"]), "grader_score": part.get("grader_score"),
+                adjusted[part["id"]] = {"points": part["score"], "grader_score": part.get("grader_score"),
                                         "by": o["by"], "at": o["at"], "comment": o["comment"],
                                         "verdict": o.get("verdict"), "stale": o["stale"]}
     out["questions"], out["parts"], out["verdicts"] = questions, parts, verdicts
@@ -57,11 +58,6 @@ def student_row(row: Row) -> Dict[str, Any]:
     out["late_penalty_percent"] = late.get("penalty_percent")
     out["graded_at"], out["error"] = row.graded_at, row.error
     return out
-
-
-def _round(points):
-    """Points as every output shows them (common.SHOWN_DECIMALS): the JSON agrees with the CSV and the report."""
-    return None if points is None else round(float(points), SHOWN_DECIMALS)
 
 
 def _adjusted(adjusted: Dict[str, Dict[str, Any]]) -> str:

@@ -216,7 +216,7 @@ def student_table(students: List[dict], feedback_dir: Optional[str]) -> List[str
         if feedback_dir is not None:
             name = "<a href='%s'>%s</a>" % (esc(feedback_href(feedback_dir, f["student"])), name)
         score = f.get("score")
-        late = ""
+        late = "no time recorded" if "late" in f and f["late"] is None else ""
         if f.get("late"):
             late = "%s h" % shown(f["late_hours"]) if f.get("late_hours") is not None else "late"
             if f.get("late_penalty_percent"):
