@@ -42,6 +42,8 @@ class LatePolicy:
     cap_percent: float = 100.0
 
     def describe(self) -> str:
+        if not self.percent_per_day:       # a rubric without late: (or with no rate) takes nothing: say that
+            return "the rubric has no late penalty"
         return "%g%% a day after %g h of grace, at most %g%%" % (self.percent_per_day, self.grace_hours,
                                                                   self.cap_percent)
 
@@ -123,7 +125,8 @@ def assess(policy: LatePolicy, submitted: Optional[datetime], source: Optional[s
                            % (marked_late, due.isoformat())}
         penalty = min(policy.cap_percent, policy.percent_per_day) if policy.percent_per_day else 0.0
         return {"late": True, "source": marked_late, "hours": None, "penalty_percent": penalty,
-                "why": "late by an unknown time (%s): one day's penalty" % marked_late}
+                "why": "late by an unknown time (%s): %s" % (marked_late, "one day's penalty" if penalty
+                                                              else policy.describe())}
     if due is None:
         return {}
     if submitted is None:
