@@ -20,3 +20,46 @@ def test_no_late_policy_is_said_as_such_not_as_zero_percent_a_day(tmp_path):
     assert run.returncode == 0, run.stderr
     assert "0% a day" not in run.stdout and "0 h of grace" not in run.stdout
     assert "the rubric has no late penalty" in run.stdout, run.stdout[:600]
+
+
+def _in_a_terminal(args, cwd=ROOT, timeout=120):
+    """Run the command in a pseudo-terminal (rich draws its live progress only there); everything it drew."""
+    import pty
+    import select
+    main, child = pty.openpty()
+    env = dict(os.environ, COLUMNS="160", TERM="xterm")
+    proc = subprocess.Popen([sys.executable, "-m", "grader.cli", *args], cwd=cwd, env=env, stdin=child,
+                            stdout=child, stderr=child, close_fds=True)
+    os.close(child)
+    out, end = b"", time.monotonic() + timeout
+    while time.monotonic() < end:
+        ready, _, _ = select.select([main], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        elif proc.poll() is not None:
+            break
+    proc.wait(timeout=10)
+    os.close(main)
+    return proc.returncode, out.decode("utf-8", "replace")
+
+
+def test_a_resume_shows_no_absurd_rate(tmp_path):
+    import re
+    import shutil
+    root = tmp_path / "class"
+    for name in ("a", "b"):
+        shutil.copytree(SAMPLES / "correct", root / name)
+    db = str(tmp_path / "g.db")
+    assert grader("batch", str(root), "--db", db, "--quiet").returncode == 0
+    shutil.copytree(SAMPLES / "correct", root / "c")          # the resume: one new student, one unreadable zip
+    (root / "d.zip").write_bytes(b"not a zip")
+    code, shown = _in_a_terminal(["batch", str(root), "--db", db])
+    assert code == 0, shown[-2000:]
+    rates = [float(r) for r in re.findall(r"(\d+(?:\.\d+)?)/s", shown)]
+    assert "graded 1, unchanged 2" in shown and all(r < 50 for r in rates), rates
