@@ -51,6 +51,9 @@ def written_result(answer, reference, opts, rng) -> CheckResult:
         statement, final, convention, error = _own_variable(answer, statement, final, error)
     if convention is None:
         failed = answer.trials(answer.conventions[0])[0].failed
+        if _broadcast(answer, [str(error)] + list(failed.values())):
+            return _review("your result %s uses ∘ between different shapes, which this write-up says "
+                           "broadcasts (%s)" % (shown, error), student=shown)
         if getattr(error, "undefined", None) in failed and not undefined_name(failed[error.undefined]):
             return CheckResult.fail("your result %s cannot be computed: %s" % (shown, failed[error.undefined]), 0.0,
                                     verdict="incorrect", student=shown)
@@ -97,6 +100,11 @@ def written_result(answer, reference, opts, rng) -> CheckResult:
                                 verdict="incorrect", **details)
     return CheckResult.fail("your result %s is not right%s" % (shown, ": " + why if why else ""), 0.0,
                             verdict="incorrect", **details)
+
+
+def _broadcast(answer, errors) -> bool:
+    """An elementwise product of different shapes in a write-up that defines ∘ to broadcast: a person reads it."""
+    return "broadcast" in answer.text.lower() and any("elementwise product of different shapes" in e for e in errors)
 
 
 def _own_variable(answer, statement, final, error):

@@ -117,6 +117,9 @@ class Answer:
     def choose(self, node) -> Tuple[Optional[Convention], Optional[EvalError]]:
         """The convention under which ``node`` has a value, fewest failed definitions first."""
         ranked = sorted(self.conventions, key=lambda c: len(self.trials(c)[0].failed))
+        if self._declared_rows_or_columns():
+            # the student's own definitions hold in one convention only: that one binds the result
+            ranked = [c for c in ranked if not self.trials(c)[0].failed]
         first_error = None
         for convention in ranked:
             try:
@@ -125,6 +128,11 @@ class Answer:
             except EvalError as exc:
                 first_error = first_error or exc
         return None, first_error
+
+    def _declared_rows_or_columns(self) -> bool:
+        """Whether the write-up's definitions (z₁ = x W₁ + b₁) compute in some conventions and not others."""
+        failing = [bool(self.trials(c)[0].failed) for c in self.conventions]
+        return len(failing) > 1 and any(failing) and not all(failing)
 
     def same(self, a: Sequence[np.ndarray], b: Sequence[np.ndarray], transpose_ok: bool = False) -> bool:
         if transpose_ok and a and b and a[0].shape == b[0].shape[::-1] and 1 in a[0].shape:
@@ -190,7 +198,7 @@ def _define(ev: Evaluator, chain, variables: set, failed: Dict[str, str]) -> Non
             return
         except EvalError as exc:
             error = error or exc
-    if error is not None and "derivative" not in str(error):
+    if error is not None and "derivative" not in str(error) and not getattr(error, "undecidable", False):
         failed[lhs[1]] = "%s = %s cannot be computed: %s" % (render(lhs), render(chain[-1]), error)
 
 
@@ -210,6 +218,9 @@ def is_function_definition(chain) -> bool:
     lhs = chain[0]
     return len(chain) >= 2 and lhs is not None and lhs[0] == "call" and lhs[1] not in BUILTINS \
         and not lhs[1].endswith("prime") and len(lhs[2]) == 1 and lhs[2][0][0] == "sym"
+
+
+_SHAPE = re.compile(r"\(?\s*\w{1,3}\s*[·×x∘]\s*\w{1,3}\s*\)?")
 
 
 def mark_given(statements: Sequence[Statement], given: Sequence[str], notation: Notation) -> None:
@@ -256,8 +267,9 @@ def _find_result(statements: List[Statement], variables: set) -> Tuple[Optional[
         if not st.ok:
             continue
         chain = st.chain
-        if len(chain) == 1 and (chain[0][0] in ("sym", "num", "label") or not st.display and len(render(chain[0])) < 3):
-            continue
+        if len(chain) == 1 and (chain[0][0] in ("sym", "num", "label") or not st.display and len(render(chain[0])) < 3
+                                or _SHAPE.fullmatch(render(chain[0]))):
+            continue          # a name, a number, or a shape written beside a formula: (1 × H)
         if is_function_definition(chain) or final_member(chain) is None:
             continue
         if is_definition(chain, variables) or _intermediate(chain[0], variables):

@@ -112,10 +112,10 @@ class Evaluator:
         if kind == "sum":
             return self._sum(node)
         if kind == "ones":
-            raise EvalError("a vector of ones outside a product")
+            raise EvalError("a vector of ones outside a product", undecidable=True)
         if kind == "label":
-            raise EvalError("%s is a name for a derivative, not a value" % node[1])
-        raise EvalError("cannot evaluate %s" % kind)
+            raise EvalError("%s is a name for a derivative, not a value" % node[1], undecidable=True)
+        raise EvalError("cannot evaluate %s" % kind, undecidable=True)
 
     def _symbol(self, node) -> np.ndarray:
         name, sub = node[1], node[2]
@@ -133,12 +133,12 @@ class Evaluator:
 
     def _pick(self, value: np.ndarray, sub: str, what: str) -> np.ndarray:
         if sub not in self.index:
-            raise EvalError("the index %s of %s is not bound" % (sub, what))
+            raise EvalError("the index %s of %s is not bound" % (sub, what), undecidable=True)
         if min(value.shape) != 1 or value.size == 1:
-            raise EvalError("%s_%s: %s is %s, not a vector" % (what, sub, what, self.say(value)))
+            raise EvalError("%s_%s: %s is %s, not a vector" % (what, sub, what, self.say(value)), undecidable=True)
         k = self.index[sub]
         if k >= value.size:
-            raise EvalError("%s_%s is out of range" % (what, sub))
+            raise EvalError("%s_%s is out of range" % (what, sub), undecidable=True)
         return np.array([[value.flat[k]]])
 
     def _power(self, node) -> np.ndarray:
@@ -199,7 +199,7 @@ class Evaluator:
             else:
                 self.index[letter] = saved
         if total is None:
-            raise EvalError("an empty sum")
+            raise EvalError("an empty sum", undecidable=True)
         return total
 
     def _range_of(self, body, letter: str) -> int:
@@ -209,7 +209,7 @@ class Evaluator:
                 return int(self.values[sub[1]].size)
             if sub[0] == "index" and sub[2] == letter:
                 return int(self._eval(sub[1]).size)
-        raise EvalError("the sum over %s does not say what it sums" % letter)
+        raise EvalError("the sum over %s does not say what it sums" % letter, undecidable=True)
 
     # ------------------------------------------------------------------ products
     def _product(self, node) -> np.ndarray:
@@ -249,7 +249,7 @@ class Evaluator:
         for op, factor in zip(ops, factors[1:]):
             if factor == ("ones",):
                 if value is None:
-                    raise EvalError("two vectors of ones")
+                    raise EvalError("two vectors of ones", undecidable=True)
                 value, shown = np.sum(value, keepdims=True).reshape(1, 1), shown + " 1"
                 continue
             right = self._eval(factor)
@@ -260,7 +260,7 @@ class Evaluator:
             prev = render(factor)
             shown = shown + (" ∘ " if op == "had" else " ") + prev
         if value is None:
-            raise EvalError("a vector of ones alone")
+            raise EvalError("a vector of ones alone", undecidable=True)
         return value
 
     def _combine(self, a: np.ndarray, b: np.ndarray, op: str, left: str, prev: str, right: str) -> np.ndarray:
@@ -268,9 +268,8 @@ class Evaluator:
             return a * b
         if op == "had":
             if a.shape != b.shape:
-                # some write-ups define ∘ to broadcast: what they meant is for a person to read
                 raise EvalError("%s (%s) ∘ %s (%s): an elementwise product of different shapes" % (
-                    left, self.say(a), right, self.say(b)), undecidable=True)
+                    left, self.say(a), right, self.say(b)))
             return a * b
         if a.shape[1] == b.shape[0]:
             if a.shape[0] == 1 and b.shape[1] == 1:

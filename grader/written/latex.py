@@ -31,7 +31,7 @@ GREEK = {"sigma", "delta", "theta", "omega", "alpha", "beta", "gamma", "lambda",
 UNICODE = {"σ": r"\sigma ", "δ": r"\delta ", "θ": r"\theta ", "ω": r"\omega ", "∘": r"\circ ",
            "⊙": r"\odot ", "−": "-", "–": "-", "×": r"\times ", "·": r"\cdot ", "∑": r"\sum ",
            "Σ": r"\sum ", "ᵀ": "^T", "∂": r"\partial ", "ŷ": r"\hat{y}", "′": "'", "’": "'",
-           "⁻¹": "^{-1}", "²": "^2", "₁": "_1", "₂": "_2", "ₓ": "_x", "ᵧ": "_y", "\u00a0": " "}
+           "⁻¹": "^{-1}", "ʹ": "'", "″": "''", "²": "^2", "₁": "_1", "₂": "_2", "ₓ": "_x", "ᵧ": "_y", "\u00a0": " "}
 _DROP = re.compile(r"\\(left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|big|Big|bigg|Bigg|displaystyle|limits|nolimits"
                    r"|nonumber|notag|quad|qquad|,|;|:|!| )(?![A-Za-z])|~|&")
 _WRAPPERS = re.compile(r"\\(mathbf|boldsymbol|bm|mathrm|mathit|mathsf|text|textbf|textit|operatorname|mathbb"
@@ -115,7 +115,8 @@ def _drop_braces(text: str) -> str:
 
 _OLD_TYPEFACE = re.compile(r"\\(bf|rm|it|sf|tt|bm|mathbfit|textrm|textsf|texttt|mathtt)(?![A-Za-z])\s*(?=[{\sA-Za-z\\])")
 _HAT_SUBSCRIPT = re.compile(r"\\hat\s*\{\s*([A-Za-z])\s*_\s*\{?\s*([A-Za-z0-9]{1,3})\s*\}?\s*\}")
-_LAYER_INDEX = re.compile(r"(?<![A-Za-z\\])([WbzhaU]|\\delta)\s*\^\s*\{\s*\(\s*(\d)\s*\)\s*(\^?\s*(?:T|\\top|\\intercal))?\s*\}")
+_LAYER_INDEX = re.compile(r"(?<![A-Za-z\\])([WbzhaU]|\\delta)\s*\^\s*\{\s*\{?\s*\(\s*(\d)\s*\)\s*\}?"
+                          r"\s*(\^?\s*\{?\s*(?:T|\\top|\\intercal)\s*\}?)?\s*\}")
 _THEREFORE = re.compile(r"\\(therefore|because|implies|Rightarrow|Longrightarrow)(?![A-Za-z])")
 
 

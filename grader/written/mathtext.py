@@ -27,6 +27,7 @@ _INNER_ENV = re.compile(r"\\(begin|end)\{(split|aligned|gathered|alignedat|array
 _CASES = re.compile(r"\\begin\{(cases|pmatrix|bmatrix|matrix)\}.*?\\end\{\1\}", re.S)
 # softmax(x + c) = [⋮ ; e^(x_j + c)/Σ ; ⋮]: the definition written out as a column; the component chain follows
 _ELIDED_VECTOR = re.compile(r"=?\s*\\begin\{([pbv]?matrix)\}(?=(?:(?!\\end\{\1\}).)*\\[vcd]dots).*?\\end\{\1\}", re.S)
+_PROSE_TEXT = re.compile(r"\\(?:text|mbox|textrm|mathrm|textit)\s*\{\s*[A-Za-z,]+\s+[A-Za-z]")
 _EQNUMBER = re.compile(r"(\\qquad|\\quad|\s)*\(\s*\d{1,3}(\.\d+)?\s*\)\s*$")
 _CODE = re.compile(r"```.*?```|~~~.*?~~~", re.S)
 _PROSE_SPLIT = re.compile(r"\s(?:where|with|since|because|and|so|thus|hence|then|for|if|which|as)\s", re.I)
@@ -56,15 +57,38 @@ def _rows(body: str) -> List[str]:
     if _CASES.search(body):
         return [body]          # piecewise definitions are kept whole: unreadable, so a TA looks
     rows = re.split(r"\\\\(?:\[[^\]]*\])?|\\q?quad(?![A-Za-z])|;", body)
+    rows = [_PROSE_TEXT.split(row)[0] for row in rows]        # "z₂ = x W₁ + b₁ \text{with dimensions …}"
     rows = [piece for row in rows for piece in _split_commas(row)]
     out = []
     for row in rows:
         row = _EQNUMBER.sub("", row.replace("&", " ")).strip()
-        row = re.sub(r"^\{\s*(=.*)\}$", r"\1", row, flags=re.S).strip()     # pandoc's aligned rows: {= ...}
+        row = _cells(row)
         row = row.rstrip(".,;").strip()
         if row:
             out.append(row)
     return out
+
+
+def _cells(row: str) -> str:
+    """Pandoc's aligned rows, ``{z_2 = x W_1}   {= …}``: every cell a brace group; their contents, joined."""
+    if not row.startswith("{"):
+        return row
+    parts, depth, start = [], 0, None
+    for k, ch in enumerate(row):
+        if ch == "{" and row[k - 1:k] != "\\":
+            if depth == 0:
+                if row[start or 0:k].strip() and start is not None:
+                    return row          # text between the groups: not a row of cells
+                start = k + 1
+            depth += 1
+        elif ch == "}" and row[k - 1:k] != "\\":
+            depth -= 1
+            if depth == 0:
+                parts.append(row[start:k])
+                start = k + 1
+        elif depth == 0 and not ch.isspace():
+            return row
+    return " ".join(parts) if depth == 0 and parts else row
 
 
 def _split_commas(row: str) -> List[str]:
