@@ -211,7 +211,8 @@ def shared_functions(texts: Sequence[Tuple[str, bool]], notation: Notation) -> L
 
 def is_definition(chain, variables: set) -> bool:
     lhs = chain[0]
-    return len(chain) == 2 and lhs is not None and lhs[0] == "sym" and lhs[2] is None and lhs[1] not in variables
+    # "h = σ(x W₁ + b₁) = σ(a)": naming a value on the way, however long the chain
+    return len(chain) >= 2 and lhs is not None and lhs[0] == "sym" and lhs[2] is None and lhs[1] not in variables
 
 
 def is_function_definition(chain) -> bool:

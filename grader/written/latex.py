@@ -524,6 +524,8 @@ def _prime(node):
         return ("sym", "sigmaprime", None)
     if node[0] == "sym":
         return ("sym", node[1] + "prime", node[2])
+    if node[0] == "group":       # (1/(1 + e^(−x)))': the derivative of what is inside, named, not a value
+        return ("label", "d/dx")
     raise MathError("a prime after something that is not a name")
 
 
@@ -540,6 +542,8 @@ def _subscript(node, sub: str):
 
 
 def _is_derivative(tokens) -> bool:
+    while tokens and tokens[0] == ("op", "{"):      # \frac{{\partial h}}{\partial x}
+        tokens = tokens[1:]
     if not tokens:
         return False
     first = tokens[0]

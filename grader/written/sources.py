@@ -22,6 +22,8 @@ import subprocess
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
+from .macros import expand_macros
+
 MAX_TEXT = 1_000_000          # characters of one document that are read
 PLAIN_SUFFIXES = (".txt", ".pdf")
 DEFAULT_INCLUDE = ("*.md", "*.markdown", "*.tex", "*.txt", "*.ipynb", "*.pdf", "*.html", "*.htm", "*.docx")
@@ -99,17 +101,42 @@ _DATA_IMAGE = re.compile(r"!\[([^\]]*)\]\(data:[^)]*\)")
 
 
 def visible_markdown(text: str) -> str:
-    """Markdown as a reader sees it: no comments, no struck-through text, pictures kept as markers."""
-    text = _HTML_COMMENT.sub(" ", text)
+    """Markdown as a reader sees it: no comments, no struck-through text, pictures kept as markers,
+    the write-up's own macros expanded."""
+    text = expand_macros(_HTML_COMMENT.sub(" ", text))
     text = _STRUCK.sub(" ", text)
     return _DATA_IMAGE.sub(r"![\1](image)", text)
 
 
 def visible_latex(text: str) -> str:
-    """LaTeX as it prints: no ``%`` comments, ``\\iffalse`` blocks, comment environments or struck text."""
+    """LaTeX as it prints: no ``%`` comments, ``\\iffalse`` blocks, comment environments or struck text,
+    the write-up's own macros expanded."""
     text = _TEX_HIDDEN.sub(" ", text)
     text = "\n".join(_TEX_COMMENT.sub("", line) for line in text.split("\n"))
-    return _TEX_STRUCK.sub(" ", text)
+    return _lettered_items(expand_macros(_TEX_STRUCK.sub(" ", text)))
+
+
+_ENUMERATE = re.compile(r"\\begin\{enumerate\}(\s*\[[^\]]*\])?|\\end\{enumerate\}|\\item\b(?!\s*\[)")
+
+
+def _lettered_items(text: str) -> str:
+    """``\\item`` as LaTeX prints it where it prints a letter: ``\\item[(b)]`` in an enumerate labelled
+    ``(\\alph*)`` (or ``(a)``), or in one inside another (LaTeX's second level)."""
+    stack, out, pos = [], [], 0
+    for match in _ENUMERATE.finditer(text):
+        token = match.group(0)
+        if token.startswith("\\begin"):
+            option = match.group(1) or ""
+            stack.append([bool(re.search(r"\\alph|\(a\)|\ba\)", option)) or (len(stack) == 1 and not option), 0])
+        elif token.startswith("\\end"):
+            if stack:
+                stack.pop()
+        elif stack and stack[-1][0]:
+            out.append(text[pos:match.start()] + "\\item[(%s)]" % "abcdefghij"[min(stack[-1][1], 9)])
+            stack[-1][1] += 1
+            pos = match.end()
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def _visible_html(text: str) -> str:
