@@ -127,7 +127,8 @@ def _own_variable(answer, statement, final, error):
 def _componentwise(answer, final, got, want, convention):
     """A result written for one component (ŷ_i − y_i) stands for the vector it describes."""
     from ..written.evaluate import walk
-    letters = {n[2] for n in walk(final) if n[0] == "sym" and n[2] in convention.index}
+    bound = {n[1] for n in walk(final) if n[0] == "sum"}        # Σ_k y_k: k is the sum's, not the result's
+    letters = {n[2] for n in walk(final) if n[0] in ("sym", "index") and n[2] in convention.index} - bound
     if len(letters) != 1 or got[0].shape != (1, 1) or want[0].size == 1:
         return got
     letter = letters.pop()

@@ -189,6 +189,9 @@ def _define(ev: Evaluator, chain, variables: set, failed: Dict[str, str]) -> Non
         if named:
             _define(ev, chain[named[0]:], variables, failed)
         return
+    if lhs[0] == "sym" and lhs[2] in ev.index and lhs[1] not in variables and lhs[1] not in ev.values:
+        _define_components(ev, lhs, chain[1:])
+        return
     if lhs[0] != "sym" or lhs[2] is not None or lhs[1] in variables or lhs[1] == "e":
         return
     error = None
@@ -200,6 +203,24 @@ def _define(ev: Evaluator, chain, variables: set, failed: Dict[str, str]) -> Non
             error = error or exc
     if error is not None and "derivative" not in str(error) and not getattr(error, "undecidable", False):
         failed[lhs[1]] = "%s = %s cannot be computed: %s" % (render(lhs), render(chain[-1]), error)
+
+
+def _define_components(ev: Evaluator, lhs, members) -> None:
+    """``S_i = e^{θ_i} / Σ_j e^{θ_j}``: a vector defined by its i-th component (as long as the index reaches)."""
+    letter, saved = lhs[2], ev.index[lhs[2]]
+    for member in members:
+        row = []
+        try:
+            for k in range(64):
+                ev.index[letter] = k
+                row.append(float(ev.value(member).reshape(-1)[0]))
+        except (EvalError, ValueError):
+            pass
+        finally:
+            ev.index[letter] = saved
+        if len(row) >= 2:
+            ev.values[lhs[1]] = np.array([row])
+            return
 
 
 def shared_functions(texts: Sequence[Tuple[str, bool]], notation: Notation) -> List[list]:

@@ -24,6 +24,7 @@ _LETTER = re.compile(r"^(?:question|problem|part|exercise)?\s*\(\s*([a-h])\s*\)|
 _QUESTION = re.compile(r"^(?:question|problem|exercise|section)\s*(\d)\b|^(\d)\b(?![.\d]*\s*\(?[a-h]\b)", re.I)
 _TRAILING_Q = re.compile(r"\b(\d)\s*$")
 _SUBSTEP = re.compile(r"^(step|case|stage|method|approach|way|example|equation|eq|lemma|claim|hint|note|part)\b", re.I)
+_PICTURE_LABEL = re.compile(r"^!\[\s*(?:q|question|problem)?\s*(\d)\s*\.?\s*\(?\s*([a-h])\s*\)?\s*\]\(", re.I)
 _LIST_TITLE = re.compile(r"^(\d)\.\s+[A-Z][\w-]*(?:\s+[A-Za-z][\w-]*){0,4}\s*$")
 _POINTS_Q = re.compile(r"^(\d)\s*\.?\s+[A-Za-z][\w\- ,]{2,60}\(\s*\d+\s*(?:points?|pts)\b[^)]{0,30}\)", re.I)
 _LATEX_SECTION = re.compile(r"^\s*\\section\s*\{")      # numbered: LaTeX counts it even when its title has no number
@@ -41,6 +42,9 @@ class PartText:
 
 def heading_label(line: str) -> Tuple[Optional[str], Optional[str]]:
     """(question, letter) a line names as a heading; (None, None) if it is not one."""
+    picture = _PICTURE_LABEL.match(line.strip())
+    if picture:             # the question pasted as a picture, its label as the alt text: ![2c](2c.jpg)
+        return picture.group(1), picture.group(2).lower()
     marked = bool(_MARKED.match(line))
     text = _STRIP.sub(" ", line).strip()
     text = re.sub(r"\s+", " ", text)
