@@ -63,3 +63,12 @@ def test_a_resume_shows_no_absurd_rate(tmp_path):
     assert code == 0, shown[-2000:]
     rates = [float(r) for r in re.findall(r"(\d+(?:\.\d+)?)/s", shown)]
     assert "graded 1, unchanged 2" in shown and all(r < 50 for r in rates), rates
+
+
+def test_an_import_time_infinite_loop_is_reported_with_its_file_and_line():
+    run = grader("check", str(SAMPLES / "import_hangs"), "--format", "json")
+    assert run.returncode == 0, run.stderr
+    parts = {p["id"]: p for q in json.loads(run.stdout)["questions"] for p in q["parts"]}
+    message = parts["sigmoid"]["checks"][0]["message"]
+    assert parts["sigmoid"]["status"] == "timeout" and "q2_sigmoid.py" in message, message
+    assert "still running line 1: while True:" in message, message

@@ -10,6 +10,7 @@ import copy
 import importlib.util
 import os
 import sys
+import threading
 import time
 import traceback
 import types
@@ -19,6 +20,9 @@ import random
 import numpy as np
 
 import wire
+
+WHERE_EVERY = 2.0     # seconds between 'where' notes while a student module's top level runs
+_NOTE_LOCK = threading.Lock()
 
 STDOUT_CAP = 8 * 1024
 
@@ -170,22 +174,58 @@ class StudentFinder:
                 return
             raise ImportError("%s could not be %s" % (name, "compiled" if isinstance(exc, SyntaxError)
                                                        else "read")) from None
-        # The grader learns which module a worker was running when it hung or ended (process.Worker).
+        # The grader learns which module a worker was running when it hung or ended (process.Worker),
+        # and, while it runs, on which of its lines: a hang is then reported with its file and line.
         self.note("importing", name)
+        watch = self._watch(name, file)
         try:
             exec(code, module.__dict__)
         except BaseException as exc:  # noqa: B902 - SystemExit at import included
             self.report[name] = dict(describe_error(exc, file), status="partial")
         else:
             self.report.setdefault(name, {"status": "ok"})
+        watch()
         self.note("imported", name)
         if self.stand_ins is not None:
             self.stand_ins.patch(module)
 
 
-    def note(self, op, name):
+    def note(self, op, name, **more):
         if self.channel is not None:
-            wire.send(self.channel.wfd, {"op": op, "module": name})
+            with _NOTE_LOCK:     # the watcher thread sends notes too: one frame at a time on the socket
+                wire.send(self.channel.wfd, dict(more, op=op, module=name))
+
+    def _watch(self, name, file):
+        """While the main thread runs ``file``'s top level, tell the grader every WHERE_EVERY s which of
+        its lines runs (the innermost frame in that file), as a 'where' note. Returns the stop function,
+        which returns once no note is being sent. No thread (none allowed here): nothing is told."""
+        if self.channel is None:
+            return lambda: None
+        main, stop = threading.get_ident(), threading.Event()
+
+        def run():
+            while not stop.wait(WHERE_EVERY):
+                frame = sys._current_frames().get(main)
+                while frame is not None and frame.f_code.co_filename != file:
+                    frame = frame.f_back
+                if frame is not None:
+                    import linecache
+                    text = linecache.getline(file, frame.f_lineno).strip()[:120]
+                    with _NOTE_LOCK:
+                        if not stop.is_set():
+                            wire.send(self.channel.wfd, {"op": "where", "module": name, "line": frame.f_lineno,
+                                                         "text": text})
+                del frame
+        try:
+            thread = threading.Thread(target=run, daemon=True)
+            thread.start()
+        except (RuntimeError, OSError):    # RLIMIT_NPROC: a thread is a process to it
+            return lambda: None
+
+        def done():
+            with _NOTE_LOCK:
+                stop.set()
+        return done
 
 
 class Channel:

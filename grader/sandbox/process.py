@@ -286,6 +286,7 @@ class Worker:
         self.loaded: Dict[str, Any] = {}
         self.plan: Optional[str] = None   # the stand-ins it loads with; None: nothing loaded yet (Sandbox.open)
         self.importing: List[str] = []    # the student modules being imported, innermost last (as the child says)
+        self.where: Optional[Tuple[int, str]] = None   # (line, its text) of the module being imported, as the child says
         self._begin(message, callbacks, final)
         self._load()
 
@@ -390,7 +391,7 @@ class Worker:
         """
         deadline = time.monotonic() + limit
         fd = self.sock.fileno()
-        self.importing = []
+        self.importing, self.where = [], None
         try:
             wire.send(fd, message, deadline)
             while True:
@@ -402,12 +403,15 @@ class Worker:
                     wire.send(fd, self._callback(reply), deadline)
                 elif op in ("importing", "imported"):
                     self._note_import(op, reply.get("module"))
+                elif op == "where":
+                    self._note_where(reply)
                 else:
                     return reply
         except wire.Timeout:
             self._kill()
             self.failures.append("timeout")
-            self.sandbox.mark_broken(self.importing, "timeout", "did not finish loading in %g s (timeout)" % limit)
+            self.sandbox.mark_broken(self.importing, "timeout", "did not finish loading in %g s (timeout)%s"
+                                     % (limit, self._where_said()))
             return Failed("timeout", "took longer than %g s (timeout)" % limit)
         except wire.Closed:
             # The worker is gone (or has closed its socket): the zygote says how it ended.
@@ -431,6 +435,21 @@ class Worker:
             self.importing.append(module)
         elif op == "imported" and module in self.importing:
             del self.importing[self.importing.index(module):]
+
+    def _note_where(self, reply: Dict[str, Any]) -> None:
+        """The line a student module's top level was running (untrusted: a number and up to 120 characters
+        of the student's own line, shown only to that student and their TAs)."""
+        line, text = reply.get("line"), reply.get("text", "")
+        if not isinstance(line, int) or isinstance(line, bool) or not isinstance(text, str):
+            raise wire.ProtocolError("malformed where note")
+        if self.importing and reply.get("module") == self.importing[-1]:
+            self.where = (line, text[:120])
+
+    def _where_said(self) -> str:
+        """', still running line 3: while True:' when the child said where the hung module was."""
+        if self.where is None:
+            return ""
+        return ", still running line %d%s" % (self.where[0], ": " + self.where[1] if self.where[1] else "")
 
     def _encode_args(self, args: Sequence[Any]) -> Tuple[List[Any], List[List[Any]]]:
         """Encoded arguments, each FunctionSpec replaced by a handle; and the costs' call logs."""
