@@ -174,6 +174,9 @@ def normalize(text: str) -> str:
     text = _unwrap(text)
     text = re.sub(r"(?<![_^\\A-Za-z])\{\s*\}", " ", text)     # a group emptied above: \boldsymbol{\therefore}
     text = _TRANSPOSE.sub(" ^T ", text)
+    text = re.sub(r"\^T\s*_\s*(\{[^{}]*\}|\w)", r"_\1 ^T ", text)                 # W^{\top}_{2} is W_2^T
+    text = re.sub(r"(?<![}_^A-Za-z\s])(\s*)\{\s*([A-Za-z])\s*\}|(?<=[\s(+\-=*/])\{\s*([A-Za-z])\s*\}",
+                  lambda m: " " + (m.group(2) or m.group(3)) + " ", text)              # {W}: a letter in braces
     # ASCII: "a o b" is an elementwise product; d/dx f is a derivative operator
     text = re.sub(r"(?<=\s)o(?=\s)", r"\\circ ", text)
     text = re.sub(r"(?<![A-Za-z\\])d\s*/\s*d([A-Za-z][A-Za-z0-9_]*)", r"\\frac{d}{d \1}", text)

@@ -25,6 +25,7 @@ _QUESTION = re.compile(r"^(?:question|problem|exercise|section)\s*(\d)\b|^(\d)\b
 _TRAILING_Q = re.compile(r"\b(\d)\s*$")
 _SUBSTEP = re.compile(r"^(step|case|stage|method|approach|way|example|equation|eq|lemma|claim|hint|note|part)\b", re.I)
 _PICTURE_LABEL = re.compile(r"^!\[\s*(?:q|question|problem)?\s*(\d)\s*\.?\s*\(?\s*([a-h])\s*\)?\s*\]\(", re.I)
+_NAMED_INSIDE = re.compile(r"\b(?:problem|question|exercise)\s*(\d)\s*\.?\s*\(?\s*([a-h])\s*\)?\s*[.:]?\s*$", re.I)
 _LIST_TITLE = re.compile(r"^(\d)\.\s+[A-Z][\w-]*(?:\s+[A-Za-z][\w-]*){0,4}\s*$")
 _POINTS_Q = re.compile(r"^(\d)\s*\.?\s+[A-Za-z][\w\- ,]{2,60}\(\s*\d+\s*(?:points?|pts)\b[^)]{0,30}\)", re.I)
 _LATEX_SECTION = re.compile(r"^\s*\\section\s*\{")      # numbered: LaTeX counts it even when its title has no number
@@ -52,6 +53,9 @@ def heading_label(line: str) -> Tuple[Optional[str], Optional[str]]:
         return None, None
     match = _QLETTER.match(text)
     if match and (marked or len(text) < 120 or text[match.end():match.end() + 1] in (")", ":", ".")):
+        return match.group(1), match.group(2).lower()
+    match = _NAMED_INSIDE.search(re.sub(r"\\[A-Za-z]+|\\\\", " ", text)) if len(text) < 120 else None
+    if match:               # a title line: "Solution to Assignment 1, Problem 2(c)"
         return match.group(1), match.group(2).lower()
     match = _LETTER.match(text)
     if match and (match.group(3) is None or marked or len(text) < 200):
