@@ -304,7 +304,8 @@ def _find_result(statements: List[Statement], variables: set) -> Tuple[Optional[
         return None, "the part's formulas could not be read (%s): %s" % (unread[-1].error, unread[-1].text[:200])
     if chosen is None:
         return None, "no result found: the part has no formula this grader can read"
-    later = [st for st in statements if not st.ok and st.display and st.where > chosen.where]
+    later = [st for st in _beyond_intermediates(statements, variables) if not st.ok and st.display
+             and st.where > chosen.where]
     if later:
         return None, "the part's last formula could not be read (%s): %s" % (later[-1].error, later[-1].text[:200])
     return chosen, None
@@ -316,6 +317,26 @@ def _intermediate(lhs, variables: set) -> bool:
         return False
     wrt = re.sub(r"[{}\\]|_\{?\w+\}?$", "", lhs[1].rsplit("/d", 1)[1]).strip()
     return bool(wrt) and bool(variables) and wrt not in variables
+
+
+_WRT = re.compile(r"\s*\\frac\s*\{\s*\\partial[^{}]*\}\s*\{\s*\\partial\s*([A-Za-z]+(?:_\{?\w+\}?)?)")
+
+
+def _beyond_intermediates(statements: List[Statement], variables: set) -> List[Statement]:
+    """The statements, less the unreadable lines that continue (``= …``) a derivative of something else."""
+    out, within = [], False
+    for st in statements:
+        if st.ok:
+            within = _intermediate(st.chain[0], variables)
+        elif within and st.text.lstrip().startswith("="):
+            continue
+        elif _WRT.match(st.text) and _intermediate(("label", "dJ/d" + _WRT.match(st.text).group(1)), variables):
+            within = True           # ∂J/∂W_{fg} = … that could not be read: a derivative of something else
+            continue
+        else:
+            within = False
+        out.append(st)
+    return out
 
 
 def final_member(chain):

@@ -115,7 +115,7 @@ def _drop_braces(text: str) -> str:
 
 _OLD_TYPEFACE = re.compile(r"\\(bf|rm|it|sf|tt|bm|mathbfit|textrm|textsf|texttt|mathtt)(?![A-Za-z])\s*(?=[{\sA-Za-z\\])")
 _HAT_SUBSCRIPT = re.compile(r"\\hat\s*\{\s*([A-Za-z])\s*_\s*\{?\s*([A-Za-z0-9]{1,3})\s*\}?\s*\}")
-_LAYER_INDEX = re.compile(r"(?<![A-Za-z\\])([WbzhaU]|\\delta)\s*\^\s*\{\s*\{?\s*\(\s*(\d)\s*\)\s*\}?"
+_LAYER_INDEX = re.compile(r"(?<![A-Za-z\\])([WbzhaU]|\\delta)\s*\^\s*\{\s*(?:\{\s*\(\s*(\d)\s*\)\s*\}|\(\s*(\d)\s*\))"
                           r"\s*(\^?\s*\{?\s*(?:T|\\top|\\intercal)\s*\}?)?\s*\}")
 _THEREFORE = re.compile(r"\\(therefore|because|implies|Rightarrow|Longrightarrow)(?![A-Za-z])")
 
@@ -142,7 +142,7 @@ def _power_of_call(text: str) -> str:
 
 
 def _layer(match) -> str:
-    return "%s_{%s}%s" % (match.group(1), match.group(2), "^T" if match.group(3) else "")
+    return "%s_{%s}%s" % (match.group(1), match.group(2) or match.group(3), "^T" if match.group(4) else "")
 
 
 _SPACING_HAT = re.compile(r"ˆ\s*([A-Za-z])")                     # a PDF's text layer: "ˆy" is ŷ
