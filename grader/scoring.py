@@ -104,7 +104,8 @@ def score_check(spec, fraction: float, message: str, details: Dict[str, Any]) ->
     return CheckOutcome(id=spec.id, kind=spec.kind, passed=fraction >= 1.0,
                         score=points(spec.points * fraction), max_score=points(spec.points),
                         message=message, visibility=spec.visibility,
-                        hint=spec.hint if fraction < 1.0 else None, details=dict(details))
+                        hint=spec.hint if fraction < 1.0 and not details.get("not_judged") else None,
+                        details=dict(details))
 
 
 def unscored_checks(part_spec, message: str) -> List[CheckOutcome]:

@@ -313,3 +313,21 @@ def test_a_class_of_write_ups_with_code_through_batch(tmp_path):
         correct = [p for p, v in entry["expect"].items() if v == "correct"]
         assert rows[name]["parts"]["softmax"] == 5.0 and rows[name]["parts"]["forward_backward_prop"] == 8.0
         assert all(rows[name]["parts"][p] > 0 for p in correct), name
+
+
+def test_a_check_not_judged_gives_no_hint(full):
+    """A sign slip in 2a is told about the sign, not that its result 'still has x in it'."""
+    from grader.written.grade import grade_writeup
+    result = grade_writeup(full, files_of(WRITTEN / "md_2a_sign_slip"), 7)["sigmoid_derivative"]
+    assert result.verdict == "incorrect"
+    assert not any("still has x" in hint for hint in result.hints), result.hints
+    assert any("not judged" in c.message for c in result.checks)
+
+
+def test_nothing_pays_for_a_part_without_a_result(full):
+    """The pasted question scores nothing anywhere; a picture is for a TA and shows what surrounds it."""
+    from grader.written.grade import grade_writeup
+    handout = grade_writeup(full, files_of(WRITTEN / "md_handout_only"), 7)
+    assert all(r.score == 0 and all(c.score == 0 for c in r.checks) for r in handout.values())
+    picture = grade_writeup(full, files_of(WRITTEN / "md_2c_answer_is_image"), 7)["input_gradient_derivation"]
+    assert picture.score == 0 and "image" in picture.written["reason"] and "2c_photo.png" in picture.written["text"]

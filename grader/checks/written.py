@@ -211,9 +211,11 @@ def written_form(answer, reference, opts, rng) -> CheckResult:
     final = final_member(statement.chain)
     right = answer.cache.get("right:" + answer.part)
     if right is False:
-        return CheckResult.fail("not judged: the result itself is not right", 0.0, verdict="incorrect")
+        # its hint would speak of a form the result does not have: the result's own check says what is wrong
+        return CheckResult.fail("not judged: the result itself is not right", 0.0, verdict="incorrect",
+                                not_judged=True)
     if right is None:       # nothing pays for a result no one has confirmed (the question pasted, a TA's case)
-        return _review("not judged: the result itself is not decided")
+        return _review("not judged: the result itself is not decided", not_judged=True)
     allowed = set(opts["through"]) | _same_functions(answer, opts["through"])
     outside = _outside(final, opts["variable"], allowed)
     if outside:
