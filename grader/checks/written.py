@@ -77,6 +77,10 @@ def written_result(answer, reference, opts, rng) -> CheckResult:
     details = {"student": shown, "expected": render(expected), "convention": convention.name,
                "expected_tree": expected}
     events = answer.events(final, convention)
+    other = _contradiction(answer, statement, got, convention, opts["transpose_ok"])
+    if other is not None:
+        return _review("the part states two different results, %s and %s: a TA decides which is the answer"
+                       % (shown, other), **details)
     if answer.same(got, want, opts["transpose_ok"]):
         details["proof"] = _proof(answer, final, expected, convention)
         readings = [e.split("|", 1)[1] for e in events if e.startswith("elementwise|")]
@@ -100,6 +104,26 @@ def written_result(answer, reference, opts, rng) -> CheckResult:
                                 verdict="incorrect", **details)
     return CheckResult.fail("your result %s is not right%s" % (shown, ": " + why if why else ""), 0.0,
                             verdict="incorrect", **details)
+
+
+def _contradiction(answer, result, got, convention, transpose_ok) -> Optional[str]:
+    """Another result of the part under the same name (∂J/∂x = …) whose value differs from ``got``."""
+    from ..written.answer import final_member
+    from ..written.evaluate import EvalError
+    from ..written.render import render
+    name = result.chain[0]
+    if name is None or name[0] != "label" or len(result.chain) < 2:
+        return None
+    for st in answer.statements:
+        if st is result or not st.ok or st.given or not st.display or len(st.chain) < 2 or st.chain[0] != name:
+            continue
+        final = final_member(st.chain)
+        try:
+            if final is not None and not answer.same(answer.values(final, convention), got, transpose_ok):
+                return render(final)
+        except EvalError:
+            continue
+    return None
 
 
 def _broadcast(answer, errors) -> bool:

@@ -89,6 +89,10 @@ class Evaluator:
         if kind == "neg":
             return -self._eval(node[1])
         if kind in ("add", "sub"):
+            if ("ones",) in (node[1], node[2]):      # 𝟏 − h: a vector of ones the shape of the other side
+                other = self._eval(node[2] if node[1] == ("ones",) else node[1])
+                a, b = (np.ones_like(other), other) if node[1] == ("ones",) else (other, np.ones_like(other))
+                return a + b if kind == "add" else a - b
             a, b = self._eval(node[1]), self._eval(node[2])
             if a.shape != b.shape and a.shape != (1, 1) and b.shape != (1, 1):
                 raise EvalError("%s (%s) and %s (%s) cannot be added: their shapes differ" % (

@@ -31,7 +31,7 @@ GREEK = {"sigma", "delta", "theta", "omega", "alpha", "beta", "gamma", "lambda",
 UNICODE = {"σ": r"\sigma ", "δ": r"\delta ", "θ": r"\theta ", "ω": r"\omega ", "∘": r"\circ ",
            "⊙": r"\odot ", "−": "-", "–": "-", "×": r"\times ", "·": r"\cdot ", "∑": r"\sum ",
            "Σ": r"\sum ", "ᵀ": "^T", "∂": r"\partial ", "ŷ": r"\hat{y}", "′": "'", "’": "'",
-           "⁻¹": "^{-1}", "ʹ": "'", "″": "''", "²": "^2", "₁": "_1", "₂": "_2", "ₓ": "_x", "ᵧ": "_y", "\u00a0": " "}
+           "⁻¹": "^{-1}", "⁻ˣ": "^{-x}", "ᵢ": "_i", "ⱼ": "_j", "ₖ": "_k", "ₙ": "_n", "ʹ": "'", "″": "''", "²": "^2", "₁": "_1", "₂": "_2", "ₓ": "_x", "ᵧ": "_y", "\u00a0": " "}
 _DROP = re.compile(r"\\(left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|big|Big|bigg|Bigg|displaystyle|limits|nolimits"
                    r"|nonumber|notag|quad|qquad|,|;|:|!| )(?![A-Za-z])|~|&")
 _WRAPPERS = re.compile(r"\\(mathbf|boldsymbol|bm|mathrm|mathit|mathsf|text|textbf|textit|operatorname|mathbb"
@@ -157,11 +157,11 @@ def normalize(text: str) -> str:
     text = _HAT_SUBSCRIPT.sub(r"\\hat{\1}_{\2}", text)  # \hat{y_i} is \hat{y}_i
     text = _LAYER_INDEX.sub(_layer, text)               # W^{(2)T} is W_2^T: the layer as a superscript
     text = _THEREFORE.sub(" ", text)
-    text = _power_of_call(text)
     text = re.sub(r"\\(triangleq|coloneqq|doteq|eqqcolon|stackrel\{\w*\}\{=\})(?![A-Za-z])|:=", "=", text)   # "defined as"
     text = _FLAT_PARTIAL.sub(r"\\frac{∂ \1}{∂ \2} ", _SPACING_HAT.sub(r"\\hat{\1}", text))
     for key, value in UNICODE.items():
         text = text.replace(key, value)
+    text = _power_of_call(text)
     text = _drop_braces(text)
     text = _TAG.sub(" ", text)
     text = re.sub(r"[.,;]\s*$", "", text.strip())

@@ -25,6 +25,8 @@ def _members(answer: Answer) -> Tuple[List[List[tuple]], Optional[str]]:
     """The proof's statements (each a list of members), or why a line of it is unreadable."""
     members: List[List[tuple]] = []
     for st in answer.statements:
+        if st.given:
+            continue          # the question's own definitions, restated: not steps of the proof
         if not st.ok:
             if st.display:
                 return members, "a line of the proof could not be read (%s): %s" % (st.error, st.text[:200])
@@ -173,7 +175,7 @@ def _route(chains, start, end, constant: str, equal) -> Optional[List[tuple]]:
     backward = False
     for steps in chains:
         if len(steps) == 2 and all(_claim(m) for m, _ in steps):
-            if route and equal(route[-1][1], end):
+            if route and not backward and equal(route[-1][1], end):
                 return route + [steps[-1]]        # "so softmax(x + c) = softmax(x)": the conclusion
             continue
         if route and render(steps[0][0]) == render(route[-1][0]):
