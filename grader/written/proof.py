@@ -25,8 +25,6 @@ def _members(answer: Answer) -> Tuple[List[List[tuple]], Optional[str]]:
     """The proof's statements (each a list of members), or why a line of it is unreadable."""
     members: List[List[tuple]] = []
     for st in answer.statements:
-        if st.given:
-            continue          # the question's own definitions, restated: not steps of the proof
         if not st.ok:
             if st.display:
                 return members, "a line of the proof could not be read (%s): %s" % (st.error, st.text[:200])
@@ -94,6 +92,7 @@ def judge_proof(answer: Answer, opts) -> CheckResult:
             _mentions(m, other) for st in members for m in st):
         members = [[rename(m, {other: constant}) for m in st] for st in members]     # e^(x_i + C): the same c
     chains: List[List[Tuple[tuple, List[np.ndarray]]]] = []
+    unvalued: List[tuple] = []        # members that have no value here (Σ_j exp(x)): a route may pass through them
     for statement in members:
         if statement[0] == ("sym", constant, None):
             continue          # "c = −max_i x_i": what the constant is, not a step of the proof
@@ -106,6 +105,8 @@ def judge_proof(answer: Answer, opts) -> CheckResult:
             except EvalError as exc:
                 if "not defined" in str(exc) or "not bound" in str(exc):
                     undefined = undefined or (member, exc)
+                else:
+                    unvalued.append(member)
         if undefined and valued:
             return CheckResult.fail("the step %s uses something the proof does not define (%s)" % (
                 render(undefined[0]), undefined[1]), 0.0, verdict="needs_review")
@@ -133,6 +134,10 @@ def judge_proof(answer: Answer, opts) -> CheckResult:
             return CheckResult.fail("the step %s does not hold for a number %s" % (step, constant),
                                     opts["slip_credit"] if last else 0.0, verdict="incorrect", step=step)
     route = _route(chains, start, end, constant, equal)
+    if route is None and unvalued:
+        return CheckResult.fail("no chain of steps that can be computed runs from %s to %s; %s cannot be computed "
+                                "here: a TA reads the proof" % (opts["start"], opts["end"], render(unvalued[0])),
+                                0.0, verdict="needs_review")
     if route is None:
         first = chains[0]
         return CheckResult.fail("no chain of steps runs from %s, written with %s, to %s: %s" % (
