@@ -85,8 +85,7 @@ def written_result(answer, reference, opts, rng) -> CheckResult:
         details["proof"] = _proof(answer, final, expected, convention)
         readings = [e.split("|", 1)[1] for e in events if e.startswith("elementwise|")]
         note = " (%s read as an elementwise product)" % "; ".join(readings) if readings else ""
-        broken = next(filter(None, (first_broken_step(answer, chain, convention)
-                                    for chain in _derivation(answer, statement))), None)
+        broken = first_broken_step(answer, statement.chain, convention)
         if broken:
             # a right result reached through a wrong step: a typo or a lucky slip, which only a person can tell
             return _review("your result %s is right%s, but on the way the step %s does not hold as written: "
@@ -105,21 +104,6 @@ def written_result(answer, reference, opts, rng) -> CheckResult:
                                 verdict="incorrect", **details)
     return CheckResult.fail("your result %s is not right%s" % (shown, ": " + why if why else ""), 0.0,
                             verdict="incorrect", **details)
-
-
-def _derivation(answer, result):
-    """The result's chain, then the part's other displayed equations before it that are not definitions:
-    the steps a derivation states (σ'(x) = …) must hold as well."""
-    from ..written.answer import is_definition
-    yield result.chain
-    if answer.cache.get("loose"):       # a PDF's formulas in pieces: its other lines are not what was written
-        return
-    names = {n for c in answer.conventions for n in c.variables}
-    for st in answer.statements:
-        if st is result:
-            return
-        if st.ok and not st.given and st.display and len(st.chain) > 1 and not is_definition(st.chain, names):
-            yield st.chain
 
 
 def _contradiction(answer, result, got, convention, transpose_ok) -> Optional[str]:
