@@ -245,7 +245,7 @@ def is_function_definition(chain) -> bool:
 _SHAPE = re.compile(r"\(?\s*\w{1,3}\s*[·×x∘]\s*\w{1,3}\s*\)?")
 
 
-def mark_given(statements: Sequence[Statement], given: Sequence[str], notation: Notation) -> None:
+def mark_given(statements: Sequence[Statement], given: Sequence[str], notation: Notation, loose: bool = False) -> None:
     """Flag the statements that only restate the question (``given``: the rubric's formulas for it).
 
     A statement is the question's when every member of it is a member of a given formula,
@@ -253,10 +253,18 @@ def mark_given(statements: Sequence[Statement], given: Sequence[str], notation: 
     ``J = CE(y, ŷ) = −Σ y_i log ŷ_i`` chains two of them).
     """
     known = {_key(m) for text in given for m in notation.parse(text) if m is not None}
+    flat = {_flat(render(m)) for text in given for m in notation.parse(text) if m is not None}
     for st in statements:
         if st.ok:
             members = {_key(m) for m in st.chain if m is not None}
             st.given = bool(members) and members <= known
+            if loose and not st.given:
+                # a PDF's fraction flattened: σ(x) = 1 1 + e − x is the question's σ(x) = 1/(1 + e^(−x))
+                st.given = {_flat(render(m)) for m in st.chain if m is not None} <= flat
+
+
+def _flat(text: str) -> str:
+    return " ".join(re.findall(r"[^\W_]+", text))
 
 
 def _key(node) -> str:

@@ -51,8 +51,8 @@ def grade_writeup(rubric, files: Sequence[Tuple[str, bytes]], seed: int,
             continue
         answer = Answer(part.id, text.text, statements(text.text, text.plain, part.written.notation),
                         part.written.conventions, part.written.notation, _seed(seed, part.id), shared)
-        mark_given(answer.statements, part.written.given, part.written.notation)
         loose = any(d.loose for d in docs if d.name in text.sources)
+        mark_given(answer.statements, part.written.given, part.written.notation, loose)
         if loose:       # a formula in pieces is not read at all; nothing is decided incorrect here (_distrust)
             answer.statements[:] = [st for st in answer.statements if st.ok]
             answer.cache["loose"] = True
@@ -77,8 +77,12 @@ def _distrust(part, result: PartResult, text, scrambled: Dict[str, str], docs) -
     """A part read from a scrambled text layer (or not found in one) is for a person, never ``incorrect``."""
     if not scrambled or result.verdict in ("correct", "needs_review"):
         return result
-    if text is None:        # not found: trust the headings of a PDF whose formulas alone are in pieces
-        sources = [d.name for d in docs if d.scrambled and not d.loose]
+    # a PDF whose formulas alone are in pieces has headings and prose to trust: what is not there is missing
+    trusted = {d.name for d in docs if d.loose}
+    if text is None:
+        sources = [d.name for d in docs if d.scrambled and d.name not in trusted]
+    elif result.verdict == "missing":
+        sources = [name for name in text.sources if name not in trusted]
     else:
         sources = text.sources
     why = "; ".join(scrambled[name] for name in sources if name in scrambled)
@@ -139,7 +143,7 @@ def _absent(part, unreadable: List[str], names: List[str]) -> PartResult:
     return result
 
 
-_ANSWER_WORDS = re.compile(r"\b(solution|answer|proof|we (get|have|obtain)|therefore|thus|hence)\b|解|证明", re.I)
+_ANSWER_WORDS = re.compile(r"\b(solution|answer|proof)\b|解|证明", re.I)      # a question says "thus" too
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)|<img\b|\\includegraphics|attachment:", re.I)
 
 

@@ -161,8 +161,14 @@ def _pieces(line: str) -> List[str]:
             line = tail
     out = []
     for sentence in _SENTENCE.split(line):
-        out.extend(p for p in _PROSE_SPLIT.split(" " + sentence + " ") if p.strip())
+        for piece in _PROSE_SPLIT.split(" " + sentence + " "):
+            if piece.strip():
+                out.extend(_NEXT_EQUATION.split(piece) if piece.count("=") > 1 else [piece])
     return out
+
+
+# "h = sigmoid(x W1 + b1) ˆy = softmax(h W2 + b2)": a PDF's line holding two equations, split where a name is defined
+_NEXT_EQUATION = re.compile(r"(?<=[)\w])\s+(?=[ˆ^]?[A-Za-z]{1,2}\d?\s*=(?!=))")
 
 
 def _formula_in(line: str) -> Optional[str]:
