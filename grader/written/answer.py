@@ -281,8 +281,9 @@ def answered(statements: Sequence[Statement], readable_only: bool = False) -> bo
             if st.display and not readable_only:
                 return True
             continue
-        if len(st.chain) > 1 or st.chain[0] is not None and st.chain[0][0] not in ("sym", "num", "label"):
-            return True
+        if len(st.chain) > 1 and not (readable_only and any(m is not None and m[0] == "label" for m in st.chain)) \
+                or not readable_only and st.chain[0] is not None and st.chain[0][0] not in ("sym", "num", "label"):
+            return True       # (a formula in a PDF's pieces is an answer only as an equation of values)
     return False
 
 

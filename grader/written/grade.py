@@ -44,6 +44,7 @@ def grade_writeup(rubric, files: Sequence[Tuple[str, bytes]], seed: int,
     shared = shared_functions([(d.text, d.plain) for d in docs if d.name in used],
                               parts[0].written.notation) if parts else []
     results: Dict[str, PartResult] = {}
+    unanswered_in_loose: List[str] = []
     for part in parts:
         text = found.get(part.id)
         if text is None:
@@ -64,6 +65,16 @@ def grade_writeup(rubric, files: Sequence[Tuple[str, bytes]], seed: int,
             results[part.id].written["text"] = text.text[:MAX_SHOWN_TEXT]
         else:
             results[part.id] = _unanswered(part, text)
+            unanswered_in_loose.append(part.id) if loose else None
+    if any(r.verdict != "missing" for pid, r in results.items() if pid in found and
+           any(d.loose for d in docs if d.name in found[pid].sources)):
+        # a PDF in which some part is answered is a write-up: a part of it that seems to hold only the
+        # question may hold its answer in formula pieces no one can read here
+        for pid in unanswered_in_loose:
+            part = next(p for p in parts if p.id == pid)
+            results[pid] = unread(part, "its formulas are in pieces in the PDF's text layer: a TA reads it",
+                                  "not graded: %s could not be read in the PDF" % part.title)
+            results[pid].written["text"] = found[pid].text[:MAX_SHOWN_TEXT]
     scrambled = {d.name: d.scrambled for d in docs if d.scrambled}
     for part in parts:
         results[part.id] = _distrust(part, results[part.id], found.get(part.id), scrambled, docs)

@@ -168,7 +168,7 @@ def _pieces(line: str) -> List[str]:
 
 
 # "h = sigmoid(x W1 + b1) ˆy = softmax(h W2 + b2)": a PDF's line holding two equations, split where a name is defined
-_NEXT_EQUATION = re.compile(r"(?<=[)\w])\s+(?=[ˆ^]?[A-Za-z]{1,2}\d?\s*=(?!=))")
+_NEXT_EQUATION = re.compile(r"(?<=[)\w])\s+(?=[ˆ^]?[A-Za-z]{1,4}\d?\s*=(?!=))")
 
 
 def _formula_in(line: str) -> Optional[str]:
