@@ -69,12 +69,15 @@ def grade_writeup(rubric, files: Sequence[Tuple[str, bytes]], seed: int,
     if any(r.verdict != "missing" for pid, r in results.items() if pid in found and
            any(d.loose for d in docs if d.name in found[pid].sources)):
         # a PDF in which some part is answered is a write-up: a part of it that seems to hold only the
-        # question may hold its answer in formula pieces no one can read here
+        # question (or that was not found, when such PDFs are all there is) may hold its answer in
+        # formula pieces no one can read here
+        if all(d.loose for d in docs if not d.problem):
+            unanswered_in_loose += [p.id for p in parts if p.id not in found]
         for pid in unanswered_in_loose:
             part = next(p for p in parts if p.id == pid)
             results[pid] = unread(part, "its formulas are in pieces in the PDF's text layer: a TA reads it",
                                   "not graded: %s could not be read in the PDF" % part.title)
-            results[pid].written["text"] = found[pid].text[:MAX_SHOWN_TEXT]
+            results[pid].written["text"] = found[pid].text[:MAX_SHOWN_TEXT] if pid in found else ""
     scrambled = {d.name: d.scrambled for d in docs if d.scrambled}
     for part in parts:
         results[part.id] = _distrust(part, results[part.id], found.get(part.id), scrambled, docs)
