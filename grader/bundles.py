@@ -239,7 +239,9 @@ so that one mistake costs points once.
 """
 
 KIT_README_WRITTEN = ("The written answers ({parts}: {points:g} points) are not checked here: this kit holds "
-                      "none of their answers. They are graded after you submit.")
+                      "none of their answers. It says whether each part could be found and read in your "
+                      "write-up, and how it was read (\"your answer was read as ...\"), with no verdict. "
+                      "They are graded after you submit.")
 
 SELFCHECK = r'''"""Assignment 1 self-check: python /path/to/this/kit/selfcheck.py [FOLDER] [OPTIONS]
 
@@ -450,10 +452,11 @@ def _min_python(spec: str) -> Optional[List[int]]:
 def public_rubric(rubric_path: Path) -> dict:
     """The rubric a student may see: hidden checks keep their id, kind and points only.
 
-    Written parts are left out whole: a written check is decided against its expected
-    result and its catalogue of mistakes (2c's result is also the network's backward
-    pass), and a kit holds no answer. Each question keeps the points of what is left;
-    :func:`written_left_out` names what went.
+    Written parts keep how they are read (label, cues, the question's own formulas) and lose
+    every check: a written check is decided against its expected result and its catalogue of
+    mistakes (2c's result is also the network's backward pass), and a kit holds no answer. In
+    their place one ``written_read`` check, worth nothing, says how each part was read. Each
+    question keeps the points of what is checked; :func:`written_left_out` names what is not.
     """
     data = yaml.safe_load(rubric_path.read_text(encoding="utf-8"))
     # Before the deadline a kit names a mistake, not its fix: unless the course chose formula hints for the
@@ -462,9 +465,12 @@ def public_rubric(rubric_path: Path) -> dict:
     policy.setdefault("hints", "mistake")
     questions = []
     for question in data.get("questions", []):
-        parts = [part for part in question.get("parts", []) if "written" not in part]
-        if not parts:
-            continue
+        parts = question.get("parts", [])
+        for part in parts:
+            if "written" in part:
+                # read, not decided: the kit says how each part was read ("your 2c was read as …")
+                part["checks"] = [{"id": "read", "kind": "written_read", "points": 0}]
+                part.pop("hints", None)
         for part in parts:
             for i, check in enumerate(part.get("checks", [])):
                 if policy["hints"] != "formula":
@@ -472,12 +478,10 @@ def public_rubric(rubric_path: Path) -> dict:
                 if check.get("visibility", "visible") != "visible":
                     part["checks"][i] = {k: check[k] for k in ("id", "kind", "points", "visibility", "title")
                                          if k in check}
-        if len(parts) != len(question.get("parts", [])):
-            question["points"] = round(sum(float(c.get("points", 0)) for p in parts for c in p.get("checks", [])), 4)
+        question["points"] = round(sum(float(c.get("points", 0)) for p in parts for c in p.get("checks", [])), 4)
         question["parts"] = parts
         questions.append(question)
     data["questions"] = questions
-    data.pop("writeup", None)    # how write-ups are read: nothing in the kit reads one
     data["reference"] = "expected.json"
     return data
 

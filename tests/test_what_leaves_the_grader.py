@@ -85,8 +85,12 @@ def test_a_kit_from_the_full_rubric_holds_no_written_answer(tmp_path):
         assert not leaked, "%s holds the written answer %r" % (path.relative_to(kit), leaked[0])
     rubric = yaml.safe_load((kit / "rubric.yaml").read_text())
     parts = [p for q in rubric["questions"] for p in q["parts"]]
-    assert parts and not [p for p in parts if "written" in p] and "writeup" not in rubric
-    assert {p["id"] for p in parts} == {p.id for _, p in full.parts() if p.written is None}
+    assert {p["id"] for p in parts} == {p.id for _, p in full.parts()}
+    written = [p for p in parts if "written" in p]
+    # a written part keeps how it is read (the handout's label, cues and formulas) and one check worth nothing
+    assert {p["id"] for p in written} == {p.id for p in full.written_parts()}
+    assert all(set(p["written"]) <= {"label", "cues", "conventions", "given"} and
+               p["checks"] == [{"id": "read", "kind": "written_read", "points": 0}] and "hints" not in p for p in written)
     readme = (kit / "README.md").read_text()
     assert "1a, 2a, 2b, 2c and 2d: 19 points" in readme and "advice, not your grade" in readme
     # The code half still checks: the correct sample has every public point of the kit.
@@ -95,7 +99,7 @@ def test_a_kit_from_the_full_rubric_holds_no_written_answer(tmp_path):
     assert run.returncode == 0, run.stderr
     data = json.loads(run.stdout)
     visible = sum(c.points for _, p in full.parts() if p.written is None for c in p.checks if c.visibility == "visible")
-    assert data["score"] == visible == 19.5 and data["max_score"] == 21
+    assert data["score"] == visible == 19.5 == data["max_score"]      # what the kit can see
 
 
 # ------------------------------------------------------------------------------------------ item 10
@@ -378,3 +382,31 @@ def test_merge_never_writes_into_another_programs_database(shards):
     assert "places.sqlite is not a gradebook: it holds a table named moz_places" in line
     assert other.read_bytes() == before and not Path(str(other) + "-wal").exists()
     assert table(other, "SELECT name FROM sqlite_master") == [("moz_places",)]
+
+
+def test_a_kit_says_how_each_written_part_was_read_and_decides_nothing(tmp_path):
+    """The kit's self-check of the write-up: found or not, read as what, or why not; no verdict, no points."""
+    run = cli("kit", "build", "--rubric", "a1-full", "--out", str(tmp_path / "kit"), cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    student = tmp_path / "student"
+    shutil.copytree(SAMPLES / "correct", student)
+    # right 1a-2b, a wrong 2c (no W1ᵀ), 2d only a picture
+    (student / "answers.md").write_text(
+        "## 1a\n$$softmax(x + c)_i = \\frac{e^{c} e^{x_i}}{e^{c} \\sum_j e^{x_j}} = softmax(x)_i$$\n"
+        "## 2a\n$$\\sigma'(x) = \\sigma(x)(1 - \\sigma(x))$$\n## 2b\n$$\\frac{\\partial CE}{\\partial \\theta} = \\hat{y} - y$$\n"
+        "## 2c\n$$\\frac{\\partial J}{\\partial x} = (\\hat{y} - y) W_2^T \\circ h \\circ (1 - h)$$\n"
+        "## 2d\n![my count](count.png)\n")
+    run = subprocess.run([sys.executable, str(tmp_path / "kit" / "selfcheck.py"), str(student), "--format", "json"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    parts = {p["id"]: p for q in json.loads(run.stdout)["questions"] for p in q["parts"]}
+    assert parts["input_gradient_derivation"]["verdict"] == "read"       # wrong, but a kit does not know it
+    assert "W₂ᵀ ∘ h ∘ (1 − h)" in parts["input_gradient_derivation"]["written"]["result"]
+    assert parts["sigmoid_derivative"]["verdict"] == "read" and parts["parameter_count"]["verdict"] == "needs_review"
+    assert "image" in parts["parameter_count"]["written"]["reason"]
+    assert all(parts[p]["score"] == 0 == parts[p]["max_score"] for p in ("softmax_shift_proof", "input_gradient_derivation"))
+    text = subprocess.run([sys.executable, str(tmp_path / "kit" / "selfcheck.py"), str(student)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300).stdout
+    assert "your answer, as read: ∂J/∂x" in text
+    rows = [line for line in text.splitlines() if "(1a)" in line or "(2c)" in line]
+    assert rows and all("read: graded after you" in line and "correct" not in line for line in rows[:2]), rows

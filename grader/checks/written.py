@@ -290,3 +290,16 @@ def written_proof(answer, reference, opts, rng) -> CheckResult:
     """Every consecutive equality of the proof holds (the constant a number), from ``start`` to ``end``."""
     from ..written.proof import judge_proof
     return judge_proof(answer, opts)
+
+
+@register("written_read", defaults={})
+def written_read(answer, reference, opts, rng) -> CheckResult:
+    """How the part was read, and nothing more: a student kit holds no expected result, so it decides nothing."""
+    from ..written.answer import final_member
+    from ..written.render import render
+    statement, why = answer.result()
+    if statement is None:
+        return CheckResult.fail("could not be read here (%s): after you submit, a TA reads it" % why, 0.0,
+                                verdict="needs_review")
+    return CheckResult.ok("your answer was read as %s (it is graded after you submit)"
+                          % render(final_member(statement.chain)), verdict="read")

@@ -131,7 +131,8 @@ def check_name(part: PartResult, check: CheckOutcome) -> str:
 def verdict_label(part: PartResult) -> str:
     """A written part's verdict in words ("" for code parts)."""
     verdict = getattr(part, "verdict", None)
-    return {"needs_review": "needs review: a TA will read it", "partial": "partial credit"}.get(verdict, verdict or "")
+    return {"needs_review": "needs review: a TA will read it", "partial": "partial credit",
+            "read": "read: graded after you submit"}.get(verdict, verdict or "")
 
 
 def written_lines(part: PartResult) -> List[str]:

@@ -54,6 +54,9 @@ def render(result: SubmissionResult, console: Console) -> None:
                     table.add_row(Text("  · ") + _plain(c.id) + Text("  graded after submission", style="dim"),
                                   Text("(%g)" % c.details["after_submission"], style="dim"))
                     continue
+                if c.details.get("verdict") == "read":       # a kit reads a written part; it decides nothing
+                    table.add_row(Text("  · ") + _plain(c.id) + Text("  graded after submission", style="dim"), "")
+                    continue
                 if c.passed:
                     table.add_row(Text("  ✓ ") + _plain(c.id), _pts(c.score, c.max_score))
                     continue

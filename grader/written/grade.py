@@ -28,7 +28,7 @@ from .sources import documents
 MAX_SHOWN_TEXT = 4000
 MAX_TREE = 400              # nodes of a result kept in the JSON for the review page
 SIGNATURE_SEED = 20180314   # one set of inputs for the whole class: equal results, equal signatures
-VERDICTS = ("correct", "incorrect", "needs_review", "missing")
+VERDICTS = ("correct", "incorrect", "needs_review", "missing", "read")   # read: a kit reads, decides nothing
 
 
 def grade_writeup(rubric, files: Sequence[Tuple[str, bytes]], seed: int,
@@ -188,7 +188,7 @@ def _grade_part(rubric, part, answer: Answer, seed: int, text) -> PartResult:
         verdicts.append(verdict.details.get("verdict", "correct" if verdict.passed else "incorrect"))
         outcomes.append(score_check(spec, verdict.fraction, verdict.message, dict(verdict.details)))
     result = score_part(part, "graded", outcomes)
-    result.verdict = ("needs_review" if "needs_review" in verdicts
+    result.verdict = ("needs_review" if "needs_review" in verdicts else "read" if all(v == "read" for v in verdicts)
                       else "correct" if all(v == "correct" for v in verdicts) else "incorrect")
     statement, why = answer.result()
     shown = {"how": text.how, "files": list(text.sources), "fingerprint": fingerprint(answer.text),

@@ -28,7 +28,7 @@ from typing import Dict, Optional, Sequence, Tuple
 from ..scoring import PartResult, _from_dict, points
 
 MAX_REPLY = 16 * 1024 * 1024
-VERDICTS = ("correct", "incorrect", "needs_review", "missing")
+VERDICTS = ("correct", "incorrect", "needs_review", "missing", "read")   # read: a kit reads, decides nothing
 
 
 class WrittenService:
