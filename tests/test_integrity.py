@@ -315,8 +315,10 @@ def test_a_batch_of_every_sample_prints_no_internal_error(tmp_path):
     """Every bundled sample and oracle, graded as a class: no check blames the grader."""
     root = tmp_path / "class"
     root.mkdir()
+    import yaml
+    hangs = {k for k, v in yaml.safe_load((SAMPLES / "manifest.yaml").read_text()).items() if "timeout" in v}
     for folder in sorted(SAMPLES.iterdir()):
-        if folder.is_dir() and folder.name not in ("hostile", "oracles", "written", "similarity"):
+        if folder.is_dir() and folder.name not in {"hostile", "oracles", "written", "similarity"} | hangs:
             shutil.copytree(folder, root / folder.name)
     for folder in sorted(ORACLES.iterdir()):
         shutil.copytree(folder, root / ("oracle_" + folder.name))

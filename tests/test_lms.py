@@ -134,6 +134,7 @@ def test_the_whole_sample_set_as_a_canvas_download(tmp_path):
     root = tmp_path / "download"
     root.mkdir()
     ids = {}
+    manifest = {k: v for k, v in manifest.items() if "timeout" not in v}     # a sample that hangs on purpose
     for k, sample in enumerate(sorted(manifest)):
         name = "%s_%d" % (sample.replace("_", ""), 200000 + k)
         ids[name] = sample

@@ -66,7 +66,7 @@ def test_a_resume_shows_no_absurd_rate(tmp_path):
 
 
 def test_an_import_time_infinite_loop_is_reported_with_its_file_and_line():
-    run = grader("check", str(SAMPLES / "import_hangs"), "--format", "json")
+    run = grader("check", str(SAMPLES / "import_hangs"), "--format", "json", "--timeout", "3")   # 6 s to load: a "where" note comes every 2 s
     assert run.returncode == 0, run.stderr
     parts = {p["id"]: p for q in json.loads(run.stdout)["questions"] for p in q["parts"]}
     message = parts["sigmoid"]["checks"][0]["message"]
