@@ -44,40 +44,11 @@ def grade_writeup(rubric, files: Sequence[Tuple[str, bytes]], seed: int,
     shared = shared_functions([(d.text, d.plain) for d in docs if d.name in used],
                               parts[0].written.notation) if parts else []
     results: Dict[str, PartResult] = {}
-    unanswered_in_loose: List[str] = []
     for part in parts:
         text = found.get(part.id)
-        if text is None:
-            results[part.id] = _absent(part, unreadable, [d.name for d in docs])
-            continue
-        answer = Answer(part.id, text.text, statements(text.text, text.plain, part.written.notation),
-                        part.written.conventions, part.written.notation, _seed(seed, part.id), shared)
-        loose = any(d.loose for d in docs if d.name in text.sources)
-        mark_given(answer.statements, part.written.given, part.written.notation, loose)
-        if loose:       # a formula in pieces is not read at all; nothing is decided incorrect here (_distrust)
-            answer.statements[:] = [st for st in answer.statements if st.ok]
-            answer.cache["loose"] = True
-        if answered(answer.statements, readable_only=loose) or loose and _ANSWER_WORDS.search(text.text):
-            results[part.id] = _grade_part(rubric, part, answer, seed, text)
-        elif has_image(text.text):
-            results[part.id] = unread(part, "the answer is an image: a TA reads it",
-                                      "not graded: %s's answer is an image" % part.title)
-            results[part.id].written["text"] = text.text[:MAX_SHOWN_TEXT]
-        else:
-            results[part.id] = _unanswered(part, text)
-            unanswered_in_loose.append(part.id) if loose else None
-    if any(r.verdict != "missing" for pid, r in results.items() if pid in found and
-           any(d.loose for d in docs if d.name in found[pid].sources)):
-        # a PDF in which some part is answered is a write-up: a part of it that seems to hold only the
-        # question (or that was not found, when such PDFs are all there is) may hold its answer in
-        # formula pieces no one can read here
-        if all(d.loose for d in docs if not d.problem):
-            unanswered_in_loose += [p.id for p in parts if p.id not in found]
-        for pid in unanswered_in_loose:
-            part = next(p for p in parts if p.id == pid)
-            results[pid] = unread(part, "its formulas are in pieces in the PDF's text layer: a TA reads it",
-                                  "not graded: %s could not be read in the PDF" % part.title)
-            results[pid].written["text"] = found[pid].text[:MAX_SHOWN_TEXT] if pid in found else ""
+        results[part.id] = (_absent(part, unreadable, [d.name for d in docs]) if text is None else
+                            _read_part(rubric, part, text, docs, seed, shared))
+    _pieces_for_a_ta(parts, results, found, docs)
     scrambled = {d.name: d.scrambled for d in docs if d.scrambled}
     for part in parts:
         results[part.id] = _distrust(part, results[part.id], found.get(part.id), scrambled, docs)
@@ -85,6 +56,43 @@ def grade_writeup(rubric, files: Sequence[Tuple[str, bytes]], seed: int,
         if used and result.verdict != "missing":
             result.written.setdefault("files", used)
     return results
+
+
+def _read_part(rubric, part, text, docs, seed: int, shared) -> PartResult:
+    """One part found in the write-up: graded, or missing when only the question is there, or for a TA."""
+    answer = Answer(part.id, text.text, statements(text.text, text.plain, part.written.notation),
+                    part.written.conventions, part.written.notation, _seed(seed, part.id), shared)
+    loose = _loose(text, docs)
+    mark_given(answer.statements, part.written.given, part.written.notation, loose)
+    if loose:       # a formula in pieces is not read at all; nothing is decided incorrect here (_distrust)
+        answer.statements[:] = [st for st in answer.statements if st.ok]
+        answer.cache["loose"] = True
+    if answered(answer.statements, readable_only=loose) or loose and _ANSWER_WORDS.search(text.text):
+        return _grade_part(rubric, part, answer, seed, text)
+    if has_image(text.text):
+        result = unread(part, "the answer is an image: a TA reads it", "not graded: %s's answer is an image" % part.title)
+        result.written["text"] = text.text[:MAX_SHOWN_TEXT]
+        return result
+    return _unanswered(part, text)
+
+
+def _loose(text, docs) -> bool:
+    return any(d.loose for d in docs if d.name in text.sources)
+
+
+def _pieces_for_a_ta(parts, results: Dict[str, PartResult], found, docs) -> None:
+    """A PDF with formulas in pieces in which some part was answered is a write-up, not the handout: its parts
+    that seem to hold only the question (or were not found, when such PDFs are all there is) may hold
+    answers in pieces no one can read here, so a TA reads them. A handout has no part answered: all missing."""
+    in_pieces = {pid for pid, text in found.items() if _loose(text, docs)}
+    if not any(results[pid].verdict != "missing" for pid in in_pieces):
+        return
+    only_pieces = all(d.loose for d in docs if not d.problem)
+    for part in parts:
+        if results[part.id].verdict == "missing" and (part.id in in_pieces or only_pieces and part.id not in found):
+            results[part.id] = unread(part, "its formulas are in pieces in the PDF's text layer: a TA reads it",
+                                      "not graded: %s could not be read in the PDF" % part.title)
+            results[part.id].written["text"] = found[part.id].text[:MAX_SHOWN_TEXT] if part.id in found else ""
 
 
 def _distrust(part, result: PartResult, text, scrambled: Dict[str, str], docs) -> PartResult:
