@@ -49,12 +49,13 @@ def copy(graded, tmp_path):
 def driver():
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
+    from conftest import browser
+    chromium, chromedriver = browser()
     options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    options.binary_location = chromium
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,1000"):
         options.add_argument(arg)
-    chrome = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"),
-                              options=options)
+    chrome = webdriver.Chrome(service=Service(chromedriver), options=options)
     yield chrome
     chrome.quit()
 

@@ -54,7 +54,8 @@ def test_report_is_self_contained(graded):
 
 
 def test_report_in_headless_chromium_shows_the_gradebook(graded):
-    assert CHROMIUM is not None, "needs Debian's chromium (.ci/run installs it)"
+    from conftest import browser
+    browser()
     tmp, db = graded
     page = (tmp / "report.html").as_uri()
     shot = tmp / "report.png"
@@ -86,3 +87,16 @@ def test_report_in_headless_chromium_shows_the_gradebook(graded):
     assert "broken" in dom.split('id="attention"', 1)[1][:2000]
     links = {a.get("href") for t, a in parser.found if t == "a"}
     assert "feedback/softmax_no_shift.md" in links and (tmp / "feedback" / "softmax_no_shift.md").exists()
+
+
+def test_a_missing_browser_skips_with_its_reason_unless_ci_requires_it(monkeypatch):
+    """Where no browser is installed the browser tests say why and skip; where CI requires one, they fail."""
+    import shutil as sh
+    from conftest import BROWSER_ENV, browser
+    monkeypatch.setattr(sh, "which", lambda name: None)
+    monkeypatch.delenv(BROWSER_ENV, raising=False)
+    with pytest.raises(pytest.skip.Exception, match="no Chromium or chromedriver"):
+        browser()
+    monkeypatch.setenv(BROWSER_ENV, "1")
+    with pytest.raises(pytest.fail.Exception, match="requires them"):
+        browser()

@@ -169,10 +169,12 @@ def test_a_ta_reviews_every_group_in_a_real_browser(graded, tmp_path):
     needing = {(s, p) for s, row in export(db).items() for p, v in row["verdicts"].items() if v == "needs_review"}
     assert ("hostile", "sigmoid_derivative") in needing and ("typo_one", "softmax_shift_proof") in needing
     options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    from conftest import browser
+    chromium, chromedriver = browser()
+    options.binary_location = chromium
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,1000"):
         options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options)
+    driver = webdriver.Chrome(service=Service(chromedriver), options=options)
     review = Review(db)
     try:
         driver.get(review.url)
