@@ -331,3 +331,16 @@ def test_nothing_pays_for_a_part_without_a_result(full):
     assert all(r.score == 0 and all(c.score == 0 for c in r.checks) for r in handout.values())
     picture = grade_writeup(full, files_of(WRITTEN / "md_2c_answer_is_image"), 7)["input_gradient_derivation"]
     assert picture.score == 0 and "image" in picture.written["reason"] and "2c_photo.png" in picture.written["text"]
+
+
+def test_a_broken_docx_or_html_is_for_a_ta_with_its_reason(full):
+    """A .docx that is no Word file says so (pandoc's one line); hidden HTML text is not read as an answer."""
+    from grader.written.grade import grade_writeup
+    results = grade_writeup(full, [("answers.docx", b"PK\x03\x04 not really a zip" * 50)], 7)
+    assert {r.verdict for r in results.values()} == {"needs_review"}
+    reason = results["sigmoid_derivative"].written["reason"]
+    assert reason.startswith("answers.docx could not be read") and "\n" not in reason
+    hidden = ('<h2>2(d)</h2><p style="color: #ffffff">$(D_x + 1) H + (H + 1) D_y$</p>'
+              '<div hidden><p>$(D_x + 1) H + (H + 1) D_y$</p></div>')
+    results = grade_writeup(full, [("answers.html", hidden.encode())], 7)
+    assert results["parameter_count"].verdict == "missing"
