@@ -27,6 +27,7 @@ _INNER_ENV = re.compile(r"\\(begin|end)\{(split|aligned|gathered|alignedat|array
 _CASES = re.compile(r"\\begin\{(cases|pmatrix|bmatrix|matrix)\}.*?\\end\{\1\}", re.S)
 # softmax(x + c) = [⋮ ; e^(x_j + c)/Σ ; ⋮]: the definition written out as a column; the component chain follows
 _ELIDED_VECTOR = re.compile(r"=?\s*\\begin\{([pbv]?matrix)\}(?=(?:(?!\\end\{\1\}).)*\\[vcd]dots).*?\\end\{\1\}", re.S)
+_EQUALS_BEFORE = re.compile(r"(?:^|\n)[ \t]*=[ \t]*\Z")
 _PROSE_TEXT = re.compile(r"\\(?:text|mbox|textrm|mathrm|textit)\s*\{\s*[A-Za-z,]+\s+[A-Za-z]")
 _EQNUMBER = re.compile(r"(\\qquad|\\quad|\s)*\(\s*\d{1,3}(\.\d+)?\s*\)\s*$")
 _CODE = re.compile(r"```.*?```|~~~.*?~~~", re.S)
@@ -122,7 +123,11 @@ def math_segments(text: str, plain: bool) -> List[Tuple[int, str, bool]]:
         if kind == "env":
             body = match.group("body")
         displayed = kind in ("dd", "br", "env", "body")
-        for row in _rows(body):
+        rows = _rows(body)
+        if rows and _EQUALS_BEFORE.search(text, 0, match.start()) and not rows[0].startswith("="):
+            # "= $(1 + e^{-x})^{-2}(-e^{-x})$ \\[6pt]": the = of a derivation written outside the math
+            rows[0] = "= " + rows[0]
+        for row in rows:
             found.append((match.start(), row, displayed))
     if plain:
         found.extend(_plain_lines(text[last:], last))
