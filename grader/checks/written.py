@@ -85,7 +85,8 @@ def written_result(answer, reference, opts, rng) -> CheckResult:
         details["proof"] = _proof(answer, final, expected, convention)
         readings = [e.split("|", 1)[1] for e in events if e.startswith("elementwise|")]
         note = " (%s read as an elementwise product)" % "; ".join(readings) if readings else ""
-        broken = first_broken_step(answer, statement.chain, convention)
+        broken = next(filter(None, (first_broken_step(answer, chain, convention)
+                                    for chain in _same_name_steps(answer, statement))), None)
         if broken:
             # a right result reached through a wrong step: a typo or a lucky slip, which only a person can tell
             return _review("your result %s is right%s, but on the way the step %s does not hold as written: "
@@ -104,6 +105,21 @@ def written_result(answer, reference, opts, rng) -> CheckResult:
                                 verdict="incorrect", **details)
     return CheckResult.fail("your result %s is not right%s" % (shown, ": " + why if why else ""), 0.0,
                             verdict="incorrect", **details)
+
+
+def _same_name_steps(answer, result):
+    """The result's chain, then the earlier ones that begin with the same name (σ′(x) = …, σ′(x) = …):
+    a derivation written as one equation per line is one derivation."""
+    from ..written.render import render
+    yield result.chain
+    if answer.cache.get("loose") or result.chain[0] is None or result.chain[0][0] == "label":
+        return
+    name = render(result.chain[0])
+    for st in answer.statements:
+        if st is result:
+            return
+        if st.ok and not st.given and len(st.chain) > 1 and st.chain[0] is not None and render(st.chain[0]) == name:
+            yield st.chain
 
 
 def _contradiction(answer, result, got, convention, transpose_ok) -> Optional[str]:
