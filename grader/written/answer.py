@@ -252,8 +252,9 @@ def mark_given(statements: Sequence[Statement], given: Sequence[str], notation: 
     in any order (``softmax(x + c) = softmax(x)`` restates ``softmax(x) = softmax(x + c)``;
     ``J = CE(y, ŷ) = −Σ y_i log ŷ_i`` chains two of them).
     """
-    known = {_key(m) for text in given for m in notation.parse(text) if m is not None}
-    flat = {_flat(render(m)) for text in given for m in notation.parse(text) if m is not None}
+    stated = [m for text in given for m in notation.parse(text) if m is not None]
+    known = {_key(m) for m in stated}
+    flat = {_flat(render(m)) for m in stated}
     for st in statements:
         if st.ok:
             members = {_key(m) for m in st.chain if m is not None}
@@ -339,11 +340,11 @@ def _beyond_intermediates(statements: List[Statement], variables: set) -> List[S
             within = _intermediate(st.chain[0], variables)
         elif within and st.text.lstrip().startswith("="):
             continue
-        elif _WRT.match(st.text) and _intermediate(("label", "dJ/d" + _WRT.match(st.text).group(1)), variables):
-            within = True           # ∂J/∂W_{fg} = … that could not be read: a derivative of something else
-            continue
         else:
-            within = False
+            wrt = _WRT.match(st.text)
+            within = bool(wrt) and _intermediate(("label", "dJ/d" + wrt.group(1)), variables)
+            if within:              # ∂J/∂W_{fg} = … that could not be read: a derivative of something else
+                continue
         out.append(st)
     return out
 

@@ -23,7 +23,7 @@ from .latex import walk
 from .mathtext import statements
 from .parts import split_parts
 from .render import chain as render_chain
-from .sources import documents
+from .sources import SUFFIXES, documents
 
 MAX_SHOWN_TEXT = 4000
 MAX_TREE = 400              # nodes of a result kept in the JSON for the review page
@@ -38,8 +38,7 @@ def grade_writeup(rubric, files: Sequence[Tuple[str, bytes]], seed: int,
     docs = documents(files, rubric.writeup.include, rubric.writeup.exclude)
     found = split_parts(docs, [(p.id, p.written.label, p.written.cues) for p in parts])
     unreadable = [d.problem for d in docs if d.problem]
-    unreadable += [s for s in skipped if any(s.split(":")[0].lower().endswith(ext) for ext in
-                                             (".md", ".tex", ".txt", ".ipynb", ".pdf", ".html", ".htm", ".docx"))]
+    unreadable += [s for s in skipped if s.split(":")[0].lower().endswith(SUFFIXES)]
     used = sorted({name for text in found.values() for name in text.sources})
     shared = shared_functions([(d.text, d.plain) for d in docs if d.name in used],
                               parts[0].written.notation) if parts else []
@@ -70,10 +69,10 @@ def _read_part(rubric, part, text, docs, seed: int, shared) -> PartResult:
     if answered(answer.statements, readable_only=loose) or loose and _ANSWER_WORDS.search(text.text):
         return _grade_part(rubric, part, answer, seed, text)
     if has_image(text.text):
-        result = unread(part, "the answer is an image: a TA reads it", "not graded: %s's answer is an image" % part.title)
-        result.written["text"] = text.text[:MAX_SHOWN_TEXT]
-        return result
-    return _unanswered(part, text)
+        return unread(part, "the answer is an image: a TA reads it",
+                      "not graded: %s's answer is an image" % part.title, text.text)
+    return _missing(part, "%s: only the question is there (%s), no answer of yours"
+                    % (part.title, ", ".join(text.sources)))
 
 
 def _loose(text, docs) -> bool:
@@ -91,8 +90,8 @@ def _pieces_for_a_ta(parts, results: Dict[str, PartResult], found, docs) -> None
     for part in parts:
         if results[part.id].verdict == "missing" and (part.id in in_pieces or only_pieces and part.id not in found):
             results[part.id] = unread(part, "its formulas are in pieces in the PDF's text layer: a TA reads it",
-                                      "not graded: %s could not be read in the PDF" % part.title)
-            results[part.id].written["text"] = found[part.id].text[:MAX_SHOWN_TEXT] if part.id in found else ""
+                                      "not graded: %s could not be read in the PDF" % part.title,
+                                      found[part.id].text if part.id in found else "")
 
 
 def _distrust(part, result: PartResult, text, scrambled: Dict[str, str], docs) -> PartResult:
@@ -110,10 +109,8 @@ def _distrust(part, result: PartResult, text, scrambled: Dict[str, str], docs) -
     why = "; ".join(scrambled[name] for name in sources if name in scrambled)
     if not why:
         return result
-    review = unread(part, why, "not graded: %s (%s)" % (why, ", ".join(n for n in sources if n in scrambled)))
-    if text is not None:
-        review.written["text"] = text.text[:MAX_SHOWN_TEXT]
-    return review
+    return unread(part, why, "not graded: %s (%s)" % (why, ", ".join(n for n in sources if n in scrambled)),
+                  text.text if text is not None else "")
 
 
 def fingerprint(text: str) -> str:
@@ -146,11 +143,12 @@ def _seed(seed: int, part_id: str) -> int:
     return int(hashlib.sha256(("%d\0%s" % (seed, part_id)).encode()).hexdigest()[:12], 16)
 
 
-def unread(part, why: str, message: str) -> PartResult:
-    """A written part no one could read (a broken file, a reader that failed): for a person, with the reason."""
+def unread(part, why: str, message: str, text: str = "") -> PartResult:
+    """A written part no one could read (a broken file, a reader that failed, a picture): for a person,
+    with the reason and what text there is around it."""
     result = score_part(part, "graded", unscored_checks(part, message))
     result.verdict = "needs_review"
-    result.written = {"reason": why, "text": ""}
+    result.written = {"reason": why, "text": text[:MAX_SHOWN_TEXT]}
     return result
 
 
@@ -159,10 +157,8 @@ def _absent(part, unreadable: List[str], names: List[str]) -> PartResult:
         why = "; ".join(unreadable)
         return unread(part, why, "not graded: " + why)
     where = ("your write-up (%s)" % ", ".join(names) if names else
-             "your submission: it has no write-up (.md, .tex, .txt, .ipynb, .pdf, .html or .docx)")
-    result = score_part(part, "missing", unscored_checks(part, "%s not found in %s" % (part.title, where)))
-    result.verdict = "missing"
-    return result
+             "your submission: it has no write-up (%s)" % ", ".join(SUFFIXES))
+    return _missing(part, "%s not found in %s" % (part.title, where))
 
 
 _ANSWER_WORDS = re.compile(r"\b(solution|answer|proof)\b|解|证明", re.I)      # a question says "thus" too
@@ -174,9 +170,8 @@ def has_image(text: str) -> bool:
     return bool(_IMAGE.search(text))
 
 
-def _unanswered(part, text) -> PartResult:
-    """A part found, but holding only the question's own statements (or none): nothing to grade."""
-    message = "%s: only the question is there (%s), no answer of yours" % (part.title, ", ".join(text.sources))
+def _missing(part, message: str) -> PartResult:
+    """A part with nothing to grade: not in the write-up, or only the question's own statements there."""
     result = score_part(part, "missing", unscored_checks(part, message))
     result.verdict = "missing"
     return result

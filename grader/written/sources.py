@@ -26,7 +26,8 @@ from .macros import expand_macros
 
 MAX_TEXT = 1_000_000          # characters of one document that are read
 PLAIN_SUFFIXES = (".txt", ".pdf")
-DEFAULT_INCLUDE = ("*.md", "*.markdown", "*.tex", "*.txt", "*.ipynb", "*.pdf", "*.html", "*.htm", "*.docx")
+SUFFIXES = (".md", ".markdown", ".tex", ".txt", ".ipynb", ".pdf", ".html", ".htm", ".docx")   # what is read
+DEFAULT_INCLUDE = tuple("*" + suffix for suffix in SUFFIXES)
 PANDOC_SECONDS = 20
 DEFAULT_EXCLUDE = ("requirements*.txt", "LICENSE*", "*.egg-info/*", "CMakeLists.txt")
 
