@@ -80,7 +80,7 @@ def load_module(folder: Path, name: str, inject):
 
 def grade_in_process(folder: Path, rubric, reference) -> float:
     """The same checks, same inputs, no sandbox: the student's modules imported right here."""
-    from grader.adapters import ADAPTERS
+    from grader.plugins import ADAPTERS
     from grader.sandbox.local import LocalStudent
     from grader.checks import REGISTRY
     from grader.checks.numeric import seeded_rng

@@ -77,8 +77,31 @@ fi
 """
 
 
-def _copy_tree(src: Path, dst: Path, skip: Iterable[str] = SKIP) -> None:
-    shutil.copytree(src, dst, ignore=shutil.ignore_patterns(*skip, "*.pyc"))
+def _copy_tree(src: Path, dst: Path, skip: Iterable[str] = SKIP, leave_out: Iterable[Path] = ()) -> None:
+    """Copy ``src`` to ``dst`` but for names matching ``skip`` and the files ``leave_out``."""
+    names = shutil.ignore_patterns(*skip, "*.pyc")
+    left = {Path(p).resolve() for p in leave_out}
+
+    def ignore(folder: str, entries: List[str]) -> set:
+        return set(names(folder, entries)) | {e for e in entries if (Path(folder) / e).resolve() in left}
+
+    shutil.copytree(src, dst, ignore=ignore)
+
+
+def packages_of(package: Path = PACKAGE) -> List[str]:
+    """The dotted names of ``package`` and every sub-package in it (folders with an __init__.py)."""
+    found = [package] + sorted(p.parent for p in package.rglob("__init__.py") if "__pycache__" not in p.parts
+                               and "assets" not in p.relative_to(package).parts and p.parent != package)
+    return [".".join((package.name,) + p.relative_to(package).parts) for p in found]
+
+
+def carry_plugin(rubric, data: dict, folder: Path) -> None:
+    """A rubric's plug-in file rides beside the rubric written into ``folder`` (a module rides in the package)."""
+    if rubric.plugin and rubric.plugin.endswith(".py"):
+        source = Path(rubric.plugin).expanduser()
+        source = source if source.is_absolute() else Path(rubric.path).parent / source
+        shutil.copy(source, folder / "plugin.py")
+        data["plugin"] = "plugin.py"
 
 
 def _source_root() -> Path:
@@ -124,7 +147,8 @@ def installed_pyproject() -> str:
     project = project_metadata()
     deps = "".join("    %s,\n" % json.dumps(r) for r in project["dependencies"])
     python = "requires-python = %s\n" % json.dumps(project["requires-python"]) if project["requires-python"] else ""
-    return PYPROJECT % {"version": __version__, "deps": deps, "python": python}
+    packages = json.dumps(packages_of() + ["grader.assets.reference", "grader.assets.rubrics"])
+    return PYPROJECT % {"version": __version__, "deps": deps, "python": python, "packages": packages}
 
 
 PYPROJECT = """[build-system]
@@ -141,8 +165,7 @@ version = "%(version)s"
 grader = "grader.cli:entry"
 
 [tool.setuptools]
-packages = ["grader", "grader.checks", "grader.report", "grader.sandbox", "grader.written", "grader.review",
-            "grader.assets.reference", "grader.assets.rubrics"]
+packages = %(packages)s
 
 [tool.setuptools.package-dir]
 "grader.assets.reference" = "reference"
@@ -153,13 +176,15 @@ packages = ["grader", "grader.checks", "grader.report", "grader.sandbox", "grade
 """
 
 
-def _rubric_with_reference(rubric_path: Path, reference: Optional[str]) -> str:
-    """The rubric's text with its `reference:` set (or removed, to use the bundled one)."""
-    data = yaml.safe_load(rubric_path.read_text(encoding="utf-8"))
+def _rubric_with_reference(rubric, reference: Optional[str], folder: Path) -> str:
+    """The rubric's text with its `reference:` set (or removed, to use the bundled one), for a
+    copy written into ``folder`` (its plug-in file copied there: :func:`carry_plugin`)."""
+    data = yaml.safe_load(Path(rubric.path).read_text(encoding="utf-8"))
     if reference is None:
         data.pop("reference", None)
     else:
         data["reference"] = reference
+    carry_plugin(rubric, data, folder)
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
@@ -180,10 +205,9 @@ def build_gradescope(rubric_path: Path, out: Path) -> Path:
             (pkg / "pyproject.toml").write_text(installed_pyproject())
         _copy_tree(PACKAGE, pkg / "grader")
         _copy_tree(rubric.reference, pkg / "reference", skip={"__pycache__"})
-        (pkg / "rubrics").mkdir()
-        shutil.copy(rubric_path, pkg / "rubrics" / "a1.yaml")
+        _copy_tree(rubric_path.parent, pkg / "rubrics", skip={"__pycache__"})
         # The rubric graded with: its reference is the copy inside the zip.
-        (root / "rubric.yaml").write_text(_rubric_with_reference(rubric_path, "a1grader/reference"))
+        (root / "rubric.yaml").write_text(_rubric_with_reference(rubric, "a1grader/reference", root))
         for name, text in (("setup.sh", SETUP_SH), ("run_autograder", RUN_AUTOGRADER)):
             (root / name).write_text(text)
             os.chmod(root / name, 0o755)
@@ -202,7 +226,7 @@ def build_gradescope(rubric_path: Path, out: Path) -> Path:
     return out
 
 
-KIT_README = """# Assignment 1 self-check
+KIT_README = """# {name}: self-check
 
 Checks your code before you submit it, with the public part of the course's
 rubric. It contains no solution: the expected values of the public cases were
@@ -221,7 +245,7 @@ self-check runs on them too) into the Python you run your code with{python}:
 
 Then check your assignment folder, from any folder you are in:
 
-    python /path/to/{kit}/selfcheck.py /path/to/your/assignment1
+    python /path/to/{kit}/selfcheck.py /path/to/your/folder
 
 `/path/to/{kit}` is where this folder is. Without a folder, the one you are
 in is checked. `--help` lists the options (`--format`, `--out`, `--min-score`;
@@ -232,18 +256,14 @@ was made, and grades from a private copy of them: if something has changed
 them (a program you ran, or code that was being checked), the self-check says
 which file and stops. Get a fresh copy of the kit then.
 
-Your folder holds q1_softmax.py, q2_sigmoid.py, q2_gradcheck.py and q2_neural.py
-(or q1_softmax.py and a q2_neural.py holding the rest). In this self-check your
-network uses your own softmax and sigmoid; the real grading uses correct ones,
-so that one mistake costs points once.
-"""
+{layout}"""
 
 KIT_README_WRITTEN = ("The written answers ({parts}: {points:g} points) are not checked here: this kit holds "
                       "none of their answers. It says whether each part could be found and read in your "
                       "write-up, and how it was read (\"your answer was read as ...\"), with no verdict. "
                       "They are graded after you submit.")
 
-SELFCHECK = r'''"""Assignment 1 self-check: python /path/to/this/kit/selfcheck.py [FOLDER] [OPTIONS]
+SELFCHECK = r'''"""Self-check: python /path/to/this/kit/selfcheck.py [FOLDER] [OPTIONS]
 
 Grades FOLDER (default: the current folder) with this kit's grader and rubric,
 whatever folder it is run from. OPTIONS and exit codes are those of grader
@@ -472,6 +492,9 @@ def public_rubric(rubric_path: Path) -> dict:
                 part["checks"] = [{"id": "read", "kind": "written_read", "points": 0}]
                 part.pop("hints", None)
         for part in parts:
+            # The kit names no mistake: its finder compares with the reference's maths, which it has not.
+            part.pop("diagnose", None)
+            part.pop("mistakes", None)
             for i, check in enumerate(part.get("checks", [])):
                 if policy["hints"] != "formula":
                     check.pop("hint", None)
@@ -497,8 +520,26 @@ def written_left_out(rubric) -> str:
     return "\n" + textwrap.fill(KIT_README_WRITTEN.format(parts=named, points=sum(p.points for p in parts)), 78) + "\n"
 
 
+def kit_layout(rubric) -> str:
+    """The README's paragraph on the files the kit looks in, and what stands in for what, from the rubric."""
+    import textwrap
+    modules = sorted({c.module + ".py" for _, part in rubric.parts() for c in part.find if not c.adapter})
+    if not modules:
+        return ""
+    text = "The self-check looks for your code in %s." % _listed(modules)
+    shared = sorted(name for name in rubric.isolate if name not in rubric.stubs)
+    if shared:
+        text += (" In it your functions call your own %s; the real grading has correct ones stand in for "
+                 "them, so that one mistake costs points once." % _listed(shared))
+    return "\n" + textwrap.fill(text, 78) + "\n"
+
+
+def _listed(names: List[str]) -> str:
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+
+
 def kit_rubric_path(rubric_path) -> Path:
-    """The rubric a kit is built from: a file, or a bundled rubric's name (a1, a1-full)."""
+    """The rubric a kit is built from: a file, or a bundled rubric's name (its file's stem)."""
     from .rubric import named_rubric
     path = Path(rubric_path)
     if not path.exists() and named_rubric(str(rubric_path)):
@@ -535,11 +576,12 @@ def build_kit(rubric_path: Path, out: Path) -> Path:
     rubric_path = kit_rubric_path(rubric_path)
     full = load_rubric(rubric_path)
     public = public_rubric(rubric_path)
-    text = yaml.safe_dump(public, sort_keys=False, allow_unicode=True)
+    recorded = dict(public, reference=str(full.reference))
+    if full.plugin and full.plugin.endswith(".py"):   # the same file, so its registrations are shared
+        recorded["plugin"] = str((Path(full.path).parent / full.plugin).resolve())
     with tempfile.TemporaryDirectory(prefix="a1grader-kit-") as tmp:
         recording = Path(tmp) / "rubric.yaml"
-        recording.write_text(yaml.safe_dump(dict(public, reference=str(full.reference)), sort_keys=False,
-                                            allow_unicode=True), encoding="utf-8")
+        recording.write_text(yaml.safe_dump(recorded, sort_keys=False, allow_unicode=True), encoding="utf-8")
         rubric = load_rubric(recording)
         recorder = Recorder(load_reference(rubric.reference))
         recorder.recorded_only = True   # run like the kit will: no proxies, hidden checks not run
@@ -549,10 +591,12 @@ def build_kit(rubric_path: Path, out: Path) -> Path:
     if result.score < sum(c.points for _, p in rubric.parts() for c in p.checks if c.visibility == "visible"):
         raise GraderError("the reference does not pass the public checks; kit not built")
     out.mkdir(parents=True, exist_ok=True)
-    # diagnose.py names mistakes by comparing with variants of the reference's maths: an answer.
-    _copy_tree(PACKAGE, out / "grader", skip=SKIP | {"diagnose.py"})
+    # A mistake finder names mistakes by comparing with variants of the reference's maths: an answer.
+    from .plugins import withheld_files
+    _copy_tree(PACKAGE, out / "grader", leave_out=withheld_files())
     (out / "expected.json").write_text(json.dumps(recorder.recorded, sort_keys=True))
-    (out / "rubric.yaml").write_text(text, encoding="utf-8")
+    carry_plugin(full, public, out)
+    (out / "rubric.yaml").write_text(yaml.safe_dump(public, sort_keys=False, allow_unicode=True), encoding="utf-8")
     # Student code runs with whatever the grader's Python has installed: the kit installs the same list.
     project = project_metadata()
     (out / "requirements.txt").write_text("".join(r + "\n" for r in project["dependencies"]))
@@ -560,5 +604,6 @@ def build_kit(rubric_path: Path, out: Path) -> Path:
     manifest = json.dumps(kit_manifest(out), sort_keys=True, indent=0)
     (out / "selfcheck.py").write_text(SELFCHECK % {"min_python": min_python, "manifest": manifest})
     python = " (%d.%d or newer)" % tuple(min_python) if min_python else ""
-    (out / "README.md").write_text(KIT_README.format(kit=out.name, python=python) + written_left_out(full))
+    (out / "README.md").write_text(KIT_README.format(kit=out.name, python=python, name=full.name,
+                                                     layout=kit_layout(full)) + written_left_out(full))
     return out

@@ -1,21 +1,24 @@
-"""The rubric: YAML -> validated, frozen dataclasses (DESIGN rule 5: points live here only).
+"""The rubric: YAML -> validated, frozen dataclasses (docs/architecture.md, rule 5: points live here only).
 
 The YAML shape::
 
-    name: "Assignment 1"
-    seed: 224
-    reference: ../reference        # optional
+    name: "Homework 2"
+    seed: 7
+    reference: ../reference        # the reference folder, laid out like a student's
+    plugin: hw2_checks.py          # optional: the assignment's own Python (grader.plugins)
     options: {rtol: 1.0e-6}        # optional: overrides of any check option, for every check that accepts it
     policy: {cost: sum}            # optional
-    isolate: {softmax: q1_softmax, sigmoid: q2_sigmoid, sigmoid_grad: q2_sigmoid, gradcheck_naive: q2_gradcheck}
+    isolate: {relu: layers, check_grad: {module: gradients, stub: true}}
     questions:
       - id: q1
-        title: Softmax
+        title: Layers
         points: 10
         parts:
-          - id: softmax
-            title: "softmax (1b)"
-            find: [q1_softmax.softmax]          # strings "module.name", or mappings {module:, name:, adapter:}
+          - id: relu
+            title: "relu (1a)"
+            find: [layers.relu]                 # strings "module.name", or mappings {module:, name:, adapter:}
+            diagnose: relu                      # optional: a mistake finder the plug-in registered
+            mistakes: {relu_leaky: "..."}       # the hint of each mistake the finder can name
             checks:
               - id: handout_values
                 kind: values
@@ -26,9 +29,17 @@ The YAML shape::
 
 Meaning of the keys:
 
+* ``assignment`` names the homework the rubric grades: 1 to 64 letters, digits, ``_``,
+  ``.`` or ``-`` (default: the file's stem). The gradebook keeps every row under it, so
+  two assignments graded into one file never touch each other's rows; two rubrics of one
+  homework (a1, a1-full) give the same one. It is never used as a path.
 * ``seed`` (int >= 0) seeds every random input, with the part id and check id.
 * ``reference`` is the folder of the reference solution, relative to the rubric
   file; default :func:`default_reference_dir`. It must exist.
+* ``plugin`` names the assignment's own Python (check kinds, input generators,
+  adapters, mistake finders: :mod:`grader.plugins`), imported before the checks are
+  read: a dotted module name, or a ``.py`` file relative to the rubric.
+* ``default: true`` marks the bundled rubric used when no ``--rubric`` is given.
 * ``options`` overrides a check option for every check whose kind accepts it;
   each option must be accepted by at least one registered kind.
 * ``policy``: ``cost`` in sum | mean | either (default sum); ``python2`` in
@@ -37,7 +48,8 @@ Meaning of the keys:
   fix it, formulas included), mistake (the mistake's name and where only, no formula),
   none (checks' messages only).
 * ``isolate`` maps a graded function's name to the reference module providing it
-  while another function is graded (DESIGN rule 2). A part's ``uses`` lists the
+  while another function is graded (docs/architecture.md, rule 2); ``{module:, stub: true}``
+  stands in a function called for its printed output only (it returns None). A part's ``uses`` lists the
   ones its function calls (default: all): only a mistake in one of those makes
   the part run a second time on the reference's stand-ins (runner.grade_parts).
 * A question's ``points`` must equal the sum of its checks' points: the total is
@@ -68,8 +80,8 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
 
 
-from .adapters import ADAPTERS
 from .checks.base import REGISTRY, CheckKind
+from .plugins import ADAPTERS, FINDERS, known, load_plugin
 from .errors import RubricError
 from .lateness import NO_POLICY, LatePolicy, parse_time
 from .sandbox.limits import DEFAULT_LIMITS, Limits
@@ -83,14 +95,15 @@ POLICY_DEFAULTS: Dict[str, Any] = {"cost": "sum", "python2": "port", "hints": "f
 HINT_POLICIES = ("formula", "mistake", "none")
 POINTS_TOLERANCE = 1e-9
 
-TOP_KEYS = ("name", "seed", "reference", "options", "policy", "isolate", "limits", "writeup", "late", "questions")
+TOP_KEYS = ("name", "assignment", "seed", "reference", "plugin", "default", "options", "policy", "isolate", "limits", "writeup", "late", "questions")
 LATE_KEYS = ("due", "grace_hours", "percent_per_day", "cap_percent")
 QUESTION_KEYS = ("id", "title", "points", "parts")
-PART_KEYS = ("id", "title", "find", "uses", "written", "checks")
+PART_KEYS = ("id", "title", "find", "uses", "written", "diagnose", "mistakes", "checks")
 CHECK_KEYS = ("id", "kind", "points", "visibility", "hint", "title")
 CANDIDATE_KEYS = ("module", "name", "adapter")
 
 _ID = re.compile(r"[A-Za-z0-9_]+\Z")
+_ASSIGNMENT = re.compile(r"[A-Za-z0-9_.-]{1,64}\Z")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _MODULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 
@@ -101,10 +114,21 @@ def _repo_root() -> Path:
     return Path(__file__).resolve().parents[1]
 
 
+def bundled_rubrics_dir() -> Path:
+    """The bundled rubrics: ``grader/assets/rubrics`` if installed with assets, else ``<repo>/rubrics``."""
+    bundled = Path(__file__).parent / "assets" / "rubrics"
+    return bundled if bundled.is_dir() else _repo_root() / "rubrics"
+
+
+_DEFAULT_LINE = re.compile(rb"^default[ \t]*:[ \t]*true[ \t]*(#.*)?$", re.MULTILINE)
+
+
 def default_rubric_path() -> Path:
-    """The bundled rubric: ``grader/assets/rubrics/a1.yaml`` if installed with assets, else ``<repo>/rubrics/a1.yaml``."""
-    bundled = Path(__file__).parent / "assets" / "rubrics" / "a1.yaml"
-    return bundled if bundled.exists() else _repo_root() / "rubrics" / "a1.yaml"
+    """The bundled rubric marked ``default: true`` (the first by name if several are; else the
+    first bundled rubric by name); a path that does not exist when none is bundled."""
+    found = sorted(bundled_rubrics_dir().glob("*.yaml"))
+    marked = [p for p in found if _DEFAULT_LINE.search(p.read_bytes())]
+    return (marked or found or [bundled_rubrics_dir() / "rubric.yaml"])[0]
 
 
 def default_reference_dir() -> Path:
@@ -114,14 +138,11 @@ def default_reference_dir() -> Path:
 
 
 def named_rubric(name: str) -> Optional[Path]:
-    """A bundled rubric by its name (``a1``, ``a1-full``), or None if there is none by that name."""
+    """A bundled rubric by its name (its file's stem), or None if there is none by that name."""
     if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
         return None
-    path = default_rubric_path().parent / (name + ".yaml")
+    path = bundled_rubrics_dir() / (name + ".yaml")
     return path if path.is_file() else None
-
-
-DEFAULT_RUBRIC = default_rubric_path()
 
 
 # ---------------------------------------------------------------------------
@@ -166,6 +187,8 @@ class PartSpec:
     checks: Tuple[CheckSpec, ...]
     written: Optional[WrittenSpec] = None
     uses: Optional[Tuple[str, ...]] = None   # isolated functions the graded one calls; None: all of them
+    diagnose: Optional[str] = None           # the mistake finder (grader.plugins) run where it lost points
+    mistakes: Mapping[str, str] = field(default_factory=dict, hash=False)   # mistake id -> hint
 
     def check(self, check_id: str) -> CheckSpec:
         """The check with this id; KeyError if there is none."""
@@ -200,6 +223,9 @@ class Rubric:
     limits: Limits = field(default=DEFAULT_LIMITS, hash=False)
     writeup: WriteupSpec = field(default=DEFAULT_WRITEUP, hash=False)
     late: LatePolicy = field(default=NO_POLICY, hash=False)
+    plugin: Optional[str] = None                        # the assignment's own Python (grader.plugins)
+    stubs: frozenset = field(default=frozenset(), hash=False)   # isolated names that stand in as no-ops
+    assignment: str = ""     # the gradebook keys this rubric's grades by it (``assignment:``, default the file's stem)
 
     def parts(self) -> Iterator[Tuple[QuestionSpec, PartSpec]]:
         """Every (question, part) pair, in rubric order."""
@@ -289,6 +315,20 @@ def _read_text(data: dict, key: str, at: At, default: Optional[str]) -> Optional
 # Top-level sections
 
 
+def _read_assignment(data: dict, at: At, rubric_path: Path) -> str:
+    """The assignment id: ``assignment:``, else the rubric file's stem; 1 to 64 letters, digits, _ . or -."""
+    if "assignment" not in data:
+        if _ASSIGNMENT.match(rubric_path.stem):
+            return rubric_path.stem
+        raise at.missing(data, "assignment").error(
+            "not given, and the file's name %r is no assignment id: give one, e.g. assignment: a1" % rubric_path.stem)
+    value, where = data["assignment"], at.child(data, "assignment")
+    if not isinstance(value, str) or not _ASSIGNMENT.match(value):
+        raise where.error("an assignment id is 1 to 64 letters, digits, _, . or - (e.g. a1), got %s%s" % (
+            describe(value), "; quote it" if is_number(value) else ""))
+    return value
+
+
 def _read_seed(data: dict, at: At) -> int:
     value, where = _required(data, "seed", at)
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
@@ -356,21 +396,71 @@ def _read_python2_policy(value: Any, at: At) -> Any:
         ", ".join(PYTHON2_POLICIES), describe(value)))
 
 
-def _read_isolate(data: dict, at: At) -> Dict[str, str]:
-    """Function name -> reference module name, both valid Python names."""
+def _read_isolate(data: dict, at: At) -> Tuple[Dict[str, str], frozenset]:
+    """Function name -> reference module name, both valid Python names; and the stubbed names.
+
+    A value is a module name, or ``{module: NAME, stub: true}`` for a function called for what
+    it prints only (a gradient checker inside the code it checks): it then stands in as a
+    function that returns None, and never calls back into the grading process.
+    """
     if "isolate" not in data:
-        return {}
+        return {}, frozenset()
     where = at.child(data, "isolate")
     given = _mapping(data["isolate"], where, "function name -> module name")
     isolate: Dict[str, str] = {}
+    stubs = set()
     for name, module in given.items():
         item = where.child(given, name)
         if not isinstance(name, str) or not _IDENTIFIER.match(name):
             raise item.error("expected a function name, got %s" % describe(name))
+        if isinstance(module, dict):
+            _no_unknown_keys(module, ("module", "stub"), item, "isolate entry")
+            stub = module.get("stub", False)
+            if not isinstance(stub, bool):
+                raise item.child(module, "stub").error("expected true or false, got %s" % describe(stub))
+            if stub:
+                stubs.add(name)
+            module, _ = _required(module, "module", item)
         if not isinstance(module, str) or not _MODULE.match(module):
             raise item.error("expected a module name, got %s" % describe(module))
         isolate[name] = module
-    return isolate
+    return isolate, frozenset(stubs)
+
+
+def _read_plugin(data: dict, at: At, rubric_path: Path) -> Optional[str]:
+    """Import the plug-in the rubric names (grader.plugins.load_plugin), before its checks are read."""
+    if "plugin" not in data:
+        return None
+    value, where = data["plugin"], at.child(data, "plugin")
+    if not isinstance(value, str) or not (value.endswith(".py") or _MODULE.match(value)):
+        raise where.error("expected a module name or a .py file, got %s" % describe(value))
+    try:
+        load_plugin(value, rubric_path.parent)
+    except Exception as exc:  # noqa: BLE001 - any failure of the course's plug-in is the rubric's error
+        raise where.error("the plug-in %s cannot be imported: %s: %s" % (value, type(exc).__name__, exc)) from None
+    return value
+
+
+def _read_diagnosis(data: dict, at: At) -> Tuple[Optional[str], Dict[str, str]]:
+    """A part's mistake finder (a registered name) and the hint of each mistake, by id."""
+    finder = data.get("diagnose")
+    if finder is not None and (not isinstance(finder, str) or finder not in FINDERS):
+        shown = repr(finder) if isinstance(finder, str) else describe(finder)
+        raise at.child(data, "diagnose").error("unknown mistake finder %s (known: %s; a rubric's plugin: "
+                                               "registers them)%s" % (shown, known(FINDERS), suggest(finder, FINDERS)))
+    hints: Dict[str, str] = {}
+    if "mistakes" in data:
+        where = at.child(data, "mistakes")
+        given = _mapping(data["mistakes"], where, "mistake id -> hint")
+        for ident, hint in given.items():
+            if not isinstance(ident, str) or not _ID.match(ident):
+                raise where.child(given, ident).error("expected a mistake id, got %s" % describe(ident))
+            if not isinstance(hint, str) or not hint.strip():
+                raise where.child(given, ident).error("expected the mistake's hint (text), got %s" % describe(hint))
+            hints[ident] = hint.strip()
+    if hints and finder is None:
+        raise at.child(data, "mistakes").error("mistakes need a finder: add diagnose: NAME")
+    return finder, hints
 
 
 def _read_late(data: dict, at: At) -> LatePolicy:
@@ -511,6 +601,7 @@ def _read_part(value: Any, at: At, ctx: _Context, seen: _Seen) -> PartSpec:
         find_value, find_at = _required(data, "find", at)
         find = _read_find(find_value, find_at)
     uses = _read_uses(data, at, ctx.isolate) if "uses" in data else None
+    finder, mistakes = _read_diagnosis(data, at)
     checks_value, checks_at = _required(data, "checks", at)
     items = _list(checks_value, checks_at, "checks")
     check_ids: Dict[str, At] = {}
@@ -522,7 +613,8 @@ def _read_part(value: Any, at: At, ctx: _Context, seen: _Seen) -> PartSpec:
                 "check kind %r belongs in a %s part" % (check.kind, "code" if written is not None else "written"))
         if written is not None:
             written.validate_options(check.options, checks_at.child(items, i), items[i])
-    return PartSpec(ident, title, float(sum(c.points for c in checks)), find, checks, written, uses)
+    return PartSpec(ident, title, float(sum(c.points for c in checks)), find, checks, written, uses,
+                    finder, mistakes)
 
 
 def _read_uses(data: dict, at: At, isolate: Mapping[str, str]) -> Tuple[str, ...]:
@@ -551,7 +643,7 @@ def _read_candidate(value: Any, at: At) -> Candidate:
     if isinstance(value, str):
         module, _, name = value.strip().rpartition(".")
         if not _MODULE.match(module) or not _IDENTIFIER.match(name):
-            raise at.error("expected 'module.name' (e.g. q1_softmax.softmax), got %r" % value)
+            raise at.error("expected 'module.name' (a function name in a module of the submission), got %r" % value)
         return Candidate(module, name)
     if not isinstance(value, dict):
         raise at.error("expected 'module.name' or {module:, name:, adapter:}, got %s" % describe(value))
@@ -566,7 +658,7 @@ def _read_candidate(value: Any, at: At) -> Candidate:
     if adapter is not None and adapter not in ADAPTERS:
         shown = repr(adapter) if isinstance(adapter, str) else describe(adapter)
         raise at.child(value, "adapter").error("unknown adapter %s (known: %s)%s" % (
-            shown, ", ".join(sorted(ADAPTERS)), suggest(adapter, ADAPTERS)))
+            shown, known(ADAPTERS), suggest(adapter, ADAPTERS)))
     return Candidate(module, name, adapter)
 
 
@@ -690,12 +782,14 @@ def load_rubric(path: PathLike) -> Rubric:
         raise at.error("the rubric is empty")
     data = _mapping(root, At(file, "", getattr(root, "line", 1) or 1), "the rubric")
     _no_unknown_keys(data, TOP_KEYS, at, "top-level")
+    plugin = _read_plugin(data, at, path)
     kinds = _check_kinds()
     name = _read_text(data, "name", at, path.stem)
+    assignment = _read_assignment(data, at, path)
     seed = _read_seed(data, at)
     reference = _read_reference(data, at, path)
     policy = _read_policy(data, at)
-    isolate = _read_isolate(data, at)
+    isolate, stubs = _read_isolate(data, at)
     limits = _read_limits(data, at)
     writeup = read_writeup(data["writeup"], at.child(data, "writeup")) if "writeup" in data else DEFAULT_WRITEUP
     ctx = _Context(kinds, _read_global_options(data, at, kinds), writeup, isolate)
@@ -703,4 +797,4 @@ def load_rubric(path: PathLike) -> Rubric:
     late = _read_late(data, at)
     return Rubric(path=path, sha256=hashlib.sha256(grading_bytes(raw)).hexdigest(), name=name, seed=seed,
                   reference=reference, isolate=isolate, policy=policy, questions=questions, limits=limits,
-                  writeup=writeup, late=late)
+                  writeup=writeup, late=late, assignment=assignment, plugin=plugin, stubs=stubs)

@@ -16,13 +16,14 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from . import __version__, legacy
-from .adapters import ADAPTERS
 from .checks import REGISTRY
 from .checks.base import CheckResult
 from .checks.numeric import seeded_rng
+from .diagnose import named_mistakes
 from .coursesecret import SECRET_ENV  # noqa: F401  (the course secret's override: tests set it)
 from .discover import SubmissionFiles, arrange, read_files
 from .errors import GraderFault, SubmissionError
+from .plugins import ADAPTERS
 from .reference import RecordedReference, Reference, RefFunction
 from .sandbox.isolation import grader_copies
 from .sandbox.limits import DEFAULT_LIMITS, Limits
@@ -253,10 +254,12 @@ def stand_ins(rubric, part, found_in: Mapping[str, str]) -> List[Dict[str, Any]]
     (nothing ever stands in for the function under grading); each with the
     module the student's own version was found in by its part (``home``; None
     when its part did not find it: then the module students import it from is
-    replaced whole, and its file, broken or hanging, is never run) and that module.
+    replaced whole, and its file, broken or hanging, is never run), that module,
+    and ``stub`` (the rubric's no-op stand-ins: a function called for its output only).
     """
     graded = {c.name for c in part.find}
-    return [{"name": fn, "home": found_in.get(fn), "module": module}
+    stubs = getattr(rubric, "stubs", frozenset())
+    return [{"name": fn, "home": found_in.get(fn), "module": module, "stub": fn in stubs}
             for fn, module in sorted(rubric.isolate.items()) if fn not in graded]
 
 
@@ -287,8 +290,8 @@ def grade_parts(sandbox: Sandbox, rubric, reference: Reference,
     them all: Sandbox.open). Then a part that lost points while a function it
     uses (``uses``, default the whole isolate map) lost points too runs again
     with the reference's stand-ins for those functions, and the better result
-    counts: a mistake in softmax costs softmax's points, and a network written
-    consistently around the student's own conventions is judged on them too.
+    counts: a mistake in a function costs that function's part its points, and a function
+    written consistently around the student's own conventions is judged on them too.
     A part with full marks on its own needs no second run: nothing can beat it.
     """
     parts = dependencies_first(rubric)
@@ -314,7 +317,7 @@ def grade_parts(sandbox: Sandbox, rubric, reference: Reference,
 
 def _better(own: PartResult, course: PartResult, isolate) -> PartResult:
     """The better of a part's two runs, saying why when they differ (on a tie, the course's run)."""
-    names = ", ".join(sorted(n for n in (s["name"] for s in isolate) if n != "gradcheck_naive"))
+    names = ", ".join(sorted(s["name"] for s in isolate if not s.get("stub")))
     if own.score > course.score:
         own.notes.append("graded with your own %s, which is better for you here than with correct "
                          "ones: your functions work together" % names)
@@ -369,8 +372,8 @@ def _grade_loaded(worker: Worker, rubric, reference, part, files, seed=None) -> 
     student = StudentFunction(worker, chosen.module + "." + chosen.name, label)
     if chosen.adapter:
         student = ADAPTERS[chosen.adapter](student)
-        notes.append("%s: graded through %s (with W2 = 0 and b2 = theta, one example at a time)"
-                     % (why_not or "no standalone %s found" % part.find[0].name, student.name))
+        notes.append("%s: graded through %s%s" % (why_not or "no standalone %s found" % part.find[0].name,
+                                                  student.name, " (%s)" % student.how if getattr(student, "how", "") else ""))
         ref_fn = next((reference.function(c.module, c.name) for c in part.find if not c.adapter
                        and reference.function(c.module, c.name)), None)
     else:
@@ -385,7 +388,7 @@ def _grade_loaded(worker: Worker, rubric, reference, part, files, seed=None) -> 
             check.score = points(check.score * keep)
     status = "timeout" if "timeout" in worker.failures else "crashed" if worker.failures else "graded"
     result = score_part(part, status, checks, function=label, notes=notes, output=output)
-    result.mistakes.extend(named_mistakes(result, student, ref))
+    result.mistakes.extend(named_mistakes(result, part, student, ref))
     # A named mistake says more than the check's generic hint: it comes first.
     result.hints = [m["hint"] for m in result.mistakes] + result.hints
     return result
@@ -394,10 +397,10 @@ def _grade_loaded(worker: Worker, rubric, reference, part, files, seed=None) -> 
 def _standalone(worker: Worker, part, chosen, found) -> Tuple[Any, Optional[str]]:
     """The candidate to grade, and why a function of the part's name was passed over.
 
-    A function found under the part's name (a four-file network's private
-    ``cross_entropy_grad(yhat, labels)``) is the standalone one only when the rubric
-    offers no other reading of the part (no adapter after it) or it behaves as one on
-    the adapter's probe; otherwise the part is read through the adapter (issue 27).
+    A function found under the part's name (a private helper of the same name, taking other
+    arguments) is the one the part means only when the rubric offers no other reading of the
+    part (no adapter after it) or it behaves as one on the adapter's probe
+    (``not_standalone``); otherwise the part is read through the adapter.
     """
     if chosen.adapter:
         return chosen, None
@@ -409,19 +412,7 @@ def _standalone(worker: Worker, part, chosen, found) -> Tuple[Any, Optional[str]
     why = ADAPTERS[later.adapter].not_standalone(StudentFunction(worker, chosen.module + "." + chosen.name, label))
     if why is None:
         return chosen, None
-    return later, "%s is not the standalone %s(theta, labels) (%s)" % (label, chosen.name, why)
-
-
-def named_mistakes(result: PartResult, student, ref) -> List[Dict[str, str]]:
-    """The known mistakes a part's results show, with their hints.
-
-    Diagnosis compares the student with variants of the reference's maths, so
-    it runs only where the reference is: the student kit has neither.
-    """
-    if getattr(ref.reference, "recorded_only", False):
-        return []
-    from .diagnose import MISTAKES, diagnose
-    return [{"id": m, "hint": MISTAKES[m]} for m in diagnose(result, student, ref)]
+    return later, "%s is not %s (%s)" % (label, ADAPTERS[later.adapter].stands_for, why)
 
 
 def run_check(rubric, part, spec, student, ref, seed: Optional[int] = None) -> CheckOutcome:
@@ -531,8 +522,8 @@ def _why_missing(part, found, modules, files=None, broken=None) -> Tuple[str, st
     absent = {c.module for c in part.find if found.get(c.module + "." + c.name) == "no file"}
     for c in part.find:
         report = modules.get(c.module, {})
-        # q2_neural failing on `from q2_gradcheck import ...` when that file is absent
-        # means the function is missing, not that q2_neural is broken.
+        # A module failing on `from sibling import ...` when that sibling file is absent
+        # means the function is missing, not that the module is broken.
         missing_sibling = report.get("type") == "ModuleNotFoundError" and any(
             "'%s'" % m in str(report.get("message")) for m in absent)
         if report.get("status") in ("error", "partial") and c.module not in absent and not missing_sibling:

@@ -74,8 +74,8 @@ def test_bad_paths_give_one_line_and_exit_two(args, needle):
 @pytest.mark.parametrize("edit,line,key", [
     (("kind: values\n            points: 2\n            cases:", "kind: valuez\n            points: 2\n            cases:"),
      None, "kind"),
-    (("points: 10\n", "points: 11\n"), 19, "questions[0].points"),
-    (("seed: 224", "seed: 224\nseeds: 1"), 5, "seeds"),
+    (("points: 10\n", "points: 11\n"), 22, "questions[0].points"),
+    (("seed: 224", "seed: 224\nseeds: 1"), 7, "seeds"),
     (("            kind: vectorized\n", "            kind: vectorized\n            speed: 3\n"), None, "speed"),
     (("seed: 224", "seed: [224"), None, None),
 ])

@@ -275,8 +275,8 @@ def answer_files(rubric):
     """Every file that holds an answer: the reference, the grader's maths, each installed copy."""
     from grader.runner import answer_folders
     files = [p for folder in answer_folders(rubric) for p in folder.rglob("*.py")
-             if "reference" in p.parts or p.name == "diagnose.py"]
-    assert any(p.name == "diagnose.py" for p in files) and any("reference" in p.parts for p in files)
+             if "reference" in p.parts or p.name == "mistakes.py"]
+    assert any(p.name == "mistakes.py" for p in files) and any("reference" in p.parts for p in files)
     return files
 
 

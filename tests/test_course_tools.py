@@ -143,7 +143,8 @@ def test_kit_holds_no_reference_code(kit):
             assert not leaked, "%s contains reference code: %s" % (path, leaked[:2])
     assert not (kit / "grader" / "assets").exists()
     # Mistake diagnosis works from variants of the reference's maths: it stays with the course.
-    assert not (kit / "grader" / "diagnose.py").exists()
+    assert (kit / "grader" / "assignments" / "a1" / "backprop.py").exists()
+    assert not (kit / "grader" / "assignments" / "a1" / "mistakes.py").exists()
     hidden = yaml.safe_load((kit / "rubric.yaml").read_text())
     checks = [c for q in hidden["questions"] for p in q["parts"] for c in p["checks"] if c.get("visibility") != "visible"
               and "visibility" in c]
@@ -180,7 +181,7 @@ def readme_commands(kit, folder):
     """The kit README's command lines, with its placeholders pointing at ``kit`` and the student's ``folder``."""
     text = (kit / "README.md").read_text()
     lines = [line.strip() for line in text.splitlines() if line.startswith("    ")]
-    return [line.replace("/path/to/%s" % kit.name, str(kit)).replace("/path/to/your/assignment1", str(folder)).split()
+    return [line.replace("/path/to/%s" % kit.name, str(kit)).replace("/path/to/your/folder", str(folder)).split()
             for line in lines]
 
 

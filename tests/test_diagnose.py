@@ -10,9 +10,13 @@ import numpy as np
 import pytest
 import yaml
 
-from grader.diagnose import MISTAKES, SOFTMAX_VARIANTS, network
+from grader.assignments.a1.mistakes import IDS, SOFTMAX_VARIANTS, network
+from grader.rubric import load_rubric
 
-from conftest import REFERENCE, ROOT, SAMPLES
+from conftest import DEFAULT_RUBRIC, REFERENCE, ROOT, SAMPLES
+
+# The hints are the rubric's: mistake id -> hint, over its parts.
+MISTAKES = {i: h for _, p in load_rubric(DEFAULT_RUBRIC).parts() for i, h in p.mistakes.items()}
 
 MANIFEST = yaml.safe_load((SAMPLES / "manifest.yaml").read_text())
 MISTAKE_SAMPLES = sorted(n for n, e in MANIFEST.items() if e["mistake_ids"])
@@ -68,7 +72,7 @@ def test_hints_reach_every_output_format():
 
 def test_variants_differ_from_the_reference(reference):
     """Each softmax variant is a real mistake: it disagrees with the reference somewhere in the probes."""
-    from grader.diagnose import SOFTMAX_PROBES, _outcome, _same
+    from grader.assignments.a1.mistakes import SOFTMAX_PROBES, _outcome, _same
     softmax = reference.find("softmax")
     for name, variant in SOFTMAX_VARIANTS.items():
         assert any(not _same(_outcome(variant, (p,)), _outcome(softmax, (p,))) for p in SOFTMAX_PROBES), name
@@ -82,3 +86,14 @@ def test_network_variant_without_switches_is_the_reference(reference):
     cost, grad = network(X, labels, params, dims, reference.find("sigmoid"), reference.find("softmax"))
     ref_cost, ref_grad = reference.find("forward_backward_prop")(X, labels, params, dims)
     assert np.isclose(cost, ref_cost) and np.allclose(grad, ref_grad)
+
+
+@pytest.mark.parametrize("name", ["a1", "a1-full"])
+def test_every_mistake_a_finder_can_name_has_its_hint_in_the_rubric(name):
+    """A finder's id without a hint would be dropped silently: each rubric part's hints cover its finder."""
+    from grader.plugins import FINDERS
+    rubric = load_rubric(ROOT / "rubrics" / (name + ".yaml"))
+    diagnosed = [p for _, p in rubric.parts() if p.diagnose]
+    assert len(diagnosed) >= 5
+    for part in diagnosed:
+        assert sorted(part.mistakes) == sorted(IDS[FINDERS[part.diagnose].function]), part.id

@@ -111,7 +111,7 @@ def test_a_row_mean_shift_overflows_on_a_long_row(rubric, reference):
 
 
 def test_a_private_helper_of_the_same_name_is_not_the_standalone_function(reference):
-    from grader.adapters import NetworkB2Block
+    from grader.assignments.a1.adapters import NetworkB2Block
     helper = LocalStudent(_own("fair_private_ce_helper", "q2_neural", "cross_entropy_grad"), "cross_entropy_grad")
     assert "does not take logits" in NetworkB2Block.not_standalone(helper)
     for sample in ("correct_two_file", "ce_grad_diagonal_two_file"):   # right or wrong, both take logits

@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader import diagnose as diagnosis
-from grader.adapters import ADAPTERS
+from grader.diagnose import named_mistakes
+from grader.plugins import ADAPTERS, FINDERS
 from grader.checks import REGISTRY
 from grader.checks.numeric import seeded_rng
 from grader.reference import RefFunction
@@ -254,10 +254,10 @@ def test_the_runner_path_never_blames_the_grader(reference, capsys, part_id, can
         result = score_part(part, "graded", checks, function=cand.name)
         # diagnose() swallows any exception (a diagnosis must never cost a grade); its body
         # must not need that on a student's return, so it is called directly too.
-        if result.score < result.max_score:
-            assert set(diagnosis._diagnose(result, student, ref)) <= set(diagnosis.MISTAKES), entry
-        named = diagnosis.diagnose(result, student, ref)
-        assert set(named) <= set(diagnosis.MISTAKES), entry
+        if result.score < result.max_score and part.diagnose:
+            assert set(FINDERS[part.diagnose].load()(result, student, ref)) <= set(part.mistakes), entry
+        named = [m["id"] for m in named_mistakes(result, part, student, ref)]
+        assert set(named) <= set(part.mistakes), entry
         if malformed:   # a return of the wrong form is its own message: no mistake in the maths is named
             assert named == [], (entry, named)
         assert capsys.readouterr().err == "", entry

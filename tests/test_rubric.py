@@ -223,17 +223,22 @@ def test_default_paths_prefer_bundled_assets(tmp_path, monkeypatch):
     package.mkdir()
     monkeypatch.setattr(rubric_module, "__file__", str(package / "rubric.py"))
     root = tmp_path.resolve()
-    assert rubric_module.default_rubric_path() == root / "rubrics" / "a1.yaml"
+    (root / "rubrics").mkdir()
+    (root / "rubrics" / "b.yaml").write_text("name: b\n")
+    assert rubric_module.default_rubric_path() == root / "rubrics" / "b.yaml"   # none marked: the first
     assert rubric_module.default_reference_dir() == root / "reference"
     (package / "assets" / "rubrics").mkdir(parents=True)
-    (package / "assets" / "rubrics" / "a1.yaml").write_text("")
+    for name, text in (("a.yaml", "name: a\n"), ("hw.yaml", "name: hw\ndefault: true   # the course's\n")):
+        (package / "assets" / "rubrics" / name).write_text(text)
     (package / "assets" / "reference").mkdir()
-    assert rubric_module.default_rubric_path() == package / "assets" / "rubrics" / "a1.yaml"
+    assert rubric_module.default_rubric_path() == package / "assets" / "rubrics" / "hw.yaml"   # the one marked
     assert rubric_module.default_reference_dir() == package / "assets" / "reference"
+    assert rubric_module.named_rubric("a") == package / "assets" / "rubrics" / "a.yaml"
+    assert rubric_module.named_rubric("../a") is None
 
 
-def test_default_rubric_constant_points_at_a1():
-    assert rubric_module.DEFAULT_RUBRIC.parts[-2:] == ("rubrics", "a1.yaml")
+def test_the_bundled_default_rubric_is_the_one_marked_default():
+    assert rubric_module.default_rubric_path().parts[-2:] == ("rubrics", "a1.yaml")
 
 
 def test_exit_codes_and_error_hierarchy():

@@ -27,7 +27,7 @@ from typing import List, NamedTuple, Optional
 
 import pytest
 
-from grader.adapters import ADAPTERS
+from grader.plugins import ADAPTERS
 from grader.reference import Reference, RefFunction
 from grader.rubric import load_rubric
 from grader.runner import run_check

@@ -2,11 +2,11 @@
 
 Every generator takes the check's ``rng`` and a spec (a mapping from the rubric)
 and returns the positional arguments of one call. Generators are registered in
-``GENERATORS`` so a rubric can name them: ``random: [{gen: ce_batch, n: 4, d: 5}]``.
+``GENERATORS`` so a rubric can name them: ``random: [{gen: array, shape: [4, 5]}]``.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Mapping, Sequence
+from typing import Any, Callable, Dict, List, Mapping
 
 import numpy as np
 
@@ -56,61 +56,8 @@ def one_hot(rng: np.random.Generator, logits: np.ndarray, label: str) -> np.ndar
     return labels
 
 
-def ce_batch(rng: np.random.Generator, spec: Mapping[str, Any]) -> List[Any]:
-    """(theta, labels): n rows of d logits and one-hot labels."""
-    n, d = int(spec.get("n", 4)), int(spec.get("d", 5))
-    theta = rng.normal(0.0, float(spec.get("scale", 2.0)), size=(n, d)) + float(spec.get("offset", 0.0))
-    return [theta, one_hot(rng, theta, str(spec.get("label", "random")))]
-
-
-def sigmoid(z: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * z))
-
-
-def network(rng: np.random.Generator, spec: Mapping[str, Any]) -> List[Any]:
-    """(X, labels, params, dimensions) for forward_backward_prop.
-
-    ``dims: [N, Dx, H, Dy]``; ``scale`` of the parameters; ``logit_offset`` added
-    to b2 (1000 puts every logit near 1000); ``label``: random, argmax (each
-    example's label at its largest logit) or not_argmax.
-    """
-    n, dx, h, dy = (int(v) for v in spec["dims"])
-    X = rng.normal(size=(n, dx))
-    params = rng.normal(0.0, float(spec.get("scale", 1.0)), size=(dx + 1) * h + (h + 1) * dy)
-    params[-dy:] += float(spec.get("logit_offset", 0.0))
-    W1, b1, W2, b2 = unpack(params, [dx, h, dy])
-    logits = sigmoid(X @ W1 + b1) @ W2 + b2
-    labels = one_hot(rng, logits, str(spec.get("label", "random")))
-    return [X, labels, params, [dx, h, dy]]
-
-
-BLOCKS = ("W1", "b1", "W2", "b2")
-
-
-def block_slices(dims: Sequence[int]) -> Dict[str, slice]:
-    """Where W1, b1, W2, b2 sit in the flat parameter vector (row-major, in this order)."""
-    dx, h, dy = dims
-    sizes = [dx * h, h, h * dy, dy]
-    out, start = {}, 0
-    for name, size in zip(BLOCKS, sizes):
-        out[name] = slice(start, start + size)
-        start += size
-    return out
-
-
-def block_shapes(dims: Sequence[int]) -> Dict[str, tuple]:
-    dx, h, dy = dims
-    return {"W1": (dx, h), "b1": (1, h), "W2": (h, dy), "b2": (1, dy)}
-
-
-def unpack(params: np.ndarray, dims: Sequence[int]) -> List[np.ndarray]:
-    shapes = block_shapes(dims)
-    return [params[s].reshape(shapes[name]) for name, s in block_slices(dims).items()]
-
-
-GENERATORS: Dict[str, Callable[[np.random.Generator, Mapping[str, Any]], List[Any]]] = {
-    "array": array, "ce_batch": ce_batch, "network": network,
-}
+# name -> generator; an assignment's plug-in adds its own (grader.plugins.input_generator).
+GENERATORS: Dict[str, Callable[[np.random.Generator, Mapping[str, Any]], List[Any]]] = {"array": array}
 
 
 def generate(rng: np.random.Generator, spec: Mapping[str, Any]) -> List[Any]:

@@ -259,8 +259,8 @@ class Channel:
         return wire.unpack_cost_value(wire.recv(self.rfd))
 
 
-def _gradcheck_stub(f, x):
-    """Stands in for gradcheck_naive while another function is graded: checks nothing."""
+def _no_op(*args, **kwargs):
+    """Stands in for a function called for its printed output only (rubric ``stub: true``)."""
     return None
 
 
@@ -278,10 +278,11 @@ def _like(value, args):
     return value
 
 
-def stand_in(channel, name):
-    """A graded function this part depends on: the grader answers with the reference's values."""
-    if name == "gradcheck_naive":
-        return _gradcheck_stub
+def stand_in(channel, name, stub=False):
+    """A graded function this part depends on: the grader answers with the reference's values
+    (a ``stub`` answers None at once, and never calls back)."""
+    if stub:
+        return _no_op
 
     def f(*args):
         return _like(channel.callback(name, args), args)
@@ -295,7 +296,7 @@ class StandIns:
 
     ``specs``: for each function, ``home`` (the module the student's graded
     version was found in, or None) and ``module`` (the one a student imports it
-    from, e.g. q1_softmax). Everything else the student wrote stays theirs: other
+    from), and ``stub`` (a no-op stands in). Everything else the student wrote stays theirs: other
     functions of that module, and helpers of the same name elsewhere. A home that
     cannot be loaded, or a module that does not exist, is replaced by a module
     holding the stand-ins alone.
@@ -305,6 +306,7 @@ class StandIns:
         self.channel = channel
         self.graded = set(graded)   # modules holding the function under grading: always the student's
         self.by_home, self.fallback = {}, {}
+        self.stubs = {spec["name"] for spec in specs if spec.get("stub")}
         for spec in specs:
             home, module = spec.get("home"), spec["module"]
             if home or module in self.graded:
@@ -321,7 +323,7 @@ class StandIns:
 
     def patch(self, module, names=None):
         for name in names if names is not None else self.by_home.get(module.__name__, []):
-            module.__dict__[name] = stand_in(self.channel, name)
+            module.__dict__[name] = stand_in(self.channel, name, name in self.stubs)
 
     def replaces(self, module_name):
         """True when a broken ``module_name`` may be stood in for (never a graded module)."""

@@ -10,12 +10,12 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from .base import CheckResult, register
+from ...checks.base import CheckResult, register
+from ...checks.numeric import central_difference, index_list, rel_error
+from ...checks.returns import CostGrad, check_return
+from ...sandbox.student import StudentError
 from .inputs import BLOCKS, block_shapes, block_slices
 from .inputs import network as network_case
-from .numeric import central_difference, index_list, rel_error
-from .returns import CostGrad, check_return
-from ..sandbox.student import StudentError
 
 COST_RTOL = 1e-4   # a TA accepts log(yhat + 1e-8) and the like: off by ~1e-6 relative, not a wrong cost
 FLOAT32_TOL = 2e-3  # a float32 network is right to float32's precision, not to float64's
