@@ -1,3 +1,3 @@
-"""a1grader: grade the code of Assignment 1 (softmax and neural-network basics)."""
+"""a1grader: grade a course's homework, code in a sandbox and written derivations; Assignment 1 is bundled."""
 
 __version__ = "0.1.0"

@@ -3,7 +3,7 @@
 Every random input of a submission derives from the rubric's seed, the digest of
 its files and this secret (runner.submission_seed). Without a secret the inputs
 are a public function of the files: a student can grind a comment nonce offline
-until the draws suit a lazy checker (issue 25). So every installation has one:
+until the draws suit a lazy checker. So every installation has one:
 
 * ``A1GRADER_SECRET`` in the environment, when set and not empty (a course that
   grades on several machines sets the same one everywhere);

@@ -3,11 +3,11 @@
 Shapes understood (student id from the folder or file name):
 
 * ``ROOT/<student>/`` with the student's ``.py`` files, possibly wrapped in a
-  single inner folder (``ROOT/<student>/assignment1/q1_softmax.py``);
+  single inner folder (``ROOT/<student>/homework/layers.py``);
 * ``ROOT/<student>.zip`` holding the same (unpacked safely into a folder of the cache);
 * flat LMS downloads, grouped by student (``<name>_<id>``): Canvas's
   ``<name>_[LATE_]<id>_<submission>_<file>`` and Moodle's ``<Full Name>_<id>_assignsubmission_file_<file>``;
-  every file kept, whatever its extension; of a resubmitted file (``q2_neural-1.py``) the newest;
+  every file kept, whatever its extension; of a resubmitted file (``layers-1.py``) the newest;
   each zip unpacked into a folder of its own (``zip-1``); ``LATE`` read as lateness, never as part of the id;
 * a Gradescope export (``submission_metadata.yml`` beside ``submission_<n>/`` folders): each submitter
   of a folder is a student ``<name>_<sid>`` (a group's members each), with Gradescope's submission time;
@@ -18,7 +18,7 @@ path the grader writes to: every folder that uploads are copied or unpacked into
 named by the grader (:func:`new_folder`), and each file is created in it only after its final
 folder, resolved, is found inside it, with ``O_CREAT | O_EXCL | O_NOFOLLOW`` (never through a
 link, never over a file already there). The names of the files themselves are kept: they are
-what is graded (``q1_softmax.py``).
+what is graded (``layers.py``).
 
 A zip is refused, with a message, if an entry is absolute, escapes with ``..``,
 is a link, or if the archive is larger or holds more files than the limits (a
@@ -485,10 +485,10 @@ def arrange(files: SubmissionFiles, modules) -> SubmissionFiles:
 
     One rule for every entry point (check, batch, Gradescope, the kit):
 
-    * the folder holding most of the expected modules (``modules``: q1_softmax, ...) is the code's
-      root, however deep (an inner ``assignment1/``, ``code/`` beside ``written/``); its files move
+    * the folder holding most of the expected modules (``modules``: the rubric's) is the code's
+      root, however deep (an inner ``homework/``, ``code/`` beside ``written/``); its files move
       to the top, everything else keeps its path (a write-up is found anywhere);
-    * a renamed copy (``q2_neural (1).py``, ``q2_neural-1.py``, ``Copy of q2_neural.py``) stands for
+    * a renamed copy (``layers (1).py``, ``layers-1.py``, ``Copy of layers.py``) stands for
       its module when the module itself is absent; when both are there, the exact name is graded;
     * ``__MACOSX``, ``.DS_Store`` and the like are left out.
 

@@ -1,6 +1,6 @@
 """User-facing errors and the exit codes of the ``grader`` command.
 
-This module is the one place the exit codes live (DESIGN rule 8): 0 graded;
+This module is the one place the exit codes live (docs/architecture.md, rule 8): 0 graded;
 1 graded but below ``--min-score``; 2 usage, rubric or submission-path error
 (and a sandbox that cannot be had safely here); 3 the grader itself failed
 (not the submission's fault: nothing was recorded as its grade).

@@ -1,7 +1,7 @@
 """The reference solution, loaded in the grading process (it is trusted code).
 
 ``reference/`` is laid out like a student's folder; its modules import each other
-by plain name (``from q1_softmax import softmax``). They are executed here as
+by plain name (``from layers import relu``). They are executed here as
 fresh module objects, with siblings visible under those names only while loading,
 so they never clash with anything else in ``sys.modules``. The child process
 never receives this tree: only the sources of the modules the isolation rule
@@ -71,7 +71,7 @@ class Reference:
 
 
 class _SiblingFinder:
-    """While the reference loads, ``import q2_sigmoid`` means the reference's own file."""
+    """While the reference loads, ``import layers`` means the reference's own file."""
 
     def __init__(self, reference: Reference):
         self.reference = reference

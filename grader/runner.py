@@ -431,7 +431,7 @@ def run_checks(rubric, part, student, ref, seed: Optional[int] = None) -> List[C
     checker's cases, controls and wrong gradients) are drawn first, then made
     interleaved in an order drawn from the submission's seed, then judged: nothing in
     the student's process (a counter of calls, a file) can tell which call is which
-    from how many came before; only what the calls return does (issue 25). The same
+    from how many came before; only what the calls return does . The same
     files and course secret give the same order. The other checks run first, in order.
     """
     outcomes: Dict[int, CheckOutcome] = {}

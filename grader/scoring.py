@@ -39,7 +39,7 @@ class PartResult:
     score: float
     max_score: float
     status: str
-    function: Optional[str] = None          # e.g. "softmax in q1_softmax.py"
+    function: Optional[str] = None          # e.g. "relu in layers.py"
     checks: List[CheckOutcome] = field(default_factory=list)
     hints: List[str] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)   # loading facts: partial imports, fallbacks

@@ -1,14 +1,14 @@
 """The rubric's written half: which files are write-ups, the notation, and each written part.
 
-YAML (see rubrics/a1-full.yaml)::
+YAML (docs/written.md says how each key is read)::
 
     writeup:                                  # optional; these are the defaults
       include: ["*.md", "*.tex", "*.txt", "*.ipynb", "*.pdf"]
       exclude: ["requirements*.txt", "LICENSE*"]
       symbols: {W1: [w1, omega1], yhat: [yprime]}     # the rubric's name: spellings that mean it
-      functions: {sigma: [sigmoid, s, S]}             # in call position only: s(x) is σ(x)
+      functions: {sigma: [logistic, s, S]}            # in call position only: s(x) is σ(x)
     ...
-      - id: sigmoid_derivative
+      - id: logistic_derivative
         written:
           label: 2a                           # the handout's question number and letter
           cues: ["sigma'", "\\\\sigma\\\\^\\\\{?\\\\\\\\prime"]   # regular expressions that recognize the part by content

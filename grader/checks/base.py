@@ -5,8 +5,8 @@ A check kind is one function registered with :func:`register`:
     @register("values", defaults={"rtol": ..., "cases": []})
     def values(student, reference, opts, rng) -> CheckResult: ...
 
-``student`` calls the student's function in the sandbox (see
-:class:`grader.sandbox.StudentFunction`), ``reference`` is the reference function,
+``student`` calls the student's function in the sandbox (a
+:class:`grader.sandbox.student.StudentCallable`), ``reference`` is the reference function,
 run in the grading process, ``opts`` the check's options (the kind's defaults
 overridden by the rubric) and ``rng`` a ``numpy.random.Generator`` seeded from the
 rubric seed, the part id and the check id.

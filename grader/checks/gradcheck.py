@@ -1,4 +1,4 @@
-"""Checks of the student's ``gradcheck_naive(f, x)`` by its behaviour.
+"""Checks of a student's gradient checker ``checker(f, x)`` by its behaviour.
 
 The grader hands the checker costs from a catalogue with hidden coefficients
 (evaluated in the grading process, see ``grader/sandbox/testfns.py``) with right
@@ -10,8 +10,8 @@ Both kinds are plans (``register_plan``): the calls they make, then a judge of
 what came back. The runner interleaves the calls of all of a part's plans in an
 order drawn from the submission's seed (runner.run_checks), so that which call is
 a case, which its control and which a wrong gradient cannot be told from how
-many calls came before (issue 25: a module-level counter that answered pass,
-fail, pass, fail, ... in the rubric's order scored full marks). A control is a
+many calls came before (a module-level counter that answered pass, fail,
+pass, fail, ... in the rubric's order would otherwise score full marks). A control is a
 case of its own (its own x and hidden coefficients, from the same ranges): it
 differs from the case it controls only in that its gradient is wrong.
 """
@@ -68,7 +68,7 @@ def verdict(record) -> str:
 
 # A failure as checkers report it: "Gradient check failed", "FAIL at (0, 1)", the handout's
 # "First gradient error found at index". A word of failure is no report when its clause denies
-# it: "No failures in 12 entries", "0 failed", "without failure" (issue 27).
+# it: "No failures in 12 entries", "0 failed", "without failure".
 _FAIL_WORD = re.compile(r"fail|gradient error found", re.I)
 _DENIED = re.compile(r"(?:\bno|\bnot|\bnever|\bzero|\bwithout|\b0)\W+(?:\w+\W+)?$", re.I)
 
@@ -180,7 +180,7 @@ def gradcheck_behaviour(opts, rng):
         raise ValueError("unknown wrong_as %s (too_large, too_small or flipped)" % sorted(unknown))
     if opts["expect"] == "fail":
         # One case per way of being wrong: a checker that drops abs() from its error misses one
-        # direction, one that compares abs(numgrad) with abs(grad) misses a flipped sign (issue 27).
+        # direction, one that compares abs(numgrad) with abs(grad) misses a flipped sign.
         cases = []
         for how in opts["wrong_as"]:
             x = _x(rng, opts)
@@ -225,7 +225,7 @@ def gradcheck_restores_x(opts, rng):
 
     A checker that reported a failure here (a correct gradient: a false failure, charged
     in the passing checks) stopped early, as it should after a failure: it is judged on
-    the elements it reached, at least one (issue 27: one early stop is charged once).
+    the elements it reached, at least one (one early stop is charged once).
     """
     x = _x(rng, opts)
 

@@ -7,7 +7,7 @@ wrong length. Checks, adapters and diagnosis read returned values through this
 module only, so none of them raises on one: a value that does not fit becomes a
 failing :class:`CheckResult` whose one-line message says, in the student's
 terms, what came back instead of what was expected, e.g.
-"forward_backward_prop returned grad of shape () instead of (115,)".
+"layer_loss returned grad of shape () instead of (115,)".
 
 Contract: :func:`problem`, :func:`numbers`, :func:`describe`,
 :func:`check_return` and :func:`mismatch` never raise, whatever ``value`` is.

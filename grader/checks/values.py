@@ -1,4 +1,4 @@
-"""Checks that compare values and properties of array functions (softmax, sigmoid, ...)."""
+"""Checks that compare values and properties of array functions with the reference's."""
 from __future__ import annotations
 
 from typing import Any, List, Optional
@@ -118,11 +118,11 @@ def probabilities(student, reference, opts, rng) -> CheckResult:
 
 @register("shift_invariance", defaults={"cases": [], "random": [], "shifts": [-1000.0, -1.0, 1.0, 1000.0]})
 def shift_invariance(student, reference, opts, rng) -> CheckResult:
-    """softmax(x + c) equals softmax(x) for every constant c (written part 1a, on the code)."""
+    """f(x + c) equals f(x) for every constant c (``shifts``): a function of differences only."""
     failures, total = [], 0
     for args in _cases(opts, rng):
         total += len(opts["shifts"])
-        # Compared with itself, a nan (or None) would match: softmax(x) must be the right answer first.
+        # Compared with itself, a nan (or None) would match: f(x) must be the right answer first.
         base, failure = check_return(student(*_copy(args)), Array(np.shape(args[0]), finite=True),
                                      "with x = %s, %s(x)" % (short(args[0], 50), student.name))
         wrong = failure.message if failure else _judge(student, reference, args, base, opts)
@@ -176,13 +176,15 @@ def input_unchanged(student, reference, opts, rng) -> CheckResult:
     return result
 
 
-@register("derivative", defaults={"of": "sigmoid", "random": [], "step": 1e-5})
+@register("derivative", defaults={"of": "", "random": [], "step": 1e-5})
 def derivative(student, reference, opts, rng) -> CheckResult:
-    """g(f(x)) equals the centered-difference derivative of f at x (written part 2a).
+    """g(f(x)) equals the centered-difference derivative of f at x.
 
-    f is the reference function named ``of``; the student's function receives
-    s = f(x), as the handout's ``sigmoid_grad(s)`` does.
+    f is the reference function named ``of`` (required); the student's function receives
+    s = f(x), the derivative written in terms of the function's value.
     """
+    if not opts["of"]:
+        raise ValueError("the derivative check needs `of:` (the function whose derivative this is)")
     f = reference.sibling(opts["of"])
     failures, cases = [], [generate(rng, spec)[0] for spec in opts["random"]]
     for x in cases:

@@ -124,7 +124,7 @@ def pts(score: float, max_score: float) -> str:
 
 
 def check_name(part: PartResult, check: CheckOutcome) -> str:
-    """A stable, readable name for one check: 'softmax / stable_large_inputs'."""
+    """A stable, readable name for one check: 'relu / large_inputs'."""
     return "%s / %s" % (clean(part.id), clean(check.id))
 
 
@@ -180,7 +180,7 @@ def feedback_lines(part: PartResult) -> List[str]:
 
 
 def part_summary(part: PartResult) -> str:
-    """One line: 'softmax: 8/10 (graded)'."""
+    """One line: 'relu: 8/10 (graded)'."""
     state = verdict_label(part) or ("" if part.status == "graded" else part.status)
     if getattr(part, "override", None) and not part.override.get("stale"):
         state = (state + "; " if state else "") + "adjusted by a TA"

@@ -2,7 +2,7 @@
 
 CSV columns, in order: ``student``, ``score``, ``max_score``, ``status`` (graded |
 error | grader failed: <reason>), one column per question id (``q1``, ``q2``), one per
-part id (``softmax``, ``sigmoid``, ...), one ``<part>_verdict`` per written part (correct |
+part id (``relu``, ``relu_grad``, ...), one ``<part>_verdict`` per written part (correct |
 incorrect | needs_review | missing, or after a TA's decision correct | partial | incorrect), ``adjusted_by_ta`` (the TAs' decisions, applied to every
 score of the row, see overrides.py), ``graded_at`` and ``error``. One row per student.
 Points in the CSV are rounded as every output shows them (common.shown); the JSON keeps the

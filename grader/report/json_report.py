@@ -1,4 +1,4 @@
-"""The stable result JSON of DESIGN.md."""
+"""The stable result JSON (README.md, "The result JSON")."""
 from __future__ import annotations
 
 import json

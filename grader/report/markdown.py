@@ -8,7 +8,7 @@ from .common import clean, decided, decision_cell, feedback_lines, pts, verdict_
 
 # Characters that make Markdown (CommonMark, GitHub's tables) out of text: code spans, emphasis, links
 # and images, raw HTML, entities, table cells, strikethrough. Backslash-escaped, they show as typed.
-# '_' only at a word's edge: inside a word (sigmoid_grad) it is never emphasis, and stays readable.
+# '_' only at a word's edge: inside a word (relu_grad) it is never emphasis, and stays readable.
 _MARKUP = re.compile(r"[\\`*\[\]<>|&~]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
 
 

@@ -1,4 +1,4 @@
-"""An in-process stand-in for :class:`grader.sandbox.StudentFunction`, with no isolation.
+"""An in-process :class:`grader.sandbox.student.StudentCallable`, with no isolation.
 
 Only for trusted code: the checks' own tests and the benchmark that measures
 what isolation costs. Same interface (``run``, ``__call__``, ``map``, ``time``)

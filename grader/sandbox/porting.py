@@ -10,8 +10,8 @@ submission's limits and budget (child.py's ``prepare``). It is a plain module
   with fissix (a maintained lib2to3 fork) and the fixers in ``FIXERS``, unless
   the policy is ``reject``. Python 2's ``/`` on two ints floors; the port
   leaves ``/`` alone (docs/legacy.md).
-* ``from .q1_softmax import x`` and ``from pkg.q1_softmax import x`` become
-  ``from q1_softmax import x`` when q1_softmax.py is in the submission.
+* ``from .layers import x`` and ``from pkg.layers import x`` become
+  ``from layers import x`` when layers.py is in the submission.
 * Uses of NumPy aliases removed in 1.24 (``np.float``, ...) are noted.
 
 :func:`prepare` returns plain data (lists, strings, ints): what the grader

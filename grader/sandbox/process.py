@@ -70,7 +70,7 @@ class CallRecord:
 
 
 def describe_exception(info: Dict[str, Any]) -> str:
-    """'ValueError: shapes not aligned (q2_neural.py line 41)' from the child's error record."""
+    """'ValueError: shapes not aligned (layers.py line 41)' from the child's error record."""
     text = "%s: %s" % (info.get("type", "Exception"), info.get("message", ""))
     if info.get("file"):
         text += " (%s line %s)" % (info["file"], info.get("line"))
@@ -111,7 +111,7 @@ class Sandbox:
         self.started = time.monotonic()
         self.live: Optional[Worker] = None   # the worker that serves the next part of its plan
         # Student modules that hung or ended their worker while importing: {module: (failure, why)}.
-        # Never run again for this submission; the parts that use them get stand-ins (issue 27).
+        # Never run again for this submission; the parts that use them get stand-ins.
         self.broken: Dict[str, Tuple[str, str]] = {}
         try:
             self.child_dir = self.zygote.open_submission(files)

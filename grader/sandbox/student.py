@@ -1,7 +1,8 @@
-"""The grader's handle on one student function living in a sandbox worker."""
+"""The grader's handle on one student function living in a sandbox worker, and the protocol
+every such handle keeps."""
 from __future__ import annotations
 
-from typing import Any, List, Sequence
+from typing import Any, List, Protocol, Sequence, runtime_checkable
 
 from .process import CallRecord, Worker
 
@@ -26,8 +27,8 @@ class StudentError(Exception):
 def failure_phrase(record: CallRecord) -> str:
     """What a failed call did, as a phrase that follows the function's name.
 
-    'raised ValueError: ... (q1_softmax.py line 12)', 'still raises
-    NotImplementedError at line 57 of q2_neural.py (unfinished?)', 'took longer
+    'raised ValueError: ... (layers.py line 12)', 'still raises
+    NotImplementedError at line 57 of layers.py (unfinished?)', 'took longer
     than 10 s (timeout)', 'failed: the process was killed by SIGSEGV'.
     """
     info = record.error_info or {}
@@ -41,10 +42,30 @@ def failure_phrase(record: CallRecord) -> str:
     return "failed: " + (record.error or "")
 
 
-class StudentFunction:
-    """Calls one loaded student function; every value returned is raw and decoded.
+@runtime_checkable
+class StudentCallable(Protocol):
+    """What a check calls: a student's function, or something that looks like one.
 
-    ``label`` names the function in the student's terms, e.g. ``softmax (q1_softmax.py)``.
+    :class:`StudentFunction` (a function in a sandbox worker), an assignment's adapter (a
+    function read through another one, grader.plugins.ADAPTERS) and
+    :class:`grader.sandbox.local.LocalStudent` (in-process, for the checks' own tests) keep it.
+    ``name`` is the function's name, ``label`` the same in the student's terms (which file).
+    ``run`` never raises for the student's faults: a failure is the record's; ``__call__``
+    returns the value or raises :class:`StudentError`.
+    """
+
+    name: str
+    label: str
+
+    def run(self, *args: Any, keep_args: bool = False) -> CallRecord: ...
+
+    def __call__(self, *args: Any) -> Any: ...
+
+
+class StudentFunction:
+    """Calls one loaded student function; every value returned is raw and decoded (a StudentCallable).
+
+    ``label`` names the function in the student's terms, e.g. ``relu (layers.py)``.
     """
 
     def __init__(self, worker: Worker, key: str, label: str):

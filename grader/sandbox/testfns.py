@@ -1,4 +1,4 @@
-"""Costs for checking a student's ``gradcheck_naive(f, x)``, evaluated in the grading process.
+"""Costs for checking a student's gradient checker ``checker(f, x)``, evaluated in the grading process.
 
 A check names one of these (with parameters); the student's checker receives
 an opaque proxy that calls back to the grader with x and a number drawn from
@@ -10,7 +10,7 @@ the cost a numpy scalar, as every cost of the course is (checkers read ``cost.sh
 too_small or flipped) put a deliberate error into one gradient element.
 
 Each family has hidden coefficients, drawn per case by :func:`draw` in the
-grading process (issue 25): a centre and a curvature or weight per element, and
+grading process: a centre and a curvature or weight per element, and
 an offset. One value of the cost then says nothing about its gradient
 (``sum(x**2)`` did: the gradient was ``2 * f(x) / sum(x**2) * x``); only
 differences of its values do, which is what a checker is for. The forms stay

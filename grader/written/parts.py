@@ -55,7 +55,7 @@ def heading_label(line: str) -> Tuple[Optional[str], Optional[str]]:
     if match and (marked or len(text) < 120 or text[match.end():match.end() + 1] in (")", ":", ".")):
         return match.group(1), match.group(2).lower()
     match = _NAMED_INSIDE.search(re.sub(r"\\[A-Za-z]+|\\\\", " ", text)) if len(text) < 120 else None
-    if match:               # a title line: "Solution to Assignment 1, Problem 2(c)"
+    if match:               # a title line: "Solution to Homework 1, Problem 2(c)"
         return match.group(1), match.group(2).lower()
     match = _LETTER.match(text)
     if match and (match.group(3) is None or marked or len(text) < 200):
