@@ -160,7 +160,7 @@ def check(submission: str | None, rubric_path: str | None, fmt: str, out_path: s
     if submission is None:
         raise click.UsageError("missing argument DIR (the student's folder)")
     import tempfile
-    from .sandbox.zygote import launch_early
+    from .sandbox.zygote_handle import launch_early
     mode = _sandbox_mode(isolation, unsafe)
     launch_early(mode, unsafe)   # the sandbox starts while the rubric and the checks are imported
     rubric = _load_rubric(rubric_path)

@@ -27,7 +27,7 @@ from .plugins import ADAPTERS
 from .reference import RecordedReference, Reference, RefFunction
 from .sandbox.isolation import grader_copies
 from .sandbox.limits import DEFAULT_LIMITS, Limits
-from .sandbox.process import Sandbox, Worker, Zygote, ZygoteFailure
+from .sandbox.workers import Sandbox, Worker, Zygote, ZygoteFailure
 from .sandbox.student import StudentError, StudentFunction
 from .scoring import (CheckOutcome, PartResult, SubmissionResult, points, score_check, score_part,
                       score_submission, unscored_checks)

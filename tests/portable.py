@@ -47,7 +47,7 @@ def main() -> None:
         return
     from grader.sandbox import spawn
     here = os.path.abspath(__file__)
-    spawn.child_command = lambda config: [sys.executable, "-I", here, "child", str(spawn.HERE / "child.py"),
+    spawn.child_command = lambda config: [sys.executable, "-I", here, "child", str(spawn.HERE / "zygote.py"),
                                           spawn.json.dumps(config)]
     sys.argv = ["grader"] + args
     from grader.cli import entry

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import grader.assignments.a1  # noqa: F401  (the network's kinds and inputs: Assignment 1's plug-in)
 from grader.checks import REGISTRY
 from grader.reference import RefFunction
 
@@ -86,10 +87,10 @@ def test_derivative_flags_a_one_element_error(ref):
     spec = [{"shape": [9], "scale": 3}]
     for trial in range(TRIALS):
         good = run("derivative", LocalStudent(ref["sigmoid_grad"].fn), ref["sigmoid_grad"],
-                   np.random.default_rng(trial), random=spec)
+                   np.random.default_rng(trial), random=spec, of="sigmoid")
         assert good.passed, good.message
         bad = run("derivative", LocalStudent(one_wrong(ref["sigmoid_grad"].fn)), ref["sigmoid_grad"],
-                  np.random.default_rng(trial), random=spec)
+                  np.random.default_rng(trial), random=spec, of="sigmoid")
         assert not bad.passed
 
 
@@ -207,7 +208,7 @@ def test_gradcheck_silent_checker_earns_nothing():
 
 def test_gradcheck_verdicts():
     from grader.checks.gradcheck import verdict
-    from grader.sandbox.process import CallRecord
+    from grader.sandbox.workers import CallRecord
     assert verdict(CallRecord(stdout="Gradient check passed!")) == "pass"
     assert verdict(CallRecord(stdout="Gradient check failed.\nFirst error at (1,)")) == "fail"
     assert verdict(CallRecord(stdout="Gradient check failed.\nGradient check passed!")) == "both"

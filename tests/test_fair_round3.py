@@ -18,7 +18,7 @@ import pytest
 from grader.checks.gradcheck import reports_failure, verdict
 from grader.reference import RefFunction
 from grader.runner import run_check, run_checks
-from grader.sandbox.process import CallRecord
+from grader.sandbox.workers import CallRecord
 
 from conftest import SAMPLES, LocalStudent
 

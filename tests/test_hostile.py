@@ -30,8 +30,8 @@ import yaml
 from grader.runner import Grader
 from grader.sandbox.isolation import UID_RANGE
 from grader.sandbox.limits import Limits
-from grader.sandbox.process import MAX_RELOADS
-from grader.sandbox.zygote import group_limits
+from grader.sandbox.workers import MAX_RELOADS
+from grader.sandbox.zygote_handle import group_limits
 
 from conftest import ROOT, SAMPLES, sandbox_leftovers
 

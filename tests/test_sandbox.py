@@ -9,7 +9,7 @@ import pytest
 
 from grader.discover import read_files
 from grader.sandbox.limits import Limits
-from grader.sandbox.process import Sandbox
+from grader.sandbox.workers import Sandbox
 from grader.sandbox.student import StudentFunction
 
 # Timing, limits and every sandbox uid's processes: run alone, not beside other tests (.ci/run).
@@ -97,7 +97,7 @@ def test_nothing_passes_from_one_submission_to_the_next(tmp_path, mode):
     (In plain mode, for a student's own machine, /tmp is shared: docs/security.md.)
     """
     from grader.sandbox import isolation
-    from grader.sandbox.process import Zygote
+    from grader.sandbox.workers import Zygote
     if mode == "uid" and os.geteuid() != 0:
         # uid mode needs root: an ordinary user gets bubblewrap in a user namespace, which must share
         # nothing either (CI runs as root and tests uid mode itself).

@@ -112,7 +112,7 @@ def _workers(uid: int):
                 cmdline = handle.read()
         except OSError:
             continue
-        if b"child.py" in cmdline or b"bwrap" in cmdline or b"portable.py" in cmdline:
+        if b"sandbox/zygote.py" in cmdline or b"child/zygote.py" in cmdline or b"bwrap" in cmdline or b"portable.py" in cmdline:
             found.append(int(entry))
     return found
 

@@ -15,7 +15,7 @@ import pytest
 
 from grader.runner import Grader
 from grader.sandbox import zygote as zygote_module
-from grader.sandbox.zygote import Zygote, launch_early
+from grader.sandbox.zygote_handle import Zygote, launch_early
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_submissions"
 

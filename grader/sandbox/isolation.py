@@ -239,7 +239,7 @@ def grader_copies(folder: Path) -> List[str]:
     return sorted(p.name for p in entries if p.is_dir() and (p.name == "grader" or (p / "assets" / "reference").is_dir()))
 
 
-CHILD_FILES = ("child.py", "calls.py", "wire.py", "kernel.py", "porting.py")
+CHILD_FILES = ("zygote.py", "in_worker.py", "wire.py", "kernel.py", "porting.py")
 
 
 def bwrap_args(bwrap: str) -> List[str]:
@@ -298,7 +298,7 @@ def _child_bytecode() -> List[str]:
     import importlib.util
     import py_compile
     args = ["--perms", "0755", "--dir", "/sandbox/child/__pycache__"]
-    for name in CHILD_FILES[1:]:   # child.py itself runs as a script: never cached
+    for name in CHILD_FILES[1:]:   # zygote.py itself runs as a script: never cached
         source = HERE / name
         cached = Path(importlib.util.cache_from_source(str(source)))
         try:
@@ -372,12 +372,12 @@ class Plan:
 
 def plan(mode: str, plain_root: Optional[Path] = None) -> Plan:
     if mode == "bwrap":
-        cmd = bwrap_args(bwrap_path() or "bwrap") + [interpreter(), "-I", "-S", "/sandbox/child/child.py"]
+        cmd = bwrap_args(bwrap_path() or "bwrap") + [interpreter(), "-I", "-S", "/sandbox/child/zygote.py"]
         return Plan(mode, cmd, [site_view(k) for k in range(len(site_dirs()))], "/tmp")
     # uid: /tmp inside the zygote's own mount namespace, a fresh tmpfs per submission
     # (uncontained, and plain: a folder of the grader's on the host).
     work = "/tmp" if mode == "uid" and plain_root is None else str(plain_root)
-    return Plan(mode, [sys.executable, "-I", str(HERE / "child.py")], None, work)
+    return Plan(mode, [sys.executable, "-I", str(HERE / "zygote.py")], None, work)
 
 
 def explain(mode: str) -> str:

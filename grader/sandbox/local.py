@@ -16,7 +16,7 @@ from typing import Any, Callable, List
 import numpy as np
 
 from . import testfns
-from .process import CallRecord
+from .workers import CallRecord
 from .student import StudentError
 from .wire import FunctionSpec
 

@@ -2,7 +2,7 @@
 
 Decoding, compiling and porting Python 2 read and rewrite untrusted text; a
 4 MB file can take a minute and gigabytes, so this runs in a worker with the
-submission's limits and budget (child.py's ``prepare``). It is a plain module
+submission's limits and budget (zygote.py's ``prepare``). It is a plain module
 (standard library and fissix only) so the child can import it by file name.
 
 * A file that is not UTF-8 and has no coding line is re-encoded from latin-1.

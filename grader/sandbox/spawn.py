@@ -2,8 +2,8 @@
 
 On macOS, Windows or any Python that lacks what the forking zygote needs
 (isolation.zygote_missing), :class:`SpawnZygote` stands in for
-:class:`~grader.sandbox.zygote.Zygote` with the same interface: each worker is
-``python -I child.py`` started anew (numpy imported each time, as the
+:class:`~grader.sandbox.zygote_handle.Zygote` with the same interface: each worker is
+``python -I zygote.py`` started anew (numpy imported each time, as the
 ``spawn`` start method does), and it connects back to the grader on the
 loopback address with a one-time token, so nothing but that worker can speak
 for it. The grader enforces every time limit (it kills the worker's process
@@ -36,7 +36,7 @@ TOKEN_BYTES = 32       # the hex token's length on the wire
 
 def child_command(config: Dict[str, Any]) -> List[str]:
     """The command that starts one worker (the test suite swaps it to hide Linux's modules there too)."""
-    return [sys.executable, "-I", str(HERE / "child.py"), json.dumps(config)]
+    return [sys.executable, "-I", str(HERE / "zygote.py"), json.dumps(config)]
 
 
 def _flags() -> Dict[str, Any]:
@@ -132,7 +132,7 @@ class SpawnZygote:
                     handle.write(data)
         except (OSError, wire.ProtocolError) as exc:
             _remove_tree(folder)
-            from .zygote import ZygoteFailure
+            from .zygote_handle import ZygoteFailure
             raise ZygoteFailure("the submission's scratch space could not be made (%s)" % exc) from None
         self.folder = folder
         return folder
@@ -145,7 +145,7 @@ class SpawnZygote:
 
     def fork(self) -> socket.socket:
         """Start a worker; the grader's end of its connection, once it has proved its token."""
-        from .zygote import ZygoteFailure, child_env
+        from .zygote_handle import ZygoteFailure, child_env
         self._end_worker()
         token = secrets.token_hex(TOKEN_BYTES // 2)
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

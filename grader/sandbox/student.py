@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, List, Protocol, Sequence, runtime_checkable
 
-from .process import CallRecord, Worker
+from .workers import CallRecord, Worker
 
 
 class StudentError(Exception):

@@ -18,7 +18,7 @@ import numpy as np
 
 from ...checks.returns import CostGrad, Unreadable, check_return
 from ...plugins import adapter
-from ...sandbox.process import CallRecord
+from ...sandbox.workers import CallRecord
 from ...sandbox.student import StudentError
 from .inputs import block_slices
 

@@ -1,6 +1,6 @@
 """Inside a worker: load the student's modules, answer the grader's calls (a plain module of the child).
 
-Imported by child.py, next to it; depends on the standard library, numpy
+Imported by zygote.py, next to it; depends on the standard library, numpy
 and wire only. Everything here runs with the worker's dropped
 privileges, after the student's code may have changed anything in this
 process: it only shapes what the worker sends, never what the grader decides.

@@ -1,6 +1,6 @@
 """The grader's side of the sandbox: one submission's scratch space, and the workers that run it.
 
-A :class:`Sandbox` is one submission: its files, sent to the zygote (zygote.py),
+A :class:`Sandbox` is one submission: its files, sent to the zygote (zygote_handle.py),
 which writes them into a fresh size-limited tmpfs of its own (the grading
 process never touches a folder the sandbox's uid can write).
 :meth:`Sandbox.open` gives a part a worker: the one that served the
@@ -31,7 +31,7 @@ import numpy as np
 
 from . import testfns, wire
 from .limits import DEFAULT_LIMITS, Limits
-from .zygote import Zygote, ZygoteFailure, new_zygote  # noqa: F401  (the sandbox's public names live here)
+from .zygote_handle import Zygote, ZygoteFailure, new_zygote  # noqa: F401  (the sandbox's public names live here)
 
 MAX_RELOADS = 3
 BASELINE_TTL = 60.0   # seconds a measured np.exp yardstick is reused (per zygote)
