@@ -12,7 +12,9 @@ names its rubric then uses:
 * adapters: :func:`adapter` (``find: [{module:, name:, adapter: NAME}]`` in a part): grade a
   function through another one the student wrote;
 * mistake finders: :func:`mistake_finders` (``diagnose: NAME`` in a part, with the hint of each
-  mistake under ``mistakes:``): name a known mistake from what the student's function returns.
+  mistake under ``mistakes:``): name a known mistake from what the student's function returns;
+* argument proxies: :func:`cost_family` (``fn: NAME`` in a gradient checker's check): a cost
+  handed to the student's code as an opaque callable, evaluated in the grading process.
 
 The engine imports nothing of any assignment: a rubric without ``plugin:`` uses the general
 check kinds only. A plug-in is course code, trusted as the rubric is; student code never runs
@@ -30,6 +32,7 @@ from types import ModuleType
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
 
 from .checks.inputs import GENERATORS
+from .sandbox.proxies import register_cost as cost_family  # noqa: F401  (an extension point)
 
 # adapter name -> class: ``Adapter(student)`` looks like the graded function (the StudentCallable
 # protocol, grader.sandbox.student); ``Adapter.not_standalone(candidate)`` says why a function of

@@ -1,7 +1,7 @@
 """Checks of a student's gradient checker ``checker(f, x)`` by its behaviour.
 
 The grader hands the checker costs from a catalogue with hidden coefficients
-(evaluated in the grading process, see ``grader/sandbox/testfns.py``) with right
+(evaluated in the grading process, see ``grader/sandbox/proxies.py``) with right
 or deliberately wrong gradients and reads its verdict: a failure is reported by
 printing a line with "fail", raising AssertionError or returning False; output
 that says both "failed" and "passed" is no verdict at all.
@@ -22,14 +22,14 @@ from typing import Any, Dict, Optional
 
 import numpy as np
 
-from ..sandbox import testfns
+from ..sandbox import proxies
 from ..sandbox.wire import FunctionSpec
 from .base import Call, CheckResult, register_plan
 from .numeric import index_list, short
 from .returns import describe
 
 GRADCHECK_DEFAULTS = {
-    "fn": "quadratic",        # quadratic | cubic | random_cost (see testfns.CATALOGUE)
+    "fn": "quadratic",        # quadratic | cubic | random_cost (see proxies.COSTS)
     "scale": 1.0,             # multiplies the cubic cost; -1e6 gives large negative gradients
     "shape": [3, 4],
     "low": -2.0, "high": 2.0,  # x is uniform in [low, high)
@@ -108,11 +108,11 @@ def _spec(opts, rng, x, wrong_at=None, wrong_as="too_large") -> FunctionSpec:
     A flipped sign goes where the gradient is farthest from 0 among the elements ``wrong_at``
     allows (a list): a flip near 0 is within any threshold, and no correct checker could see it.
     """
-    params: Dict[str, Any] = testfns.draw(str(opts["fn"]), rng, x, float(opts["scale"]))
+    params: Dict[str, Any] = proxies.draw(str(opts["fn"]), rng, x, float(opts["scale"]))
     params["scale"] = float(opts["scale"])
     if wrong_at is not None:
         if wrong_as == "flipped":
-            grad = np.abs(testfns.build(str(opts["fn"]), params)(x, 0.0)[1]).reshape(-1)
+            grad = np.abs(proxies.build(str(opts["fn"]), params)(x, 0.0)[1]).reshape(-1)
             wrong_at = max(wrong_at, key=lambda k: grad[k])
         params["wrong_at"] = int(wrong_at if np.ndim(wrong_at) == 0 else wrong_at[0])
         params["wrong_by"] = float(opts["wrong_by"])

@@ -15,7 +15,7 @@ from typing import Any, Callable, List
 
 import numpy as np
 
-from . import testfns
+from . import proxies
 from .workers import CallRecord
 from .student import StudentError
 from .wire import FunctionSpec
@@ -35,7 +35,7 @@ class LocalStudent:
         for a in args:
             if isinstance(a, FunctionSpec):
                 logs.append([])
-                built = testfns.build(a.name, a.params, logs[-1])
+                built = proxies.build(a.name, a.params, logs[-1])
                 # As the sandbox's proxy does: one draw from random per call, then the cost.
                 real.append(lambda x, built=built: built(x, random.random()))
             else:

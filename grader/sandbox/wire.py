@@ -183,7 +183,7 @@ def decode_plain(obj, depth=0):
 
 
 class FunctionSpec:
-    """A cost from the grader's catalogue (testfns.py) to pass to a student's function.
+    """A cost from the grader's catalogue (proxies.py) to pass to a student's function.
 
     It never crosses the wire: the worker receives a :class:`FunctionHandle`
     and calls back to the grader, which evaluates the cost and logs the call,
@@ -231,7 +231,7 @@ def encode_arg(value):
 # ---------------------------------------------------------------- cost frames
 #
 # A student's gradient checker calls its cost over and over (every element, twice), and the
-# cost lives in the grader (testfns.py). These calls travel in a compact binary frame instead
+# cost lives in the grader (proxies.py). These calls travel in a compact binary frame instead
 # of tagged JSON: a NUL byte (no JSON text starts with one), a kind byte, then fixed fields and
 # raw little-endian float64 data. recv() hands them over as {"op": "cost_call"|"cost_value",
 # "raw": bytes}; a JSON frame cannot forge that message, because JSON has no bytes.

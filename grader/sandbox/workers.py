@@ -29,7 +29,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from . import testfns, wire
+from . import proxies, wire
 from .limits import DEFAULT_LIMITS, Limits
 from .zygote_handle import Zygote, ZygoteFailure, new_zygote  # noqa: F401  (the sandbox's public names live here)
 
@@ -459,7 +459,7 @@ class Worker:
                 log: List[Any] = []
                 logs.append(log)
                 handle = len(self.costs)
-                self.costs[handle] = testfns.build(value.name, value.params, log)
+                self.costs[handle] = proxies.build(value.name, value.params, log)
                 value = wire.FunctionHandle(handle)
             out.append(wire.encode_arg(value))
         return out, logs

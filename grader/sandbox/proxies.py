@@ -1,4 +1,9 @@
-"""Costs for checking a student's gradient checker ``checker(f, x)``, evaluated in the grading process.
+"""Argument proxies: what the grader hands to student code, evaluated in the grading process.
+
+One kind today, the cost: a student's gradient checker ``checker(f, x)`` receives ``f`` as an
+opaque callable (wire.FunctionSpec -> a handle in the worker) that calls back here with x. The
+cost families are a registry (``COSTS``, extended with :func:`register_cost`: an assignment's
+plug-in adds its own), each with its way of drawing hidden coefficients (``DRAWS``).
 
 A check names one of these (with parameters); the student's checker receives
 an opaque proxy that calls back to the grader with x and a number drawn from
@@ -31,7 +36,7 @@ import random
 import numpy as np
 
 
-def _perturb(grad, params):
+def perturb(grad, params):
     """``grad`` as an array of x's shape, wrong at ``wrong_at`` if asked: by ``wrong_by`` (relative)
     too large or too small (``wrong_as``), or with its sign flipped (the grader puts a flip where the
     gradient is far from 0, so that a correct checker sees it)."""
@@ -86,7 +91,7 @@ def quadratic(params):
         center, curvature = coefficients(x)
         d = x - center
         grad = curvature * d
-        return np.float64(0.5 * np.dot(grad.ravel(), d.ravel()) + offset), _perturb(grad, params)
+        return np.float64(0.5 * np.dot(grad.ravel(), d.ravel()) + offset), perturb(grad, params)
 
     return f
 
@@ -106,7 +111,7 @@ def cubic(params):
         d = x - center
         cube, square = weight * d * d, curvature * d   # (the cube's gradient over 3, the square's)
         cost = np.dot(cube.ravel(), d.ravel()) + 0.5 * np.dot(square.ravel(), d.ravel()) + offset
-        return np.float64(scale * cost), _perturb(scale * (3.0 * cube + square), params)
+        return np.float64(scale * cost), perturb(scale * (3.0 * cube + square), params)
 
     return f
 
@@ -125,12 +130,30 @@ def random_cost(params):
         center, curvature = coefficients(x)
         d = x - center
         grad = curvature * d
-        return np.float64(r * (0.5 * np.dot(grad.ravel(), d.ravel()) + offset)), _perturb(r * grad, params)
+        return np.float64(r * (0.5 * np.dot(grad.ravel(), d.ravel()) + offset)), perturb(r * grad, params)
 
     return f
 
 
-CATALOGUE = {"quadratic": quadratic, "cubic": cubic, "random_cost": random_cost}
+# family name -> fn(params) -> f(x, r) -> (cost, grad); name -> draw(rng, x, scale) -> params
+COSTS = {"quadratic": quadratic, "cubic": cubic, "random_cost": random_cost}
+DRAWS = {}
+
+
+def register_cost(name, draw=None):
+    """Register ``family(params) -> f(x, r)`` as the cost family ``name`` (``fn: NAME`` in a gradient
+    checker's check); ``draw(rng, x, scale) -> params`` draws one case's hidden coefficients. A family
+    returns its gradient through :func:`perturb`, which puts in the error a check asks for."""
+
+    def deco(family):
+        if COSTS.get(name, family) is not family:
+            raise ValueError("cost family %r registered twice" % name)
+        COSTS[name] = family
+        if draw is not None:
+            DRAWS[name] = draw
+        return family
+
+    return deco
 
 
 def draw(name, rng, x, scale=1.0):
@@ -145,6 +168,8 @@ def draw(name, rng, x, scale=1.0):
     offset keeps a random cost's value away from 0 (so a random state that is not
     restored shows). The rng is the check's own, seeded per submission and course.
     """
+    if name in DRAWS:
+        return DRAWS[name](rng, x, scale)
     x = np.asarray(x, dtype=np.float64).reshape(-1)
     n = max(1, x.size)
     if name == "cubic":
@@ -161,7 +186,7 @@ def draw(name, rng, x, scale=1.0):
 
 def build(name, params, log=None, max_log=400):
     """Build the named cost ``f(x, r=None)``; when ``log`` is a list, append a copy of x at each call."""
-    inner = CATALOGUE[name](params)
+    inner = COSTS[name](params)
 
     def f(x, r=None):
         x = np.array(x, dtype=np.float64, copy=True)   # ours: the catalogue's costs never change x
