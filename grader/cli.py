@@ -544,6 +544,52 @@ def merge(sources, into: str, rubric_path: str | None) -> None:
                           % len(merged.refused))
 
 
+def _default_samples_dir() -> Path:
+    """The repository's ``sample_submissions/``: beside the ``grader`` package (a checkout, or an editable
+    install), else in the current folder (an installed grader run from the checkout, as the README does)."""
+    beside = Path(__file__).resolve().parent.parent / "sample_submissions"
+    return beside if beside.is_dir() else Path("sample_submissions")
+
+
+@main.command("sample")
+@click.argument("name", required=False)
+@click.argument("dest", required=False)
+@click.option("--samples", "samples_dir", metavar="DIR", default=None,
+              help="The samples folder, with its manifest.yaml (default: the repository's sample_submissions/, "
+                   "beside the grader's code or in the current folder).")
+@click.option("--list", "listing", is_flag=True, help="List the samples (with each one's mistake) and exit.")
+def sample(name: str | None, dest: str | None, samples_dir: str | None, listing: bool) -> None:
+    """Make the full folder of a sample submission, to grade or read: grader sample NAME DEST.
+
+    Most samples hold only the files they change from another one (the base their manifest
+    names); this lays out the folder a student would have handed in, byte for byte. DEST must
+    not exist, or be empty; nothing is written outside it. A group's name (hostile) makes a
+    folder of each of its samples. --list names them all.
+    """
+    from . import samples
+    folder = Path(samples_dir) if samples_dir else _default_samples_dir()
+    if not (folder / samples.MANIFEST).is_file():
+        raise GraderError("no samples folder at %s (it has no %s)%s" % (
+            folder, samples.MANIFEST, "" if samples_dir else "; give --samples DIR"))
+    if listing:
+        described = samples.described(folder)
+        width = max((len(n) for n, _ in described), default=0)
+        for each, mistake in described:
+            click.echo(("%-*s  %s" % (width, each, mistake or "")).rstrip())
+        return
+    if not name or not dest:
+        raise GraderError("give NAME and DEST (or --list)")
+    catalog = samples.Catalog.read(folder)
+    if name not in catalog.entries and name not in catalog.groups:
+        raise GraderError("unknown sample %r in %s%s" % (name, folder, _did_you_mean(name, catalog.names)))
+    try:
+        made = samples.assemble(folder, name, Path(dest))
+    except OSError as exc:
+        raise GraderError("cannot write %s: %s" % (exc.filename or dest, exc.strerror)) from None
+    count = sum(1 for p in made.rglob("*") if p.is_file())
+    click.echo("wrote %s: %d file%s of %s" % (made, count, "" if count == 1 else "s", name))
+
+
 def _write(text: str, out_path: str | None) -> None:
     """Print ``text``, or write it to ``out_path`` (its folder is created) as UTF-8, all or nothing.
 
