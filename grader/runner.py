@@ -63,7 +63,7 @@ class Grader:
         self.limits = base.override(timeout=timeout, load_timeout=max(2 * timeout, 2.0) if timeout else None)
         self.zygote = Zygote.adopt(mode, self.limits, unsafe=unsafe,
                                    hide=answer_folders(rubric) + hideable(hide))
-        self.yardsticks = yardstick_shapes(rubric)   # measured before the first part loads (Sandbox.premeasure)
+        self.yardstick = yardstick(rubric)   # measured before the first part loads (Sandbox.premeasure)
         # The modules the rubric looks in: where an upload's code is (discover.arrange).
         self.modules = sorted({c.module for _, part in rubric.parts() for c in part.find if not c.adapter})
         self.written = None
@@ -127,7 +127,8 @@ class Grader:
                 reports = legacy.from_wire(prepared.reports or {})
             except (ValueError, TypeError):
                 reports, prepared.problem = {}, "preparing your files failed: malformed report"
-            sandbox.premeasure(self.yardsticks)
+            if self.yardstick:
+                sandbox.premeasure(self.yardstick[1], self.yardstick[0])
             results = grade_parts(sandbox, self.rubric, self.reference, reports, seed)
             if prepared.problem:
                 for result in results.values():
@@ -152,14 +153,14 @@ class Grader:
         self.close()
 
 
-def yardstick_shapes(rubric) -> List[Tuple[int, ...]]:
-    """The input shapes the rubric's timing checks will time np.exp on (CheckKind.yardstick)."""
+def yardstick(rubric) -> Optional[Tuple[str, List[Tuple[int, ...]]]]:
+    """The baseline the rubric's first timing check times against, and its input shapes (CheckKind.yardstick)."""
     for _, part in rubric.parts():
         for spec in part.checks:
             kind = REGISTRY.get(spec.kind)
             if kind is not None and kind.yardstick is not None:
                 return kind.yardstick(spec.options)   # one yardstick: the first timing check's
-    return []
+    return None
 
 
 def limit_hints(parts, level: str) -> None:

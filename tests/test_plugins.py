@@ -2,7 +2,7 @@
 its rubric uses, and a mistake in it is the rubric's error with file and line."""
 from __future__ import annotations
 
-import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -124,3 +124,20 @@ def test_a_cost_family_a_plugin_registers_is_handed_to_a_checker(reference):
     assert kind.fn(checker, None, dict(opts, wrong_at=1, expect="fail"), np.random.default_rng(0)).passed
     silent = LocalStudent(lambda f, x: None, "gradcheck_naive")
     assert not kind.fn(silent, None, dict(opts, wrong_at=1, expect="fail"), np.random.default_rng(0)).passed
+
+
+def test_the_timing_baseline_is_a_numpy_function_a_check_names(monkeypatch):
+    """The sandbox knows no yardstick of its own: a timing check names the numpy ufunc it times against."""
+    from grader.reference import RefFunction
+    monkeypatch.syspath_prepend(str(Path(proxies.__file__).parent))   # the child's plain modules, by name
+    import in_worker
+    reply, functions = in_worker.load({"baseline": "tanh"}, None)
+    assert reply["found"] == {"np.tanh": "ok"} and functions["np.tanh"] is np.tanh
+    for name in ("load", "random", "__import__"):
+        reply, functions = in_worker.load({"baseline": name}, None)
+        assert reply["failure"] == "crashed" and functions == {}, name
+    kind = REGISTRY["vectorized"]
+    fast = LocalStudent(lambda x: np.tanh(x), "fast")
+    result = kind.fn(fast, RefFunction(np.tanh, None), dict(kind.options(), baseline="tanh", shape=[400, 2]), np.random.default_rng(0))
+    assert "np.tanh" in result.message and result.details["timing"]["baseline"] == "np.tanh"
+    assert kind.yardstick(dict(kind.options(), baseline="tanh")) == ("tanh", [(5000, 2)] * 5)

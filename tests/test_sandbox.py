@@ -143,7 +143,7 @@ def test_a_zygote_failure_is_retried_once_then_is_the_graders_fault(rubric, monk
     """A failure of the sandbox itself never becomes the student's grade."""
     from grader.errors import GraderFault
     from grader.runner import Grader
-    from grader.sandbox import process
+    from grader.sandbox import workers as process
     from conftest import SAMPLES
 
     real = process.Zygote.open_submission
@@ -186,7 +186,7 @@ def test_each_worker_has_its_own_channel(make):
 def test_a_zygote_lost_mid_submission_is_not_the_students_zero(rubric, monkeypatch):
     """If the zygote dies between two parts, the submission is graded again, not given 'no file'."""
     from grader.runner import Grader
-    from grader.sandbox import process
+    from grader.sandbox import workers as process
     from conftest import SAMPLES
 
     real_open = process.Sandbox.open

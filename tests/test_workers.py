@@ -1,7 +1,7 @@
 """How many processes a submission costs, and that sharing them changes no grade.
 
 A submission's parts share one worker while they run on the student's own
-functions (process.Sandbox.open); a part runs again on the reference's stand-ins
+functions (workers.Sandbox.open); a part runs again on the reference's stand-ins
 only when it lost points and a function it uses did too (runner.grade_parts).
 tests/test_samples.py pins every sample's score, so the sharing is checked there
 for fairness; here, for what it saves and what it must not share.
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from grader.runner import Grader
-from grader.sandbox import zygote as zygote_module
+from grader.sandbox import zygote_handle as zygote_module
 from grader.sandbox.zygote_handle import Zygote, launch_early
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_submissions"

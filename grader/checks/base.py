@@ -62,9 +62,10 @@ class CheckKind:
     name: str
     fn: CheckFn
     defaults: Mapping[str, Any]
-    # For a kind that times the student against np.exp: the shapes of the inputs it will time,
-    # from its options, so that the yardstick is measured before any student code is loaded.
-    yardstick: Optional[Callable[[Mapping[str, Any]], List[Tuple[int, ...]]]] = None
+    # For a kind that times the student against a numpy baseline: (the baseline's name, the shapes of
+    # the inputs it will time), from its options, so that the yardstick is measured before any
+    # student code is loaded (workers.Sandbox.premeasure).
+    yardstick: Optional[Callable[[Mapping[str, Any]], Tuple[str, List[Tuple[int, ...]]]]] = None
     # For a kind written as a plan (register_plan): plan(opts, rng) -> (calls, judge). The runner
     # runs the calls of all of a part's plans interleaved in a seeded order (runner.run_checks).
     plan: Optional[Callable[..., Any]] = None
@@ -96,7 +97,7 @@ def quiet(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def register(name: str, defaults: Mapping[str, Any] | None = None,
-             yardstick: Optional[Callable[[Mapping[str, Any]], List[Tuple[int, ...]]]] = None,
+             yardstick: Optional[Callable[[Mapping[str, Any]], Tuple[str, List[Tuple[int, ...]]]]] = None,
              plan: Optional[Callable[..., Any]] = None) -> Callable[[CheckFn], CheckFn]:
     """Register ``fn`` as the check kind ``name`` with its own option defaults.
 

@@ -348,11 +348,17 @@ _SESSION = {}   # this worker's finder, kept for the next part's load
 def load(message, channel):
     """Load the requested student modules; return the reply and the functions found.
 
-    A ``baseline`` worker loads nothing of the student's: it offers ``np.exp``,
-    the yardstick the grader times the student's function against.
+    A ``baseline`` worker loads nothing of the student's: it offers the numpy function the
+    message names (a ufunc, such as ``exp``), the yardstick the grader times the student's
+    function against.
     """
     if message.get("baseline"):
-        return {"op": "loaded", "found": {"np.exp": "ok"}, "modules": {}, "stdout": ""}, {"np.exp": np.exp}
+        name = str(message["baseline"])
+        fn = getattr(np, name, None)
+        if not isinstance(fn, np.ufunc):
+            return {"op": "loaded", "found": {}, "modules": {}, "stdout": "",
+                    "failure": "crashed", "error": "no numpy function %r to time against" % name[:40]}, {}
+        return {"op": "loaded", "found": {"np." + name: "ok"}, "modules": {}, "stdout": ""}, {"np." + name: fn}
     finder = _SESSION.get("finder")
     if finder is None:   # the worker's first part; later parts share its plan (process.Sandbox.open)
         restore_numpy_aliases()

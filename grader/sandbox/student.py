@@ -89,6 +89,7 @@ class StudentFunction:
         """One call per value (in one message), that value standing for argument ``vary``."""
         return self.worker.map(self.key, args, vary, values)
 
-    def time(self, *args: Any, repeat: int = 5, fresh: bool = False) -> CallRecord:
-        """Best-of-``repeat`` seconds of this call and of ``np.exp(args[0])`` (``fresh``: a new yardstick)."""
-        return self.worker.time(self.key, args, repeat=repeat, fresh=fresh)
+    def time(self, *args: Any, repeat: int = 5, fresh: bool = False, baseline: str = "exp") -> CallRecord:
+        """Best-of-``repeat`` seconds of this call and of the numpy function ``baseline`` on ``args[0]``
+        (``fresh``: a new yardstick)."""
+        return self.worker.time(self.key, args, repeat=repeat, fresh=fresh, baseline=baseline)

@@ -167,22 +167,23 @@ class Sandbox:
         porting = reply.get("porting")
         return Prepared(reply.get("reports"), problem, str(porting)[:300] if porting else None)
 
-    def baseline(self, inputs: Sequence[Any], fresh: bool = False) -> Optional[float]:
-        """Best wall seconds of ``np.exp`` over ``inputs``, in a worker with nothing of the student's.
+    def baseline(self, inputs: Sequence[Any], fresh: bool = False, name: str = "exp") -> Optional[float]:
+        """Best wall seconds of the numpy function ``name`` (a ufunc) over ``inputs``, in a worker with
+        nothing of the student's.
 
         The yardstick depends on the machine, not on the student: measured at most once a
-        minute per zygote and input shape.
+        minute per zygote, function and input shape.
         """
-        key = _shapes(inputs)
+        key = (name,) + _shapes(inputs)
         best = None if fresh else self._cached(key)
         if best is None:
-            best = self._measure_baseline(inputs)
+            best = self._measure_baseline(inputs, name)
             self._remember(key, best)
         return best
 
-    def cached_baseline(self, inputs: Sequence[Any]) -> Optional[float]:
+    def cached_baseline(self, inputs: Sequence[Any], name: str = "exp") -> Optional[float]:
         """The yardstick for inputs of these shapes, if it was measured less than BASELINE_TTL ago."""
-        return self._cached(_shapes(inputs))
+        return self._cached((name,) + _shapes(inputs))
 
     def _cached(self, key: Tuple[Tuple[int, ...], ...]) -> Optional[float]:
         found = self.zygote.baselines.get(key)
@@ -192,17 +193,17 @@ class Sandbox:
         if best is not None:
             self.zygote.baselines[key] = (time.monotonic(), best)
 
-    def _measure_baseline(self, inputs: Sequence[Any]) -> Optional[float]:
-        worker = Worker(self, self._baseline_load(), {})
+    def _measure_baseline(self, inputs: Sequence[Any], name: str) -> Optional[float]:
+        worker = Worker(self, self._baseline_load(name), {})
         try:
-            return _time_exp(worker, inputs)
+            return _time_baseline(worker, inputs, name)
         finally:
             worker.end()
 
-    def _baseline_load(self) -> Dict[str, Any]:
-        return {"op": "load", "dir": self.child_dir, "targets": [], "baseline": True}
+    def _baseline_load(self, name: str) -> Dict[str, Any]:
+        return {"op": "load", "dir": self.child_dir, "targets": [], "baseline": name}
 
-    def premeasure(self, shapes: Sequence[Sequence[int]]) -> None:
+    def premeasure(self, shapes: Sequence[Sequence[int]], name: str = "exp") -> None:
         """Measure the yardstick for inputs of these shapes now, unless it is cached.
 
         Called after :meth:`prepare`: its worker has run nothing of the student's, so
@@ -210,14 +211,15 @@ class Sandbox:
         student's worker is not paused for it). The yardstick depends on the shapes
         only; any values of them will do.
         """
-        key = tuple(tuple(int(n) for n in shape) for shape in shapes)
+        shapes = tuple(tuple(int(n) for n in shape) for shape in shapes)
+        key = (name,) + shapes
         live = self.live
-        if not key or self._cached(key) is not None or live is None or live.plan is not None or live.sock is None:
+        if not shapes or self._cached(key) is not None or live is None or live.plan is not None or live.sock is None:
             return
-        live.take(self._baseline_load(), {}, None)   # still no student code: the first part may load here
+        live.take(self._baseline_load(name), {}, None)   # still no student code: the first part may load here
         if not live.loaded.get("failure"):
-            inputs = [np.random.default_rng(k).normal(size=shape) for k, shape in enumerate(key)]
-            self._remember(key, _time_exp(live, inputs))
+            inputs = [np.random.default_rng(k).normal(size=shape) for k, shape in enumerate(shapes)]
+            self._remember(key, _time_baseline(live, inputs, name))
 
     def open(self, targets: Sequence[Sequence[str]], stand_ins: Sequence[Mapping[str, Any]] = (),
              callbacks: Optional[Mapping[str, Callable[..., Any]]] = None,
@@ -547,8 +549,9 @@ class Worker:
         return [self._record(r) for r in results]
 
     def time(self, key: str, args: Sequence[Any], repeat: int = 5,
-             timeout: Optional[float] = None, fresh: bool = False) -> CallRecord:
-        """Best-of-``repeat`` seconds of the function and of ``np.exp(args[0])``: value (student, baseline).
+             timeout: Optional[float] = None, fresh: bool = False, baseline: str = "exp") -> CallRecord:
+        """Best-of-``repeat`` seconds of the function and of the numpy function ``baseline`` on
+        ``args[0]``: value (student, baseline).
 
         Both are measured here, by the grading process, around whole calls (so
         no clock the student's code could rebind is read), each on a slightly
@@ -568,15 +571,15 @@ class Worker:
                 return record
             best = min(best, elapsed)
         yardsticks = [a[0] for a in inputs]
-        baseline = None if fresh else self.sandbox.cached_baseline(yardsticks)
-        if baseline is None:
+        measured = None if fresh else self.sandbox.cached_baseline(yardsticks, baseline)
+        if measured is None:
             # One worker at a time: pause this one (its next call reloads it, not counted as a failure).
             self.end()
             self.suspended = True
-            baseline = self.sandbox.baseline(yardsticks, fresh=fresh)
-        if baseline is None:
+            measured = self.sandbox.baseline(yardsticks, fresh=fresh, name=baseline)
+        if measured is None:
             return CallRecord(failure="crashed", error="the timing baseline could not be measured")
-        return CallRecord(value=(best, baseline))
+        return CallRecord(value=(best, measured))
 
     def _exception(self, info: Dict[str, Any], **extra: Any) -> CallRecord:
         info = {k: info.get(k) for k in ("type", "message", "file", "line")}
@@ -608,16 +611,16 @@ class Worker:
 
 
 def _shapes(inputs: Sequence[Any]) -> Tuple[Tuple[int, ...], ...]:
-    """The yardstick cache's key: the inputs' shapes."""
+    """The yardstick cache's key (after the function's name): the inputs' shapes."""
     return tuple(np.shape(x) for x in inputs)
 
 
-def _time_exp(worker: "Worker", inputs: Sequence[Any]) -> Optional[float]:
-    """Best wall seconds of ``np.exp`` over ``inputs`` in a worker loaded as a baseline; None on failure."""
+def _time_baseline(worker: "Worker", inputs: Sequence[Any], name: str) -> Optional[float]:
+    """Best wall seconds of ``np.<name>`` over ``inputs`` in a worker loaded as a baseline; None on failure."""
     best = None
     for x in inputs:
         start = time.perf_counter()
-        record = worker.call("np.exp", [x])
+        record = worker.call("np." + name, [x])
         elapsed = time.perf_counter() - start
         if not record.ok:
             return None

@@ -142,7 +142,7 @@ class Zygote:
         self.porting = False
         self.tainted = False
         self.configured = False
-        self.baselines: Dict[Any, Tuple[float, float]] = {}   # timing yardsticks (process.Sandbox.baseline)
+        self.baselines: Dict[Any, Tuple[float, float]] = {}   # timing yardsticks (workers.Sandbox.baseline)
 
     # -- lifecycle
     @classmethod
