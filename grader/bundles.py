@@ -25,6 +25,7 @@ from typing import Dict, Iterable, List, Optional
 
 import yaml
 
+from . import NAME
 from .errors import GraderError
 
 PACKAGE = Path(__file__).resolve().parent
@@ -133,7 +134,7 @@ def project_metadata() -> Dict[str, object]:
                 raise GraderError("cannot read the grader's dependencies from %s: %s" % (pyproject, exc)) from None
     from importlib import metadata
     try:
-        dist = metadata.distribution("a1grader")
+        dist = metadata.distribution(NAME)
     except metadata.PackageNotFoundError:
         raise GraderError("cannot tell the grader's dependencies: no pyproject.toml beside it and the "
                           "a1grader distribution is not installed (pip install it)") from None
@@ -340,7 +341,7 @@ def remove(root):
 
 def private_copy(files):
     """The checked bytes in a new folder only this user may enter, read-only; removed at exit."""
-    root = tempfile.mkdtemp(prefix="a1grader-selfcheck-")
+    root = tempfile.mkdtemp(prefix=NAME + "-selfcheck-")
     atexit.register(remove, root)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
     for name, data in files.items():
@@ -579,7 +580,7 @@ def build_kit(rubric_path: Path, out: Path) -> Path:
     recorded = dict(public, reference=str(full.reference))
     if full.plugin and full.plugin.endswith(".py"):   # the same file, so its registrations are shared
         recorded["plugin"] = str((Path(full.path).parent / full.plugin).resolve())
-    with tempfile.TemporaryDirectory(prefix="a1grader-kit-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=NAME + "-kit-") as tmp:
         recording = Path(tmp) / "rubric.yaml"
         recording.write_text(yaml.safe_dump(recorded, sort_keys=False, allow_unicode=True), encoding="utf-8")
         rubric = load_rubric(recording)

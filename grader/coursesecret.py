@@ -26,6 +26,8 @@ import secrets
 from pathlib import Path
 from typing import Optional, Tuple
 
+from . import NAME
+
 SECRET_ENV = "A1GRADER_SECRET"
 SECRET_FILE_ENV = "A1GRADER_SECRET_FILE"
 MAX_BYTES = 4096
@@ -42,7 +44,7 @@ def secret_path() -> Optional[Path]:
         if not home or home == "~":
             return None
         base = os.path.join(home, ".config")
-    return Path(base) / "a1grader" / "secret"
+    return Path(base) / NAME / "secret"
 
 
 def course_secret() -> Tuple[str, str]:

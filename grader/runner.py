@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from . import __version__, legacy
+from . import NAME, __version__, legacy
 from .checks import REGISTRY
 from .checks.base import CheckResult
 from .checks.numeric import seeded_rng
@@ -499,7 +499,7 @@ def _guarded(part, spec, student, run) -> CheckOutcome:
     except ZygoteFailure:
         raise   # the sandbox failed, not the check: the whole submission is graded again
     except Exception as exc:  # noqa: BLE001 - a grader bug must not cost other checks
-        print("a1grader: internal error in check %s/%s: %r" % (part.id, spec.id, exc), file=sys.stderr)
+        print(NAME + ": internal error in check %s/%s: %r" % (part.id, spec.id, exc), file=sys.stderr)
         result = CheckResult.fail("the grader could not run this check (%s: %s); please report it"
                                   % (type(exc).__name__, exc))
     return score_check(spec, result.fraction, result.message, dict(result.details))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+from .. import NAME
 from ..scoring import SubmissionResult
 from .common import clean, pts
 
@@ -44,6 +45,6 @@ def render(result: SubmissionResult, folder: str = "") -> str:
                     props.insert(1, "line=" + line)
                 message = clean(check.message) + ("\nhint: " + clean(check.hint) if check.hint else "")
                 out.append("::error %s::%s" % (",".join(props), _escape(message)))
-    out.append("::notice title=a1grader score::%s" % _escape(
+    out.append("::notice title=" + NAME + " score::%s" % _escape(
         "%s scored %s" % (clean(result.submission), pts(result.score, result.max_score))))
     return "\n".join(out) + "\n"

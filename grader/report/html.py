@@ -15,6 +15,7 @@ import os
 from typing import List, Optional, Tuple
 from urllib.parse import quote
 
+from .. import NAME
 from .common import clean, feedback_file, shown
 from .summary import VERDICTS, ClassSummary
 
@@ -59,7 +60,7 @@ def plots(summary: ClassSummary) -> Tuple[str, str, str]:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    plt.rcParams["svg.hashsalt"] = "a1grader"   # stable ids: the same gradebook gives the same file
+    plt.rcParams["svg.hashsalt"] = NAME   # stable ids: the same gradebook gives the same file
 
     fig, ax = plt.subplots(figsize=(5, 3))
     bins = summary.histogram()
@@ -121,7 +122,7 @@ def feedback_link(feedback_dir: str, report_path: str) -> Tuple[str, Optional[st
             % (feedback_dir, feedback_dir))
 
 
-def render(summary: ClassSummary, title: str = "a1grader class report", feedback_dir: Optional[str] = None,
+def render(summary: ClassSummary, title: str = NAME + " class report", feedback_dir: Optional[str] = None,
            similar: Optional[List[dict]] = None, students: Optional[List[dict]] = None) -> str:
     """The page; every string from the gradebook (student ids, reasons, hints, ids) goes through :func:`esc`.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
+from .. import NAME
 from ..scoring import SubmissionResult
 from .common import check_text, clean, feedback_lines, pts
 
@@ -22,7 +23,7 @@ def _x(text) -> str:
 
 def render(result: SubmissionResult) -> str:
     """A JUnit XML document; a check that lost points is a <failure> with its message."""
-    suites = ET.Element("testsuites", name="a1grader", tests=str(sum(len(p.checks) for p in result.parts())),
+    suites = ET.Element("testsuites", name=NAME, tests=str(sum(len(p.checks) for p in result.parts())),
                         failures=str(sum(1 for p in result.parts() for c in p.checks if not c.passed)))
     for question in result.questions:
         for part in question.parts:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+from .. import NAME
 from ..scoring import SubmissionResult
 from .common import clean, decided, decision_cell, feedback_lines, pts, verdict_label
 
@@ -30,7 +31,7 @@ def _fenced(text: str) -> list:
 
 def render(result: SubmissionResult) -> str:
     """The feedback page; every student-controlled string goes through :func:`inline` or :func:`_fenced`."""
-    lines = ["# a1grader: %s" % inline(result.submission), "",
+    lines = ["# %s: %s" % (NAME, inline(result.submission)), "",
              "**Score: %s**" % pts(result.score, result.max_score), ""]
     late = getattr(result, "lateness", None) or {}
     if late.get("late"):

@@ -8,6 +8,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from .. import NAME
 from ..scoring import SubmissionResult
 from .common import clean, pts as _pts, verdict_label, written_lines
 
@@ -34,7 +35,7 @@ def render(result: SubmissionResult, console: Console) -> None:
     student's code prints is read as markup.
     """
     table = Table(box=box.SIMPLE_HEAD, show_lines=False, expand=False, pad_edge=False,
-                  title=_plain("a1grader %s: %s" % (result.grader_version, clean(result.submission))),
+                  title=_plain("%s %s: %s" % (NAME, result.grader_version, clean(result.submission))),
                   caption=_plain("sandbox: " + clean(result.sandbox)) if result.sandbox else None)
     table.add_column("Check", overflow="fold", ratio=1)
     table.add_column("Points", justify="right", no_wrap=True)

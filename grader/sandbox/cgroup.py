@@ -19,6 +19,7 @@ import os
 import time
 from pathlib import Path
 from typing import List, Optional
+from .. import NAME
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 _COUNT = [0]
@@ -50,7 +51,7 @@ def _v2_base() -> Optional[Path]:
         wanted = {"memory", "pids"}
         if not wanted <= set((CGROUP_ROOT / "cgroup.controllers").read_text().split()):
             return None
-        base = CGROUP_ROOT / "a1grader"
+        base = CGROUP_ROOT / NAME
         base.mkdir(exist_ok=True)
         for folder in (CGROUP_ROOT, base):
             enabled = set((folder / "cgroup.subtree_control").read_text().split())
@@ -114,7 +115,7 @@ def make(memory_bytes: int, pids: int) -> Optional[Group]:
     if os.geteuid() != 0:
         return None
     _COUNT[0] += 1
-    name = "a1grader-%d-%d" % (os.getpid(), _COUNT[0])
+    name = "%s-%d-%d" % (NAME, os.getpid(), _COUNT[0])
     base = _v2_base()
     if base is not None:
         group = Group([base / name], 2)

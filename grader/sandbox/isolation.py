@@ -36,6 +36,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional
+from .. import NAME
 
 HERE = Path(__file__).resolve().parent
 UID_RANGE = range(61000, 61500)   # unprivileged ids with no account: nothing else owns them
@@ -320,7 +321,7 @@ def lease_folder() -> Path:
     $TMPDIR, which differs between processes), root's own, never a link."""
     import stat
     for parent in (Path("/run"), Path(tempfile.gettempdir())):
-        folder = parent / "a1grader-uids"
+        folder = parent / (NAME + "-uids")
         try:
             folder.mkdir(mode=0o700, exist_ok=True)
             info = os.lstat(folder)

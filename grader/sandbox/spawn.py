@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from .. import NAME
 from . import wire
 from .limits import DEFAULT_LIMITS, Limits
 
@@ -118,7 +119,7 @@ class SpawnZygote:
     def open_submission(self, files: Sequence[Tuple[str, bytes]]) -> str:
         """Write the files into a new folder of the grader's; its path."""
         self.close_submission()
-        folder = tempfile.mkdtemp(prefix="a1grader-spawn-")
+        folder = tempfile.mkdtemp(prefix=NAME + "-spawn-")
         try:
             for rel, data in files:
                 parts = wire.file_parts(rel)

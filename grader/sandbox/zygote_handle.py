@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
+from .. import NAME
 from . import cgroup, isolation
 from .limits import DEFAULT_LIMITS, Limits
 
@@ -66,7 +67,7 @@ def _private_folder() -> Path:
 
     Its mode is set through a descriptor opened without following links, never by path.
     """
-    path = Path(tempfile.mkdtemp(prefix="a1grader-"))
+    path = Path(tempfile.mkdtemp(prefix=NAME + "-"))
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     try:
         os.fchmod(fd, 0o711)

@@ -13,6 +13,7 @@ import re
 import sys
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from .. import NAME
 from ..checks import REGISTRY
 from ..checks.base import CheckResult
 from ..checks.numeric import seeded_rng
@@ -185,7 +186,7 @@ def _grade_part(rubric, part, answer: Answer, seed: int, text) -> PartResult:
         try:
             verdict = kind.fn(answer, None, opts, seeded_rng(seed, part.id, spec.id))
         except Exception as exc:  # noqa: BLE001 - a grader bug (or a formula it chokes on) needs a person
-            print("a1grader: internal error in written check %s/%s: %r" % (part.id, spec.id, exc), file=sys.stderr)
+            print(NAME + ": internal error in written check %s/%s: %r" % (part.id, spec.id, exc), file=sys.stderr)
             verdict = CheckResult.fail("the grader could not decide this (%s: %s); a TA will read it"
                                        % (type(exc).__name__, exc), 0.0, verdict="needs_review")
         verdicts.append(verdict.details.get("verdict", "correct" if verdict.passed else "incorrect"))
