@@ -94,6 +94,8 @@ def run(root: Path, rubric, db: Path, jobs: Optional[int] = None, force: bool = 
         only: Sequence[str] = (), extensions=None, times=None) -> BatchStats:
     """Grade every submission under ``root`` (or only the students ``only``, again) into ``db``; return the counts.
 
+    Only the rows of the rubric's assignment are read and written: another assignment's in ``db`` stay as they are.
+
     ``extensions`` and ``times`` ((file name, lateness.read_times of it); each id must name one student of the
     class, else GraderError before anything is graded) replace the gradebook's; the rubric's late policy is kept.
     """
@@ -102,7 +104,7 @@ def run(root: Path, rubric, db: Path, jobs: Optional[int] = None, force: bool = 
         raise GraderError("submissions folder not found: %s" % root)
     start = time.perf_counter()
     stats = BatchStats()
-    with tempfile.TemporaryDirectory(prefix="a1grader-batch-") as tmp, Gradebook(db) as book:
+    with tempfile.TemporaryDirectory(prefix="a1grader-batch-") as tmp, Gradebook(db, rubric.assignment) as book:
         book.claim_shard(*shard)    # merge takes from this gradebook only its shard's students
         submissions = plan(root, Path(tmp), shard, only)
         known = {s.student for s in submissions} | {r.student for r in book.rows()}

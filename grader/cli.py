@@ -47,6 +47,43 @@ def _load_rubric(path):
     return load_rubric(Path(path) if path else default_rubric_path())
 
 
+def assignment_option(fn):
+    """``--rubric`` of a command that reads the gradebook: only the rows of its assignment are read or written."""
+    return click.option("--rubric", "rubric_path", metavar="FILE",
+                        help="The rubric (YAML, or a bundled rubric's name) of the assignment to work on: only the "
+                             "gradebook's rows of its assignment: id are read or written (default: the bundled "
+                             "default rubric's).")(fn)
+
+
+def _assignment(rubric_path) -> str:
+    return _load_rubric(rubric_path).assignment
+
+
+def _open_book(db_path: str, assignment: str):
+    """The gradebook at ``db_path`` (which must exist), open for ``assignment``.
+
+    When it holds no row of that assignment but rows of others, a note on stderr names them: the
+    rows are there, under another assignment (another --rubric).
+    """
+    from .gradebook import Gradebook
+    if not Path(db_path).is_file():
+        raise GraderError("gradebook not found: %s" % db_path)
+    book = Gradebook(Path(db_path), assignment)
+    if not len(book):
+        others = book.assignments()
+        if others:
+            click.echo("grader: note: %s holds no grades of assignment %s, only of %s: give the --rubric of that "
+                       "assignment" % (db_path, assignment, ", ".join("%s (%d)" % kv for kv in others.items())),
+                       err=True)
+    return book
+
+
+def _rows(db_path: str, rubric_path) -> list:
+    """The gradebook's rows of the rubric's assignment, with the TAs' decisions and the late policy applied."""
+    with _open_book(db_path, _assignment(rubric_path)) as book:
+        return book.adjusted_rows()
+
+
 def _submission_dir(path: str, cache: Path | None = None) -> Path:
     """The folder to grade: ``path`` itself, or a zip's contents unpacked under ``cache``."""
     from .discover import locate
@@ -184,7 +221,9 @@ def check(submission: str | None, rubric_path: str | None, fmt: str, out_path: s
 @main.command(epilog=EXIT_CODES_HELP)
 @click.argument("root", metavar="ROOT")
 @click.option("--rubric", "rubric_path", metavar="FILE", help="Rubric YAML, or a bundled rubric's name: a1 (code, the default) or a1-full (code and written answers).")
-@click.option("--db", "db_path", default="grades.db", show_default=True, metavar="FILE", help="The gradebook (SQLite).")
+@click.option("--db", "db_path", default="grades.db", show_default=True, metavar="FILE",
+              help="The gradebook (SQLite); one file holds any number of assignments, each under its rubric's "
+                   "assignment: id.")
 @click.option("--jobs", type=int, default=None, metavar="N", help="Parallel graders (default: the number of cores).")
 @click.option("--force", is_flag=True, help="Regrade submissions that are unchanged since they were graded.")
 @click.option("--shard", default=None, metavar="K/N", help="Grade only the K-th of N deterministic parts of the class.")
@@ -224,7 +263,7 @@ def batch(root: str, rubric_path: str | None, db_path: str, jobs: int | None, fo
                    "late penalty for them; --times FILE gives them" % (stats.untimed, stats.total), err=True)
     if stats.scores and not quiet:
         from .report.summary import render_terminal
-        render_terminal(db_path)
+        render_terminal(db_path, assignment=rubric.assignment)
     if stats.grader_failed:
         from .errors import EXIT_GRADER_FAULT
         click.echo("grader: error: %s" % batching.grader_failure_line(stats), err=True)
@@ -260,6 +299,7 @@ def _run_with_progress(batching, root, rubric, db_path, jobs, force, shard, time
 
 @main.command()
 @click.option("--db", "db_path", default="grades.db", show_default=True, metavar="FILE")
+@assignment_option
 @click.option("--format", "fmt", type=click.Choice(["csv", "json", "canvas"]), default="csv", show_default=True,
               help="csv/json: every score; canvas: Canvas's gradebook import, matched to --roster.")
 @click.option("--roster", "roster_path", metavar="ROSTER.csv", help="Canvas's gradebook export (for --format canvas).")
@@ -267,11 +307,12 @@ def _run_with_progress(batching, root, rubric, db_path, jobs, force, shard, time
               help="The assignment's column in Canvas (e.g. 'Assignment 1 (12345)'); default: the roster's one "
                    "assignment column.")
 @click.option("--out", "out_path", metavar="FILE", help="Write to FILE instead of standard output.")
-def export(db_path: str, fmt: str, roster_path: str | None, column: str | None, out_path: str | None) -> None:
-    """One row per student: total, per question and per part scores (the TAs' decisions applied)."""
-    from .gradebook import iter_results
+def export(db_path: str, rubric_path: str | None, fmt: str, roster_path: str | None, column: str | None,
+           out_path: str | None) -> None:
+    """One row per student of the rubric's assignment: total, per question and per part scores (the TAs' decisions
+    applied)."""
     from .report.export import to_csv, to_json
-    rows = list(iter_results(Path(db_path)))
+    rows = _rows(db_path, rubric_path)
     if fmt == "canvas":
         from .report.canvas import to_canvas
         if not roster_path:
@@ -297,19 +338,20 @@ def export(db_path: str, fmt: str, roster_path: str | None, column: str | None, 
 
 @main.command()
 @click.option("--db", "db_path", default="grades.db", show_default=True, metavar="FILE")
+@assignment_option
 @click.option("--out", "out_dir", required=True, metavar="DIR")
 @click.option("--format", "fmt", type=click.Choice(["markdown", "gradescope"]), default="markdown", show_default=True,
               help="markdown: <student>.md; gradescope: <student>.json, Gradescope's results.json.")
-def feedback(db_path: str, out_dir: str, fmt: str) -> None:
-    """One feedback file per student, with the TAs' decisions applied."""
-    from .gradebook import iter_results
+def feedback(db_path: str, rubric_path: str | None, out_dir: str, fmt: str) -> None:
+    """One feedback file per student of the rubric's assignment, with the TAs' decisions applied."""
     from .report.common import feedback_file, write_atomic
     from .report.markdown import render as render_md, render_ungraded
     from .scoring import result_from_dict
+    rows = _rows(db_path, rubric_path)
     folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     count, failed = 0, []
-    for row in iter_results(Path(db_path)):
+    for row in rows:
         try:
             data = row.result_dict()
             if fmt == "gradescope":
@@ -340,22 +382,21 @@ def feedback(db_path: str, out_dir: str, fmt: str) -> None:
 
 @main.command()
 @click.option("--db", "db_path", default="grades.db", show_default=True, metavar="FILE")
+@assignment_option
 @click.option("--out", "out_path", default="report.html", show_default=True, metavar="FILE")
 @click.option("--feedback-dir", default=None, metavar="DIR",
               help="Link each student to DIR/<student>.md: the folder `grader feedback --out DIR` wrote, as you typed "
                    "it there (the links work wherever the report is written).")
-def report(db_path: str, out_path: str, feedback_dir: str | None) -> None:
-    """One self-contained HTML page about the whole class."""
-    from .gradebook import iter_results
+def report(db_path: str, rubric_path: str | None, out_path: str, feedback_dir: str | None) -> None:
+    """One self-contained HTML page about the whole class of the rubric's assignment."""
     from .report.html import render as render_html
     from .report.summary import class_summary
-    from .gradebook import Gradebook
     from .report.export import student_row
     from .report.html import feedback_link
-    rows = list(iter_results(Path(db_path)))
-    summary = class_summary(rows)
-    with Gradebook(Path(db_path)) as book:
+    with _open_book(db_path, _assignment(rubric_path)) as book:
+        rows = book.adjusted_rows()
         flagged = book.similar()
+    summary = class_summary(rows)
     if feedback_dir is not None:
         feedback_dir, warning = feedback_link(feedback_dir, out_path)
         if warning:
@@ -370,6 +411,7 @@ def report(db_path: str, out_path: str, feedback_dir: str | None) -> None:
 @click.argument("part", required=False)
 @click.argument("points", required=False, type=float)
 @click.option("--db", "db_path", default="grades.db", show_default=True, metavar="FILE")
+@assignment_option
 @click.option("--verdict", type=click.Choice(["correct", "incorrect"]), default=None,
               help="Decide by verdict instead of points: correct is full points, incorrect none.")
 @click.option("--comment", default="", metavar="TEXT", help="Why, for the student (shown in their feedback).")
@@ -378,17 +420,15 @@ def report(db_path: str, out_path: str, feedback_dir: str | None) -> None:
 @click.option("--list", "listing", is_flag=True, help="List the decisions (with --stale: only those made for an earlier answer).")
 @click.option("--stale", is_flag=True, help="With --list: only decisions whose answer has changed since.")
 @click.option("--replace", is_flag=True, help="Replace (or --remove) another TA's current decision on STUDENT PART.")
-def override(student, part, points, db_path, verdict, comment, by, remove, listing, stale, replace) -> None:
+def override(student, part, points, db_path, rubric_path, verdict, comment, by, remove, listing, stale,
+             replace) -> None:
     """A TA's decision on one part: grader override --db DB STUDENT PART (POINTS | --verdict V) [--comment TEXT].
 
     Kept beside the grader's result, applied by export, feedback and the class report, and kept
     through regrades; when the student's answer changes, it turns stale (listed, not applied).
     """
     from . import overrides
-    from .gradebook import Gradebook
-    if not Path(db_path).is_file():
-        raise GraderError("gradebook not found: %s" % db_path)
-    with Gradebook(Path(db_path)) as book:
+    with _open_book(db_path, _assignment(rubric_path)) as book:
         if listing:
             for line in _override_lines(book, stale):
                 click.echo(line)
@@ -404,7 +444,7 @@ def override(student, part, points, db_path, verdict, comment, by, remove, listi
         if found is None:
             raise GraderError("student %r has no part %r%s" % (student, part, _did_you_mean(
                 part, [p["id"] for q in result.get("questions", []) for p in q.get("parts", [])])))
-        before = overrides.load(book.db).get((student, part))
+        before = overrides.load(book.db, book.assignment).get((student, part))
         # Another TA's current decision is theirs: replacing or removing it takes --replace (a stale one is
         # for an earlier answer and waits to be decided again).
         theirs = (before is not None and before.by != overrides.who(by)
@@ -414,13 +454,13 @@ def override(student, part, points, db_path, verdict, comment, by, remove, listi
                 student, part, before.by, before.at[:10], before.points_for(found["max_score"]), found["max_score"],
                 ": " + before.comment if before.comment else "", "remove" if remove else "replace"))
         if remove:
-            click.echo("removed" if overrides.remove(book.db, student, part) else "there was no decision to remove")
+            click.echo("removed" if overrides.remove(book.db, book.assignment, student, part) else "there was no decision to remove")
             return
         if (points is None) == (verdict is None):
             raise GraderError("give POINTS or --verdict (one of them)")
         if points is not None and not 0 <= points <= found["max_score"]:
             raise GraderError("points must be between 0 and %g for %s" % (found["max_score"], part))
-        made = overrides.decide(book.db, student, part, found.get("fingerprint", ""), points, verdict, comment, by,
+        made = overrides.decide(book.db, book.assignment, student, part, found.get("fingerprint", ""), points, verdict, comment, by,
                                 seen=before.version if before else 0)
         click.echo("%s / %s: %g/%g by %s%s" % (student, part, made.points_for(found["max_score"]),
                                                found["max_score"], made.by, "" if before is None else
@@ -440,7 +480,7 @@ def _did_you_mean(given: str, known) -> str:
 
 def _override_lines(book, stale_only: bool):
     from . import overrides
-    for (student, part), o in sorted(overrides.load(book.db).items()):
+    for (student, part), o in sorted(overrides.load(book.db, book.assignment).items()):
         row = book.get(student)
         found = overrides.part_of(row.result_dict(), part) if row and row.result else None
         is_stale = found is None or found.get("fingerprint", "") != o.fingerprint
@@ -453,10 +493,11 @@ def _override_lines(book, stale_only: bool):
 
 @main.command()
 @click.option("--db", "db_path", default="grades.db", show_default=True, metavar="FILE")
+@assignment_option
 @click.option("--port", type=int, default=0, show_default=True, help="Port on 127.0.0.1 (0: any free one).")
 @click.option("--by", default=None, metavar="NAME", help="Who decides (default: $A1GRADER_TA, else the login name).")
 @click.option("--no-browser", is_flag=True, help="Print the address only; do not open a browser.")
-def review(db_path: str, port: int, by: str | None, no_browser: bool) -> None:
+def review(db_path: str, rubric_path: str | None, port: int, by: str | None, no_browser: bool) -> None:
     """A local page to decide what the grader could not: answer groups, largest first.
 
     Decisions are written to the gradebook at once (Ctrl-C loses nothing) and applied by
@@ -471,7 +512,9 @@ def review(db_path: str, port: int, by: str | None, no_browser: bool) -> None:
             import webbrowser
             webbrowser.open(url)
 
-    serve(Path(db_path), port, by, opened)
+    assignment = _assignment(rubric_path)
+    _open_book(db_path, assignment).close()     # not found, or none of this assignment's: said before serving
+    serve(Path(db_path), port, by, opened, assignment)
 
 
 @main.command()
@@ -492,7 +535,6 @@ def similar(db_path: str, rubric_path: str | None, starter_dir: str | None, thre
     """
     from . import similarity as sim
     from .discover import read_files
-    from .gradebook import Gradebook
     from .report import similar as out
     rubric = _load_rubric(rubric_path)
     graded = {c.name for _, part in rubric.parts() for c in part.find}
@@ -505,9 +547,7 @@ def similar(db_path: str, rubric_path: str | None, starter_dir: str | None, thre
         if not Path(starter_dir).is_dir():
             raise GraderError("starter folder not found: %s" % starter_dir)
         starter = sim.starter_prints(read_files(Path(starter_dir)).files)
-    if not Path(db_path).is_file():
-        raise GraderError("gradebook not found: %s" % db_path)
-    with Gradebook(Path(db_path)) as book:
+    with _open_book(db_path, rubric.assignment) as book:
         prints = book.prints()
         results = {row.student: row.result_dict() for row in book.rows() if row.result}
         students = [sim.build(name, prints[name], results.get(name), graded, starter) for name in sorted(prints)]
@@ -522,12 +562,13 @@ def similar(db_path: str, rubric_path: str | None, starter_dir: str | None, thre
 @click.argument("sources", nargs=-1, required=True, metavar="A.db B.db ...")
 @click.option("--into", "into", required=True, metavar="FILE")
 @click.option("--rubric", "rubric_path", metavar="FILE", help="The rubric the gradebooks were graded with (default: "
-              "a1; a1-full by name): rows graded with another are refused.")
+              "a1; a1-full by name): its assignment's rows are merged, rows graded with another rubric are refused.")
 def merge(sources, into: str, rubric_path: str | None) -> None:
     """Combine gradebooks (from shards) into one, taking only the rows it can verify.
 
-    Each source must be a gradebook (its tables and columns, nothing else); each row must be
-    graded with the rubric, its result must add up to its score, its date must not be ahead of
+    Merged per assignment: only the rows of the rubric's assignment are taken (a row of another is
+    refused: merge it with its own rubric). Each source must be a gradebook (its tables and columns,
+    nothing else); each row must be graded with the rubric, its result must add up to its score, its date must not be ahead of
     this clock, and its student must be of the shard its gradebook was graded for. Rows refused
     are listed on stderr, and the exit code is then 2; the others are merged.
     """

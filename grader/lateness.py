@@ -26,9 +26,9 @@ from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
 
 from .errors import GraderError
 
-SCHEMA = """CREATE TABLE IF NOT EXISTS lateness (kind TEXT NOT NULL, student TEXT NOT NULL, value TEXT NOT NULL,
-    PRIMARY KEY (kind, student))"""
-# kinds: rubric ('' -> the path of the rubric last graded with), policy ('' -> its late policy, JSON, for when
+SCHEMA = """CREATE TABLE IF NOT EXISTS lateness (assignment TEXT NOT NULL, kind TEXT NOT NULL, student TEXT NOT NULL,
+    value TEXT NOT NULL, PRIMARY KEY (assignment, kind, student))"""
+# Per assignment (the rubric's id, as the grades'); kinds: rubric ('' -> the path of the rubric last graded with), policy ('' -> its late policy, JSON, for when
 # that file is gone), extension (student -> due), time (student -> submitted, from the TA's CSV).
 NO_TIME = ("no submission time was recorded (folders and zips carry none; grader batch --times FILE gives them): "
            "lateness not assessed, no penalty")
@@ -159,17 +159,22 @@ def _penalized(score: float, record: Mapping[str, Any]) -> float:
 
 def record(db, rubric, extensions: Optional[Mapping[str, datetime]] = None,
            times: Optional[Mapping[str, datetime]] = None) -> None:
-    """Keep the rubric graded with (path and late policy) and, when given, replace the extensions or the times."""
+    """Keep the rubric graded with (path and late policy) and, when given, replace the extensions or the times.
+
+    All of them the rubric's assignment's: another assignment's in the same gradebook stay as they are.
+    """
     policy = rubric.late
     stored = dict(asdict(policy), due=policy.due.isoformat() if policy.due else None)
+    assignment = rubric.assignment
     with db:
-        db.execute("INSERT OR REPLACE INTO lateness VALUES ('rubric', '', ?)", (str(Path(rubric.path).resolve()),))
-        db.execute("INSERT OR REPLACE INTO lateness VALUES ('policy', '', ?)", (json.dumps(stored),))
+        db.execute("INSERT OR REPLACE INTO lateness VALUES (?, 'rubric', '', ?)",
+                   (assignment, str(Path(rubric.path).resolve())))
+        db.execute("INSERT OR REPLACE INTO lateness VALUES (?, 'policy', '', ?)", (assignment, json.dumps(stored)))
         for kind, given in (("extension", extensions), ("time", times)):
             if given is not None:
-                db.execute("DELETE FROM lateness WHERE kind = ?", (kind,))
-                db.executemany("INSERT INTO lateness VALUES (?, ?, ?)",
-                               [(kind, s, t.isoformat()) for s, t in given.items()])
+                db.execute("DELETE FROM lateness WHERE assignment = ? AND kind = ?", (assignment, kind))
+                db.executemany("INSERT INTO lateness VALUES (?, ?, ?, ?)",
+                               [(assignment, kind, s, t.isoformat()) for s, t in given.items()])
 
 
 @dataclass
@@ -179,23 +184,25 @@ class Inputs:
     times: Dict[str, datetime]
 
 
-def load(db) -> Inputs:
-    """The policy (of the rubric file as it is now, else as recorded), extensions and times a gradebook holds."""
-    rows = db.execute("SELECT kind, student, value FROM lateness").fetchall()
+def load(db, assignment: str) -> Inputs:
+    """The policy (of the rubric file as it is now, else as recorded), extensions and times of one assignment."""
+    rows = db.execute("SELECT kind, student, value FROM lateness WHERE assignment = ?", (assignment,)).fetchall()
     single = {k: v for k, s, v in rows if not s}
-    policy = _current_policy(single.get("rubric")) or _stored_policy(single.get("policy"))
+    policy = _current_policy(single.get("rubric"), assignment) or _stored_policy(single.get("policy"))
     return Inputs(policy, {s: parse_time(v) for k, s, v in rows if k == "extension"},
                   {s: parse_time(v) for k, s, v in rows if k == "time"})
 
 
-def _current_policy(path: Optional[str]) -> Optional[LatePolicy]:
+def _current_policy(path: Optional[str], assignment: str) -> Optional[LatePolicy]:
     if not path or not Path(path).is_file():
         return None
     from .rubric import load_rubric
     try:
-        return load_rubric(Path(path)).late
+        rubric = load_rubric(Path(path))
     except GraderError:
         return None      # a rubric being edited: the policy recorded when it last loaded
+    # The file now grades another assignment: its policy is not this one's.
+    return rubric.late if rubric.assignment == assignment else None
 
 
 def _stored_policy(text: Optional[str]) -> LatePolicy:

@@ -1,4 +1,4 @@
-"""Human decisions, kept in the gradebook beside the grader's: one per student and part.
+"""Human decisions, kept in the gradebook beside the grader's: one per assignment, student and part.
 
 An override sets a part's points (or a verdict: ``correct`` means full points,
 ``incorrect`` none), with a comment for the student, who decided, when, and the
@@ -25,6 +25,7 @@ from .errors import GraderError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS overrides (
+    assignment TEXT NOT NULL,         -- the rubric's assignment id, as the grades' (gradebook.py)
     student TEXT NOT NULL,
     part TEXT NOT NULL,
     points REAL,                      -- null: the verdict decides
@@ -34,7 +35,7 @@ CREATE TABLE IF NOT EXISTS overrides (
     at TEXT NOT NULL,
     fingerprint TEXT NOT NULL,        -- of the answer it was made for (the part's, when decided)
     version INTEGER NOT NULL,
-    PRIMARY KEY (student, part)
+    PRIMARY KEY (assignment, student, part)
 )
 """
 COLUMNS = ("student", "part", "points", "verdict", "comment", "by", "at", "fingerprint", "version")
@@ -76,22 +77,23 @@ def who(by: Optional[str] = None) -> str:
         return "unknown"
 
 
-def load(db) -> Dict[Tuple[str, str], Override]:
-    """Every override of an open gradebook's connection, by (student, part)."""
-    rows = db.execute("SELECT %s FROM overrides" % ", ".join(COLUMNS)).fetchall()
+def load(db, assignment: str) -> Dict[Tuple[str, str], Override]:
+    """Every override of one assignment in an open gradebook's connection, by (student, part)."""
+    rows = db.execute("SELECT %s FROM overrides WHERE assignment = ?" % ", ".join(COLUMNS), (assignment,)).fetchall()
     return {(r[0], r[1]): Override(*r) for r in rows}
 
 
-def decide(db, student: str, part: str, fingerprint: str, points: Optional[float] = None,
+def decide(db, assignment: str, student: str, part: str, fingerprint: str, points: Optional[float] = None,
            verdict: Optional[str] = None, comment: str = "", by: Optional[str] = None,
            seen: Optional[int] = None) -> Override:
     """Record one decision now. ``seen``: the version the decider saw (0: none); another one is a Conflict."""
-    return decide_many(db, [(student, part, fingerprint, seen)], points, verdict, comment, by)[0]
+    return decide_many(db, assignment, [(student, part, fingerprint, seen)], points, verdict, comment, by)[0]
 
 
-def decide_many(db, items: Iterable[Tuple[str, str, str, Optional[int]]], points: Optional[float] = None,
-                verdict: Optional[str] = None, comment: str = "", by: Optional[str] = None) -> List[Override]:
-    """One decision for several (student, part, fingerprint, seen version), all or none, in one transaction."""
+def decide_many(db, assignment: str, items: Iterable[Tuple[str, str, str, Optional[int]]],
+                points: Optional[float] = None, verdict: Optional[str] = None, comment: str = "",
+                by: Optional[str] = None) -> List[Override]:
+    """One decision of ``assignment`` for several (student, part, fingerprint, seen version), all or none."""
     if points is None and verdict is None:
         raise GraderError("a decision needs points or a verdict")
     if verdict is not None and verdict not in VERDICTS:
@@ -102,8 +104,8 @@ def decide_many(db, items: Iterable[Tuple[str, str, str, Optional[int]]], points
     db.execute("BEGIN IMMEDIATE")
     try:
         for student, part, fingerprint, seen in items:
-            row = db.execute("SELECT version, by, at FROM overrides WHERE student = ? AND part = ?",
-                             (student, part)).fetchone()
+            row = db.execute("SELECT version, by, at FROM overrides WHERE assignment = ? AND student = ? AND part = ?",
+                             (assignment, student, part)).fetchone()
             current = row[0] if row else 0
             if seen is not None and seen != current:
                 raise Conflict("%s / %s was decided meanwhile by %s at %s: reload and decide again"
@@ -111,8 +113,8 @@ def decide_many(db, items: Iterable[Tuple[str, str, str, Optional[int]]], points
                                "%s / %s: its decision was removed meanwhile: reload" % (student, part))
             override = Override(student, part, None if points is None else float(points), verdict, comment or "",
                                 name, now, fingerprint, current + 1)
-            db.execute("INSERT OR REPLACE INTO overrides (%s) VALUES (%s)" % (", ".join(COLUMNS), ", ".join("?" * 9)),
-                       tuple(getattr(override, c) for c in COLUMNS))
+            db.execute("INSERT OR REPLACE INTO overrides (assignment, %s) VALUES (?, %s)" % (
+                ", ".join(COLUMNS), ", ".join("?" * len(COLUMNS))), (assignment,) + tuple(getattr(override, c) for c in COLUMNS))
             made.append(override)
         db.execute("COMMIT")
     except BaseException:
@@ -121,10 +123,11 @@ def decide_many(db, items: Iterable[Tuple[str, str, str, Optional[int]]], points
     return made
 
 
-def remove(db, student: str, part: str) -> bool:
+def remove(db, assignment: str, student: str, part: str) -> bool:
     """Forget one decision; False if there was none."""
     with db:
-        return db.execute("DELETE FROM overrides WHERE student = ? AND part = ?", (student, part)).rowcount > 0
+        return db.execute("DELETE FROM overrides WHERE assignment = ? AND student = ? AND part = ?",
+                          (assignment, student, part)).rowcount > 0
 
 
 def part_of(result: Mapping[str, Any], part_id: str) -> Optional[Dict[str, Any]]:

@@ -103,7 +103,7 @@ CHECK_KEYS = ("id", "kind", "points", "visibility", "hint", "title")
 CANDIDATE_KEYS = ("module", "name", "adapter")
 
 _ID = re.compile(r"[A-Za-z0-9_]+\Z")
-_ASSIGNMENT = re.compile(r"[A-Za-z0-9_.-]{1,64}\Z")
+ASSIGNMENT_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}\Z")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _MODULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 
@@ -318,12 +318,12 @@ def _read_text(data: dict, key: str, at: At, default: Optional[str]) -> Optional
 def _read_assignment(data: dict, at: At, rubric_path: Path) -> str:
     """The assignment id: ``assignment:``, else the rubric file's stem; 1 to 64 letters, digits, _ . or -."""
     if "assignment" not in data:
-        if _ASSIGNMENT.match(rubric_path.stem):
+        if ASSIGNMENT_ID.match(rubric_path.stem):
             return rubric_path.stem
         raise at.missing(data, "assignment").error(
             "not given, and the file's name %r is no assignment id: give one, e.g. assignment: a1" % rubric_path.stem)
     value, where = data["assignment"], at.child(data, "assignment")
-    if not isinstance(value, str) or not _ASSIGNMENT.match(value):
+    if not isinstance(value, str) or not ASSIGNMENT_ID.match(value):
         raise where.error("an assignment id is 1 to 64 letters, digits, _, . or - (e.g. a1), got %s%s" % (
             describe(value), "; quote it" if is_number(value) else ""))
     return value

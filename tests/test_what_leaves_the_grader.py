@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, SAMPLES
+from conftest import ROOT, sample_dir
 
 
 def cli(*args, cwd=ROOT, timeout=300):
@@ -94,7 +94,7 @@ def test_a_kit_from_the_full_rubric_holds_no_written_answer(tmp_path):
     readme = (kit / "README.md").read_text()
     assert "1a, 2a, 2b, 2c and 2d: 19 points" in readme and "advice, not your grade" in readme
     # The code half still checks: the correct sample has every public point of the kit.
-    run = subprocess.run([sys.executable, str(kit / "selfcheck.py"), str(SAMPLES / "correct"), "--format", "json"],
+    run = subprocess.run([sys.executable, str(kit / "selfcheck.py"), str(sample_dir("correct")), "--format", "json"],
                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     data = json.loads(run.stdout)
@@ -239,7 +239,7 @@ def shards(tmp_path_factory):
     students = {"alice": "softmax_no_shift", "bob": "correct", "carol": "correct", "mallory": "network_constant"}
     assert [shard_of(s, 2) for s in students] == [1, 1, 2, 2]
     for student, sample in students.items():
-        shutil.copytree(SAMPLES / sample, root / student)
+        shutil.copytree(sample_dir(sample), root / student)
     for k in (1, 2):
         run = cli("batch", str(root), "--db", str(tmp / ("s%d.db" % k)), "--shard", "%d/2" % k, "--quiet")
         assert run.returncode == 0, run.stderr
@@ -277,8 +277,8 @@ def refused(run):
     return dict(line.split(": ", 4)[3:] for line in lines[:-1])
 
 
-ROW_AS = ("INSERT INTO grades SELECT '{student}', content_hash, rubric_hash, grader_version, {score}, max_score, "
-          "status, error, result, seconds, {when} FROM grades WHERE student = 'mallory'")
+ROW_AS = ("INSERT INTO grades SELECT assignment, '{student}', content_hash, rubric_hash, grader_version, {score}, "
+          "max_score, status, error, result, seconds, {when} FROM grades WHERE student = 'mallory'")
 NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 
 
@@ -331,8 +331,8 @@ def test_merge_refuses_a_gradebook_that_claims_anothers_shard(shards):
 
 def test_merge_refuses_decisions_it_cannot_verify(shards):
     """A TA's decision travels with the grades, but not one for another shard's student, from the future, or over the points."""
-    insert = ("INSERT INTO overrides (student, part, points, verdict, comment, by, at, fingerprint, version) "
-              "VALUES ('{student}', 'softmax', {points}, NULL, 'ok', 'ta', {at}, '', 1)")
+    insert = ("INSERT INTO overrides (assignment, student, part, points, verdict, comment, by, at, fingerprint, "
+              "version) VALUES ('a1', '{student}', 'softmax', {points}, NULL, 'ok', 'ta', {at}, '', 1)")
     evil = forged(shards, "decisions.db", insert.format(student="bob", points=0, at=NOW),
                   insert.format(student="mallory", points=99, at=NOW),
                   insert.format(student="carol", points=1, at="'9999-01-01T00:00:00Z'"))
@@ -389,7 +389,7 @@ def test_a_kit_says_how_each_written_part_was_read_and_decides_nothing(tmp_path)
     run = cli("kit", "build", "--rubric", "a1-full", "--out", str(tmp_path / "kit"), cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     student = tmp_path / "student"
-    shutil.copytree(SAMPLES / "correct", student)
+    shutil.copytree(sample_dir("correct"), student)
     # right 1a-2b, a wrong 2c (no W1ᵀ), 2d only a picture
     (student / "answers.md").write_text(
         "## 1a\n$$softmax(x + c)_i = \\frac{e^{c} e^{x_i}}{e^{c} \\sum_j e^{x_j}} = softmax(x)_i$$\n"

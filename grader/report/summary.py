@@ -154,7 +154,7 @@ def class_summary(rows: List[Row]) -> ClassSummary:
     return summary
 
 
-def render_terminal(db_path, console=None) -> None:
+def render_terminal(db_path, console=None, assignment=None) -> None:
     """A compact table and a text histogram, for the end of ``grader batch`` (on ``console``, default stdout).
 
     Student ids, reasons and part ids reach rich as cleaned ``Text``, never as markup: '[/]' is shown, not parsed.
@@ -162,7 +162,7 @@ def render_terminal(db_path, console=None) -> None:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
-    summary = class_summary(list(iter_results(Path(db_path))))
+    summary = class_summary(list(iter_results(Path(db_path), assignment=assignment)))
     console = console or Console()
     table = Table(title="class: %d submissions, mean %.2f/%g" % (summary.count, summary.mean, summary.max_score))
     table.add_column("part")

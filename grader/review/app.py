@@ -36,7 +36,7 @@ kbd{border:1px solid #aaa;border-radius:3px;padding:0 .3em;font-size:.85em}
 
 QUEUE = """<!doctype html><html><head><meta charset="utf-8"><title>a1grader review</title>
 <style>{{ style }}</style></head><body>
-<h1>Review: {{ db }}</h1>
+<h1>Review: {{ db }}, assignment {{ assignment }}</h1>
 <p id="progress" data-done="{{ prog.done }}" data-left="{{ prog.left }}"><b>{{ prog.done }}</b> answers decided,
 <b>{{ prog.left }}</b> left ({{ prog.groups_left }} groups). <span class="muted">Press <kbd>Enter</kbd> to open the
 first group left, <kbd>j</kbd>/<kbd>k</kbd> to move.</span></p>
@@ -115,10 +115,11 @@ document.addEventListener('keydown',e=>{if(e.target.tagName==='TEXTAREA'||e.targ
 </script></body></html>"""
 
 
-def create_app(db_path: Path, token: Optional[str] = None) -> Flask:
-    """The review app for one gradebook; ``app.config["HOSTS"]`` must be set to the served host:port."""
+def create_app(db_path: Path, token: Optional[str] = None, assignment: Optional[str] = None) -> Flask:
+    """The review app for one assignment's rows of a gradebook (default: the bundled rubric's assignment);
+    ``app.config["HOSTS"]`` must be set to the served host:port."""
     app = Flask(__name__)
-    app.config.update(DB=Path(db_path), TOKEN=token or secrets.token_urlsafe(24), HOSTS=set())
+    app.config.update(DB=Path(db_path), TOKEN=token or secrets.token_urlsafe(24), HOSTS=set(), ASSIGNMENT=assignment)
 
     @app.before_request
     def _host_only():
@@ -126,7 +127,7 @@ def create_app(db_path: Path, token: Optional[str] = None) -> Flask:
             abort(403, "unexpected Host header")
 
     def book() -> Gradebook:
-        return Gradebook(app.config["DB"])
+        return Gradebook(app.config["DB"], app.config["ASSIGNMENT"])
 
     helpers = dict(style=Markup(STYLE), answer=_answer, verdict=_verdict, reason=_reason, expected=_expected,
                    failing=_failing, what=_what, deciders=_deciders)
@@ -138,8 +139,8 @@ def create_app(db_path: Path, token: Optional[str] = None) -> Flask:
             similar = b.similar()[:100]
         needing = [g for g in found if g.needs]
         others = [g for g in found if not g.needs]
-        return render_template_string(QUEUE, db=app.config["DB"].name, needing=needing, others=others,
-                                      prog=progress(found), similar=similar, **helpers)
+        return render_template_string(QUEUE, db=app.config["DB"].name, assignment=b.assignment, needing=needing,
+                                      others=others, prog=progress(found), similar=similar, **helpers)
 
     @app.get("/group/<gid>")
     def group(gid: str):
@@ -179,8 +180,8 @@ def create_app(db_path: Path, token: Optional[str] = None) -> Flask:
                 return jsonify(error="all %d already have a current decision: tick 'replace' to change them"
                                % len(g.members)), 409
             try:
-                ov.decide_many(b.db, [(m.student, g.part_id, m.part.get("fingerprint", ""),
-                                       int(data["versions"][m.student])) for m in targets],
+                ov.decide_many(b.db, b.assignment, [(m.student, g.part_id, m.part.get("fingerprint", ""),
+                                                     int(data["versions"][m.student])) for m in targets],
                                points, data.get("verdict"), str(data.get("comment", ""))[:2000], app.config.get("BY"))
             except ov.Conflict as exc:
                 return jsonify(error=str(exc)), 409
@@ -260,12 +261,12 @@ def _failing(member) -> list:
     return [c for c in member.part.get("checks", []) if not c.get("passed")]
 
 
-def serve(db_path: Path, port: int = 0, by: Optional[str] = None, opened=None) -> None:
+def serve(db_path: Path, port: int = 0, by: Optional[str] = None, opened=None, assignment: Optional[str] = None) -> None:
     """Serve on 127.0.0.1:port (0: any free port) until Ctrl-C; ``opened(url)`` is told the address."""
     from werkzeug.serving import make_server
     if not Path(db_path).is_file():
         raise GraderError("gradebook not found: %s" % db_path)
-    app = create_app(Path(db_path))
+    app = create_app(Path(db_path), assignment=assignment)
     app.config["BY"] = ov.who(by)
     server = make_server("127.0.0.1", port, app, threaded=True)
     real = server.server_port

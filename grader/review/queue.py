@@ -85,8 +85,8 @@ def _key(part: Dict[str, Any]) -> Optional[str]:
 
 
 def groups(book: Gradebook) -> List[Group]:
-    """Every answer group of the class: those that need a person first, then by size, largest first."""
-    decided = ov.load(book.db)
+    """Every answer group of the class (of the book's assignment): those that need a person first, then by size."""
+    decided = ov.load(book.db, book.assignment)
     found: Dict[str, Group] = {}
     order: Dict[str, int] = {}
     for row in book.rows():
