@@ -96,11 +96,18 @@ def packages_of(package: Path = PACKAGE) -> List[str]:
     return [".".join((package.name,) + p.relative_to(package).parts) for p in found]
 
 
-def carry_plugin(rubric, data: dict, folder: Path) -> None:
-    """A rubric's plug-in file rides beside the rubric written into ``folder`` (a module rides in the package)."""
-    if rubric.plugin and rubric.plugin.endswith(".py"):
-        source = Path(rubric.plugin).expanduser()
-        source = source if source.is_absolute() else Path(rubric.path).parent / source
+def carry_plugin(rubric, data: dict, folder: Path, withhold: bool = False) -> None:
+    """A rubric's plug-in file or package folder rides beside the rubric written into ``folder``
+    (a module rides in the grader's package). ``withhold``: leave out its mistake finders' modules
+    (a student kit: they hold variants of the reference's maths)."""
+    from .plugins import is_path, plugin_path, withheld_files
+    if not rubric.plugin or not is_path(rubric.plugin):
+        return
+    source = plugin_path(rubric.plugin, Path(rubric.path).parent)
+    if source.is_dir():
+        _copy_tree(source, folder / "plugin", skip={"__pycache__"}, leave_out=withheld_files() if withhold else ())
+        data["plugin"] = "plugin/"
+    else:
         shutil.copy(source, folder / "plugin.py")
         data["plugin"] = "plugin.py"
 
@@ -206,7 +213,8 @@ def build_gradescope(rubric_path: Path, out: Path) -> Path:
             (pkg / "pyproject.toml").write_text(installed_pyproject())
         _copy_tree(PACKAGE, pkg / "grader")
         _copy_tree(rubric.reference, pkg / "reference", skip={"__pycache__"})
-        _copy_tree(rubric_path.parent, pkg / "rubrics", skip={"__pycache__"})
+        (pkg / "rubrics").mkdir()   # the rubric graded with is the one at the zip's root, with its plug-in
+        shutil.copy(rubric_path, pkg / "rubrics" / Path(rubric_path).name)
         # The rubric graded with: its reference is the copy inside the zip.
         (root / "rubric.yaml").write_text(_rubric_with_reference(rubric, "a1grader/reference", root))
         for name, text in (("setup.sh", SETUP_SH), ("run_autograder", RUN_AUTOGRADER)):
@@ -341,7 +349,7 @@ def remove(root):
 
 def private_copy(files):
     """The checked bytes in a new folder only this user may enter, read-only; removed at exit."""
-    root = tempfile.mkdtemp(prefix=NAME + "-selfcheck-")
+    root = tempfile.mkdtemp(prefix="a1grader-selfcheck-")
     atexit.register(remove, root)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
     for name, data in files.items():
@@ -556,7 +564,8 @@ def kit_manifest(out: Path) -> Dict[str, str]:
     """
     import hashlib
     files = [p for p in (out / "grader").rglob("*") if p.is_file() and "__pycache__" not in p.parts]
-    files += [out / "rubric.yaml", out / "expected.json"]
+    files += [p for p in (out / "plugin").rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    files += [p for p in (out / "rubric.yaml", out / "expected.json", out / "plugin.py") if p.is_file()]
     return {p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(files)}
 
 
@@ -568,6 +577,7 @@ def build_kit(rubric_path: Path, out: Path) -> Path:
     grading the reference with exactly that rubric, as the kit will.
     """
     import json
+    from .plugins import is_path, plugin_path
     from .reference import Recorder
     from .rubric import load_rubric
     from .runner import Grader, load_reference
@@ -578,8 +588,9 @@ def build_kit(rubric_path: Path, out: Path) -> Path:
     full = load_rubric(rubric_path)
     public = public_rubric(rubric_path)
     recorded = dict(public, reference=str(full.reference))
-    if full.plugin and full.plugin.endswith(".py"):   # the same file, so its registrations are shared
-        recorded["plugin"] = str((Path(full.path).parent / full.plugin).resolve())
+    if full.plugin and is_path(full.plugin):   # the same file or folder, so its registrations are shared
+        recorded["plugin"] = str(plugin_path(full.plugin, Path(full.path).parent)) + \
+            ("/" if full.plugin.endswith("/") else "")
     with tempfile.TemporaryDirectory(prefix=NAME + "-kit-") as tmp:
         recording = Path(tmp) / "rubric.yaml"
         recording.write_text(yaml.safe_dump(recorded, sort_keys=False, allow_unicode=True), encoding="utf-8")
@@ -596,7 +607,7 @@ def build_kit(rubric_path: Path, out: Path) -> Path:
     from .plugins import withheld_files
     _copy_tree(PACKAGE, out / "grader", leave_out=withheld_files())
     (out / "expected.json").write_text(json.dumps(recorder.recorded, sort_keys=True))
-    carry_plugin(full, public, out)
+    carry_plugin(full, public, out, withhold=True)
     (out / "rubric.yaml").write_text(yaml.safe_dump(public, sort_keys=False, allow_unicode=True), encoding="utf-8")
     # Student code runs with whatever the grader's Python has installed: the kit installs the same list.
     project = project_metadata()

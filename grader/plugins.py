@@ -1,9 +1,10 @@
 """Extension points: what an assignment's plug-in registers, and how a rubric names its plug-in.
 
 An assignment is data (a rubric, a reference folder laid out like a student's, samples) plus
-one plug-in: a Python module or package that its rubric names with ``plugin:``, either a
-dotted module name (``plugin: mycourse.hw2``) or a file beside the rubric (``plugin:
-hw2_checks.py``). Importing the plug-in registers what the assignment's own checks need, under
+one plug-in: a Python module or package that its rubric names with ``plugin:``: a dotted
+module name (``plugin: mycourse.hw2``), a file beside the rubric (``plugin: hw2_checks.py``) or
+a package folder beside it (``plugin: hw2/``, with its ``__init__.py``: its mistake finders can
+then live in a module of their own, which a student kit leaves out). Importing the plug-in registers what the assignment's own checks need, under
 names its rubric then uses:
 
 * check kinds: :func:`grader.checks.base.register` and :func:`~grader.checks.base.register_plan`
@@ -14,7 +15,9 @@ names its rubric then uses:
 * mistake finders: :func:`mistake_finders` (``diagnose: NAME`` in a part, with the hint of each
   mistake under ``mistakes:``): name a known mistake from what the student's function returns;
 * argument proxies: :func:`cost_family` (``fn: NAME`` in a gradient checker's check): a cost
-  handed to the student's code as an opaque callable, evaluated in the grading process.
+  handed to the student's code as an opaque callable, evaluated in the grading process;
+* the written reader's vocabulary: :func:`math_function` (a function a write-up may call, such
+  as ReLU, with its numeric meaning).
 
 The engine imports nothing of any assignment: a rubric without ``plugin:`` uses the general
 check kinds only. A plug-in is course code, trusted as the rubric is; student code never runs
@@ -105,22 +108,47 @@ def withheld_files() -> List[Path]:
     return out
 
 
+def math_function(name: str, fn: Callable[[Any], Any]) -> None:
+    """Let write-ups call ``name`` (as written: ``\\mathrm{ReLU}(x)`` is ``ReLU``), evaluated
+    elementwise by ``fn`` on numpy arrays when an answer is checked."""
+    from .written import evaluate, latex, mathtext
+    _claim(evaluate.BUILTINS, "math function", name, fn)
+    latex.FUNCTIONS.add(name)
+    latex.CALLABLE.add(name)
+    mathtext.MATHWORDS.add(name)
+    latex.known_names_changed()
+
+
+def is_path(name: str) -> bool:
+    """A rubric's ``plugin:`` names a file or a folder (else a module)."""
+    return name.endswith((".py", "/")) or "/" in name
+
+
+def plugin_path(name: str, rubric_dir: Path) -> Path:
+    """The file or folder a path-like ``plugin:`` names, resolved against the rubric's folder."""
+    path = Path(name.rstrip("/") or ".").expanduser()
+    return (path if path.is_absolute() else Path(rubric_dir) / path).resolve()
+
+
 def load_plugin(name: str, rubric_dir: Path) -> ModuleType:
-    """Import the plug-in a rubric names: a ``.py`` file (relative to the rubric) or a module.
+    """Import the plug-in a rubric names: a ``.py`` file or a package folder (relative to the
+    rubric), or a module.
 
     Raises ImportError (with the reason) when it cannot be imported; the rubric reader turns it
-    into an error at the ``plugin:`` line. A file is imported once per path, under a name made
-    from the path, so two rubrics naming it share its registrations.
+    into an error at the ``plugin:`` line. A file or folder is imported once per path, under a
+    name made from the path, so two rubrics naming it share its registrations.
     """
-    if name.endswith(".py"):
-        path = Path(name).expanduser()
-        path = (path if path.is_absolute() else rubric_dir / path).resolve()
-        if not path.is_file():
-            raise ImportError("plug-in file not found: %s" % path)
+    if is_path(name):
+        path = plugin_path(name, rubric_dir)
+        folder = name.endswith("/")
+        init = path / "__init__.py" if folder else path
+        if not init.is_file():
+            raise ImportError("plug-in %s not found: %s" % ("package" if folder else "file", init))
         key = "grader_plugin_%s" % hashlib.sha256(str(path).encode()).hexdigest()[:16]
         if key in sys.modules:
             return sys.modules[key]
-        spec = importlib.util.spec_from_file_location(key, path)
+        spec = importlib.util.spec_from_file_location(
+            key, init, submodule_search_locations=[str(path)] if folder else None)
         module = importlib.util.module_from_spec(spec)
         sys.modules[key] = module
         try:

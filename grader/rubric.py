@@ -81,7 +81,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 
 
 from .checks.base import REGISTRY, CheckKind
-from .plugins import ADAPTERS, FINDERS, known, load_plugin
+from .plugins import ADAPTERS, FINDERS, is_path, known, load_plugin
 from .errors import RubricError
 from .lateness import NO_POLICY, LatePolicy, parse_time
 from .sandbox.limits import DEFAULT_LIMITS, Limits
@@ -352,7 +352,7 @@ def _read_reference(data: dict, at: At, rubric_path: Path) -> Path:
         folder = rubric_path.parent / folder
     folder = folder.resolve()
     if folder.suffix == ".json" and folder.is_file():
-        return folder   # a student kit's recorded expected values (see grader/kit.py)
+        return folder   # a student kit's recorded expected values (grader/bundles.py)
     if not folder.is_dir():
         raise where.error("reference folder not found: %s" % folder)
     return folder
@@ -432,8 +432,9 @@ def _read_plugin(data: dict, at: At, rubric_path: Path) -> Optional[str]:
     if "plugin" not in data:
         return None
     value, where = data["plugin"], at.child(data, "plugin")
-    if not isinstance(value, str) or not (value.endswith(".py") or _MODULE.match(value)):
-        raise where.error("expected a module name or a .py file, got %s" % describe(value))
+    if not isinstance(value, str) or not (is_path(value) or _MODULE.match(value)):
+        raise where.error("expected a module name, a .py file or a package folder (ending in /), got %s"
+                          % describe(value))
     try:
         load_plugin(value, rubric_path.parent)
     except Exception as exc:  # noqa: BLE001 - any failure of the course's plug-in is the rubric's error

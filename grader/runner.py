@@ -23,7 +23,7 @@ from .diagnose import named_mistakes
 from .coursesecret import SECRET_ENV  # noqa: F401  (the course secret's override: tests set it)
 from .discover import SubmissionFiles, arrange, read_files
 from .errors import GraderFault, SubmissionError
-from .plugins import ADAPTERS
+from .plugins import ADAPTERS, is_path, plugin_path
 from .reference import RecordedReference, Reference, RefFunction
 from .sandbox.isolation import grader_copies
 from .sandbox.limits import DEFAULT_LIMITS, Limits
@@ -223,14 +223,21 @@ def hideable(folders: Sequence[Path]) -> List[Path]:
 def answer_folders(rubric) -> List[Path]:
     """Folders that hold answers (reference code, recorded values, the grader's maths).
 
-    The rubric's reference, the grader package that is running, and every
-    installed copy of it (pip puts one, reference included, in site-packages).
+    The rubric's reference, its folder and its plug-in, the grader package that is running,
+    and every installed copy of it (pip puts one, reference included, in site-packages).
     Workers must never read them; bwrap leaves them out of its view, uid mode
     covers them with empty mounts.
     """
     import site
     import sysconfig
     found = [Path(rubric.reference).resolve(), Path(__file__).resolve().parent]
+    # The rubric's folder (its written parts' expected results) and a plug-in kept outside the
+    # grader, unless one holds the interpreter the workers import from.
+    course = [Path(rubric.path).resolve().parent]
+    if getattr(rubric, "plugin", None) and is_path(rubric.plugin):
+        plugin = plugin_path(rubric.plugin, Path(rubric.path).parent)
+        course.append(plugin if plugin.is_dir() else plugin.parent)
+    found += hideable(course)
     # A source checkout where `pip install .` ran keeps a copy, reference included, in build/.
     found.append(Path(__file__).resolve().parents[1] / "build")
     roots = set(sys.path) | {sysconfig.get_paths()[k] for k in ("purelib", "platlib")}

@@ -1,7 +1,7 @@
 """A second assignment proves the engine names none (issue 26).
 
 Assignment 2 lives where a course keeps its own: tests/fixtures/a2 holds its rubric, its
-plug-in (plugin.py: an input generator, a check kind and a mistake finder), its reference
+plug-in (plugin/: an input generator, a check kind and a mistake finder), its reference
 and its samples (a manifest of differences from `correct`, assembled by grader.samples).
 Everything here goes through the real commands (grader check, batch, export, report,
 review), with --timeout 5 and two jobs: the whole file stays within the suite's budget.
@@ -102,7 +102,8 @@ def test_the_samples_are_differences_of_correct_and_each_is_pinned():
         own = {p.name for p in (SAMPLES / name).iterdir() if p.is_file()}
         assert len(own) == 1, (name, own)          # only the file its mistake changes
         total, parts = pinned(name)
-        assert total == pytest.approx(sum(parts.values())) and total < FULL, name
+        right = MANIFEST[name]["mistake"].startswith("none")   # another right way of writing it
+        assert total == pytest.approx(sum(parts.values())) and (total == FULL if right else total < FULL), name
     assert pinned("correct") == (FULL, FULL_PARTS) and FULL == 20
 
 
@@ -372,3 +373,43 @@ def test_no_file_of_the_engine_nor_outside_the_fixture_names_a2():
         if found:
             elsewhere[rel] = sorted(found)
     assert elsewhere == {}
+
+
+def test_a2s_kit_runs_and_carries_its_plugin_but_not_its_mistake_finder(assembled, tmp_path):
+    """The kit carries the plug-in package beside its rubric, without the finder's module (its
+    variants are the reference's maths), and grades a student's folder from any folder."""
+    kit = tmp_path / "kit"
+    run = grader("kit", "build", "--rubric", str(RUBRIC), "--out", str(kit), timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert (kit / "plugin" / "__init__.py").is_file() and not (kit / "plugin" / "mistakes.py").exists()
+    assert yaml.safe_load((kit / "rubric.yaml").read_text())["plugin"] == "plugin/"
+    for path in kit.rglob("*.py"):
+        assert "def layer(" not in path.read_text(encoding="utf-8"), path   # the variants stay home
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    for name, full in (("correct", True), ("layer_no_relu_mask", False)):
+        run = subprocess.run([sys.executable, str(kit / "selfcheck.py"), str(assembled / name), "--format", "json"],
+                             cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env)
+        assert run.returncode == 0, run.stderr[-2000:]
+        result = json.loads(run.stdout)
+        assert (result["score"] == result["max_score"]) == full, (name, result["score"])
+        assert not any(p.get("mistakes") for p in parts_of(result).values())   # no finder in a kit
+
+
+def test_a2s_gradescope_zip_carries_its_plugin_whole(tmp_path):
+    out = tmp_path / "autograder.zip"
+    run = grader("gradescope", "build", "--rubric", str(RUBRIC), "--out", str(out), timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    import zipfile
+    with zipfile.ZipFile(out) as archive:
+        names = set(archive.namelist())
+        rubric = yaml.safe_load(archive.read("rubric.yaml"))
+    assert {"plugin/__init__.py", "plugin/mistakes.py", "rubric.yaml"} <= names   # diagnosis works there
+    assert rubric["plugin"] == "plugin/" and not any(n.startswith("a1grader/rubrics/samples") for n in names)
+
+
+def test_the_course_folder_and_its_plugin_are_hidden_from_student_code():
+    from grader.rubric import load_rubric
+    from grader.runner import answer_folders
+    hidden = answer_folders(load_rubric(RUBRIC))
+    assert A2.resolve() in hidden and (A2 / "reference").resolve() in hidden
+    assert (ROOT / "rubrics").resolve() in answer_folders(load_rubric(ROOT / "rubrics" / "a1-full.yaml"))

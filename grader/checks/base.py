@@ -107,7 +107,9 @@ def register(name: str, defaults: Mapping[str, Any] | None = None,
     """
 
     def deco(fn: CheckFn) -> CheckFn:
-        if name in REGISTRY:
+        same = name in REGISTRY and (getattr(REGISTRY[name].fn, "__wrapped__", None) is fn or plan is not None
+                                     and getattr(REGISTRY[name].plan, "__wrapped__", None) is plan)
+        if name in REGISTRY and not same:
             raise ValueError(f"check kind {name!r} registered twice")
         REGISTRY[name] = CheckKind(name, quiet(fn), dict(defaults or {}), yardstick,
                                    quiet(plan) if plan is not None else None)

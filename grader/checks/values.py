@@ -176,13 +176,16 @@ def input_unchanged(student, reference, opts, rng) -> CheckResult:
     return result
 
 
-@register("derivative", defaults={"of": "", "random": [], "step": 1e-5})
+@register("derivative", defaults={"of": "", "random": [], "step": 1e-5, "argument": "value"})
 def derivative(student, reference, opts, rng) -> CheckResult:
-    """g(f(x)) equals the centered-difference derivative of f at x.
+    """g equals the centered-difference derivative of f at x.
 
-    f is the reference function named ``of`` (required); the student's function receives
-    s = f(x), the derivative written in terms of the function's value.
+    f is the reference function named ``of`` (required). ``argument``: ``value`` hands the
+    student's function s = f(x) (a derivative written in terms of the function's value), ``x``
+    hands it x itself.
     """
+    if opts["argument"] not in ("value", "x"):
+        raise ValueError("the derivative check's argument is value or x, not %r" % opts["argument"])
     if not opts["of"]:
         raise ValueError("the derivative check needs `of:` (the function whose derivative this is)")
     f = reference.sibling(opts["of"])
@@ -190,11 +193,13 @@ def derivative(student, reference, opts, rng) -> CheckResult:
     for x in cases:
         h = opts["step"] * np.maximum(1.0, np.abs(x))
         numeric = (f(x + h) - f(x - h)) / (2 * h)
-        got = student(f(x))
+        given = x if opts["argument"] == "x" else f(x)
+        got = student(given)
         why = mismatch(got, numeric, 1e-5, 1e-8)
         if why:
-            failures.append("%s(%s(x)) at x = %s %s (the finite-difference derivative of %s)"
-                            % (student.name, opts["of"], short(x, 50), why, opts["of"]))
+            call = "%s(x)" % student.name if opts["argument"] == "x" else "%s(%s(x))" % (student.name, opts["of"])
+            failures.append("%s at x = %s %s (the finite-difference derivative of %s)"
+                            % (call, short(x, 50), why, opts["of"]))
     return _tally(len(cases), failures, "equals the derivative of %s" % opts["of"])
 
 

@@ -221,6 +221,11 @@ def tokenize(text: str, words: Iterable[str] = ()) -> List[Tuple[str, str]]:
     return tokens
 
 
+def known_names_changed() -> None:
+    """A plug-in added a function (grader.plugins.math_function): forget the lists made before."""
+    _known.cache_clear()
+
+
 @functools.lru_cache(maxsize=64)
 def _known(words: Tuple[str, ...]) -> Tuple[str, ...]:
     """The names taken whole, longest first (one sort per notation, not per statement)."""

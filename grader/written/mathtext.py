@@ -138,7 +138,7 @@ def math_segments(text: str, plain: bool) -> List[Tuple[int, str, bool]]:
 
 
 _WORD = re.compile(r"[A-Za-z]{3,}")
-_MATHWORDS = {"sigma", "sigmoid", "softmax", "exp", "log", "yhat", "delta", "theta", "diag", "tanh", "CE", "sum", "max"}
+MATHWORDS = {"sigma", "sigmoid", "softmax", "exp", "log", "yhat", "delta", "theta", "diag", "tanh", "CE", "sum", "max"}
 
 
 def _plain_lines(text: str, offset: int) -> List[Tuple[int, str, bool]]:
@@ -186,7 +186,7 @@ def _formula_in(line: str) -> Optional[str]:
         if not re.search(r"[=+*/^]", head) or _is_prose(head):
             line = tail.strip()
     line = re.sub(r"\(\s*[*o]?\s*=?\s*([A-Za-z][A-Za-z ]{3,})\)\s*$",
-                  lambda m: m.group(0) if m.group(1).strip() in _MATHWORDS else "", line.rstrip(".,;")).strip()   # "(* = elementwise)"
+                  lambda m: m.group(0) if m.group(1).strip() in MATHWORDS else "", line.rstrip(".,;")).strip()   # "(* = elementwise)"
     words = line.split()
     dropped = False
     while words and _is_prose(words[0]) and len(words) > 1:
@@ -198,8 +198,8 @@ def _formula_in(line: str) -> Optional[str]:
     line = _EQNUMBER.sub("", line).rstrip(".,;").strip()
     if len(line) < 3 or not re.search(r"[=+*/^]", line):
         return None
-    prose = [w for w in _WORD.findall(line) if w not in _MATHWORDS and not w.startswith(("sigma", "softmax"))
-             and not (w[0] == "d" and (w[1:] in _MATHWORDS or len(w) <= 3))]      # dCE/dtheta: a derivative
+    prose = [w for w in _WORD.findall(line) if w not in MATHWORDS and not w.startswith(("sigma", "softmax"))
+             and not (w[0] == "d" and (w[1:] in MATHWORDS or len(w) <= 3))]      # dCE/dtheta: a derivative
     if len(prose) > 1 and not re.search(r"[()^=]", line):
         return None
     if len(prose) > 2:
@@ -209,7 +209,7 @@ def _formula_in(line: str) -> Optional[str]:
 
 def _is_prose(word: str) -> bool:
     word = word.strip(",.;")
-    return bool(re.fullmatch(r"[A-Za-z]{2,}|[A-Za-z]", word)) and word not in _MATHWORDS and \
+    return bool(re.fullmatch(r"[A-Za-z]{2,}|[A-Za-z]", word)) and word not in MATHWORDS and \
         word.lower() not in ("h", "x", "y", "c", "e") and not re.fullmatch(r"[A-Z][a-z]?\d*|[A-Za-z]\d+", word) \
         and not word.startswith(("sigma", "softmax"))
 
