@@ -36,11 +36,21 @@ class GraderGroup(click.Group):
 @click.group(cls=GraderGroup, epilog=EXIT_CODES_HELP)
 @click.version_option(__version__, prog_name="a1grader")
 def main() -> None:
-    """Grade Assignment 1 (softmax and neural-network basics) submissions."""
+    """Grade a course's homework: its code in a sandbox, its written derivations read and decided."""
+
+
+def _bundled_names() -> str:
+    from .rubric import bundled_rubrics_dir, default_rubric_path
+    default = default_rubric_path().stem
+    names = sorted(p.stem for p in bundled_rubrics_dir().glob("*.yaml"))
+    return ", ".join(n + (" (the default)" if n == default else "") for n in names) or "none"
+
+
+RUBRIC_HELP = "Rubric YAML, or a bundled rubric's name: %s." % _bundled_names()
 
 
 def _load_rubric(path):
-    """The rubric at ``path``; a bare name that is no file (a1-full) is a bundled rubric."""
+    """The rubric at ``path``; a bare name that is no file is a bundled rubric (its file's stem)."""
     from .rubric import default_rubric_path, load_rubric, named_rubric
     if path and not Path(path).exists() and named_rubric(path):
         return load_rubric(named_rubric(path))
@@ -175,7 +185,7 @@ def _make_grader(rubric, timeout, budget, memory_mb, isolation, unsafe, mode=Non
 
 @main.command(epilog=EXIT_CODES_HELP)
 @click.argument("submission", metavar="DIR", required=False)
-@click.option("--rubric", "rubric_path", metavar="FILE", help="Rubric YAML, or a bundled rubric's name: a1 (code, the default) or a1-full (code and written answers).")
+@click.option("--rubric", "rubric_path", metavar="FILE", help=RUBRIC_HELP)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="text (a table), json (the result tree), junit (XML for CI), github (workflow "
                    "annotations), markdown (for a step summary), gradescope (results.json).")
@@ -220,7 +230,7 @@ def check(submission: str | None, rubric_path: str | None, fmt: str, out_path: s
 
 @main.command(epilog=EXIT_CODES_HELP)
 @click.argument("root", metavar="ROOT")
-@click.option("--rubric", "rubric_path", metavar="FILE", help="Rubric YAML, or a bundled rubric's name: a1 (code, the default) or a1-full (code and written answers).")
+@click.option("--rubric", "rubric_path", metavar="FILE", help=RUBRIC_HELP)
 @click.option("--db", "db_path", default="grades.db", show_default=True, metavar="FILE",
               help="The gradebook (SQLite); one file holds any number of assignments, each under its rubric's "
                    "assignment: id.")
@@ -304,7 +314,7 @@ def _run_with_progress(batching, root, rubric, db_path, jobs, force, shard, time
               help="csv/json: every score; canvas: Canvas's gradebook import, matched to --roster.")
 @click.option("--roster", "roster_path", metavar="ROSTER.csv", help="Canvas's gradebook export (for --format canvas).")
 @click.option("--column", default=None, metavar="NAME",
-              help="The assignment's column in Canvas (e.g. 'Assignment 1 (12345)'); default: the roster's one "
+              help="The assignment's column in Canvas (e.g. 'Homework 2 (12345)'); default: the roster's one "
                    "assignment column.")
 @click.option("--out", "out_path", metavar="FILE", help="Write to FILE instead of standard output.")
 def export(db_path: str, rubric_path: str | None, fmt: str, roster_path: str | None, column: str | None,
@@ -322,7 +332,7 @@ def export(db_path: str, rubric_path: str | None, fmt: str, roster_path: str | N
         except OSError as exc:
             raise GraderError("cannot read the roster %s: %s" % (roster_path, exc.strerror or exc)) from None
         from .report.canvas import assignment_column
-        column, note = assignment_column(roster, column)
+        column, note = assignment_column(roster, column, _load_rubric(rubric_path).name)
         if note:
             click.echo("grader: note: %s" % note, err=True)
         text, missing, unmatched = to_canvas(rows, roster, column)
@@ -561,8 +571,9 @@ def similar(db_path: str, rubric_path: str | None, starter_dir: str | None, thre
 @main.command()
 @click.argument("sources", nargs=-1, required=True, metavar="A.db B.db ...")
 @click.option("--into", "into", required=True, metavar="FILE")
-@click.option("--rubric", "rubric_path", metavar="FILE", help="The rubric the gradebooks were graded with (default: "
-              "a1; a1-full by name): its assignment's rows are merged, rows graded with another rubric are refused.")
+@click.option("--rubric", "rubric_path", metavar="FILE", help="The rubric the gradebooks were graded with (a file, or a "
+              "bundled rubric's name; default: the bundled default): its assignment's rows are merged, rows graded "
+              "with another rubric are refused.")
 def merge(sources, into: str, rubric_path: str | None) -> None:
     """Combine gradebooks (from shards) into one, taking only the rows it can verify.
 
@@ -655,7 +666,7 @@ def gradescope() -> None:
 
 
 @gradescope.command("build")
-@click.option("--rubric", "rubric_path", metavar="FILE", help="Rubric YAML, or a bundled rubric's name: a1 (code, the default) or a1-full (code and written answers).")
+@click.option("--rubric", "rubric_path", metavar="FILE", help=RUBRIC_HELP)
 @click.option("--out", "out_path", metavar="FILE", default="autograder.zip", show_default=True)
 def gradescope_build(rubric_path: str | None, out_path: str) -> None:
     """Build the autograder zip to upload to Gradescope."""
@@ -671,7 +682,7 @@ def kit() -> None:
 
 
 @kit.command("build")
-@click.option("--rubric", "rubric_path", metavar="FILE", help="Rubric YAML, or a bundled rubric's name: a1 (code, the default) or a1-full (code and written answers).")
+@click.option("--rubric", "rubric_path", metavar="FILE", help=RUBRIC_HELP)
 @click.option("--out", "out_path", metavar="DIR", required=True)
 def kit_build(rubric_path: str | None, out_path: str) -> None:
     """Build the student kit into DIR."""

@@ -32,7 +32,7 @@ Meaning of the keys:
 * ``assignment`` names the homework the rubric grades: 1 to 64 letters, digits, ``_``,
   ``.`` or ``-`` (default: the file's stem). The gradebook keeps every row under it, so
   two assignments graded into one file never touch each other's rows; two rubrics of one
-  homework (a1, a1-full) give the same one. It is never used as a path.
+  homework (code alone, code and write-up) give the same one. It is never used as a path.
 * ``seed`` (int >= 0) seeds every random input, with the part id and check id.
 * ``reference`` is the folder of the reference solution, relative to the rubric
   file; default :func:`default_reference_dir`. It must exist.

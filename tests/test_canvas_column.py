@@ -44,4 +44,6 @@ def test_several_assignment_columns_ask_which_and_none_says_a_new_one_is_made(db
                  "Assignment 2 (12346)")
     assert run.returncode == 0 and run.stdout.splitlines()[0].endswith(",Assignment 2 (12346)")
     run = export(db, tmp_path, COMPUTED)
-    assert run.returncode == 0 and "create a new assignment 'Assignment 1'" in run.stderr, run.stderr
+    # a new column takes the rubric's name
+    assert run.returncode == 0 and "create a new assignment 'Assignment 1: softmax and neural-network basics'" in run.stderr, \
+        run.stderr

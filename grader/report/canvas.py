@@ -22,7 +22,6 @@ from .common import shown
 from .export import _text
 
 IDENTITY = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
-NEW_COLUMN = "Assignment 1"     # the column written when the roster has no assignment column
 
 
 def read_roster(text: str) -> Tuple[List[Dict[str, str]], List[str]]:
@@ -37,12 +36,13 @@ def read_roster(text: str) -> Tuple[List[Dict[str, str]], List[str]]:
     return students, header
 
 
-def assignment_column(roster_text: str, given: Optional[str]) -> Tuple[str, Optional[str]]:
+def assignment_column(roster_text: str, given: Optional[str], new: str) -> Tuple[str, Optional[str]]:
     """(the column to write the scores to, a note for the TA or None).
 
     ``given`` (--column) wins. Without it, the roster's one assignment column is used: Canvas names
     those 'Title (assignment id)', and its computed columns (Current Score, Final Grade, ...) carry no
-    id. A roster with none gets a new 'Assignment 1' column (Canvas creates it on import), said; one
+    id. A roster with none gets a new column named ``new`` (the rubric's name; Canvas creates it on
+    import), said; one
     with several is a GraderError naming them: the TA must choose.
     """
     _, header = read_roster(roster_text)
@@ -53,8 +53,8 @@ def assignment_column(roster_text: str, given: Optional[str]) -> Tuple[str, Opti
     if len(found) == 1:
         return found[0], "scores go to the roster's assignment column %r" % found[0]
     if not found:
-        return NEW_COLUMN, ("the roster has no assignment column: Canvas will create a new assignment %r on import "
-                            "(--column names another)" % NEW_COLUMN)
+        return new, ("the roster has no assignment column: Canvas will create a new assignment %r on import "
+                     "(--column names another)" % new)
     raise GraderError("the roster has %d assignment columns (%s): name the one to fill with --column" % (
         len(found), ", ".join(repr(c) for c in found)))
 
