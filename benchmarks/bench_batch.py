@@ -37,8 +37,15 @@ MIX = ["correct", "correct_two_file", "softmax_no_shift", "softmax_loops", "sigm
 
 
 def make_class(folder: Path, n: int) -> None:
-    for i in range(n):
-        shutil.copytree(SAMPLES / MIX[i % len(MIX)], folder / ("s%04d" % i))
+    """N students, each a copy of a sample of the mix, assembled once (grader/samples.py: most samples
+    hold only the files they change)."""
+    from grader import samples
+    full = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in MIX:
+            full[name] = samples.assemble(SAMPLES, name, Path(tmp) / name)
+        for i in range(n):
+            shutil.copytree(full[MIX[i % len(MIX)]], folder / ("s%04d" % i))
 
 
 def children_usage():

@@ -65,8 +65,38 @@ def _below(pid, parents):
             return True
         seen += 1
     return False
+
+
+# The samples as kept: most hold only the files they change from their base (grader/samples.py).
+# A test grades, reads or copies sample_dir(NAME), the full folder; SAMPLES itself is for the manifests.
 SAMPLES = ROOT / "sample_submissions"
 REFERENCE = ROOT / "reference"
+_ASSEMBLED: dict = {}          # name -> its folder, in this process
+_ASSEMBLY_ROOT: list = []
+
+
+def sample_dir(name: str) -> Path:
+    """The full folder of sample ``name`` (``softmax_no_shift``, ``hostile/fork_bomb``), or of a group
+    (``hostile``: a folder of each of its samples), as grader.samples assembles it from SAMPLES.
+
+    Assembled once per test process (each xdist worker has its own), under a temporary folder
+    removed when the process ends; the folder is named as the sample, so a report shows the same
+    name. Read it, grade it, copy it: never change it, the next test gets the same folder.
+    """
+    if name not in _ASSEMBLED:
+        from grader import samples
+        if not _ASSEMBLY_ROOT:
+            import atexit
+            import shutil
+            import tempfile
+            made = Path(tempfile.mkdtemp(prefix="a1grader-samples-"))
+            owner = os.getpid()
+            atexit.register(lambda: os.getpid() == owner and shutil.rmtree(made, ignore_errors=True))
+            _ASSEMBLY_ROOT.append(made)
+        _ASSEMBLED[name] = samples.assemble(SAMPLES, name, _ASSEMBLY_ROOT[0] / str(len(_ASSEMBLED)) / name)
+    return _ASSEMBLED[name]
+
+
 DEFAULT_RUBRIC = ROOT / "rubrics" / "a1.yaml"
 
 

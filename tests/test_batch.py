@@ -18,7 +18,7 @@ import yaml
 
 from grader.discover import check_zip, discover, shard_of
 
-from conftest import ROOT, SAMPLES
+from conftest import ROOT, SAMPLES, sample_dir
 
 MANIFEST = yaml.safe_load((SAMPLES / "manifest.yaml").read_text())
 FULL = 40.0
@@ -41,10 +41,10 @@ def klass(tmp_path):
     root = tmp_path / "class"
     root.mkdir()
     for name in ("correct", "softmax_no_shift", "network_both_mean"):
-        shutil.copytree(SAMPLES / name, root / name)
-    shutil.copytree(SAMPLES / "gradcheck_no_abs", root / "nested" / "assignment1")
-    zip_folder(SAMPLES / "sigmoid_unstable", root / "zipped.zip")
-    zip_folder(SAMPLES / "correct_two_file", root / "zipwrapped.zip", inner="hw1")
+        shutil.copytree(sample_dir(name), root / name)
+    shutil.copytree(sample_dir("gradcheck_no_abs"), root / "nested" / "assignment1")
+    zip_folder(sample_dir("sigmoid_unstable"), root / "zipped.zip")
+    zip_folder(sample_dir("correct_two_file"), root / "zipwrapped.zip", inner="hw1")
     (root / "broken.zip").write_bytes(b"this is not a zip")
     return root
 
@@ -84,7 +84,7 @@ def test_batch_grades_every_shape_like_check(klass, tmp_path):
     time.sleep(1.1)
     assert "graded 0, unchanged 7" in cli("batch", str(klass), "--db", str(db), "--quiet").stderr
     assert {s: r[3] for s, r in rows(db).items()} == before
-    (klass / "correct" / "q1_softmax.py").write_text((SAMPLES / "softmax_no_shift" / "q1_softmax.py").read_text())
+    (klass / "correct" / "q1_softmax.py").write_text((sample_dir("softmax_no_shift") / "q1_softmax.py").read_text())
     assert "graded 1, unchanged 6" in cli("batch", str(klass), "--db", str(db), "--quiet").stderr
     assert rows(db)["correct"][0] < FULL
     assert "graded 6, unchanged 0, could not grade 1" in cli("batch", str(klass), "--db", str(db), "--quiet",
@@ -148,7 +148,7 @@ def test_killed_batch_resumes_without_loss_or_duplicates(tmp_path):
     samples = ["correct", "softmax_no_shift", "sigmoid_unstable", "network_both_mean", "gradcheck_one_sided",
                "correct_two_file"]
     for i in range(12):
-        shutil.copytree(SAMPLES / samples[i % len(samples)], root / ("student%02d" % i))
+        shutil.copytree(sample_dir(samples[i % len(samples)]), root / ("student%02d" % i))
     db = tmp_path / "grades.db"
     proc = subprocess.Popen([sys.executable, "-m", "grader.cli", "batch", str(root), "--db", str(db), "--jobs", "1",
                              "--quiet"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -213,8 +213,8 @@ def test_a_batch_the_grader_failed_on_exits_3_and_exports_no_zero(tmp_path):
     from grader.gradebook import Gradebook
     from grader.report.canvas import to_canvas
     root = tmp_path / "class"
-    shutil.copytree(SAMPLES / "correct", root / "ann_100400")
-    shutil.copytree(SAMPLES / "softmax_no_shift", root / "bob_100500")
+    shutil.copytree(sample_dir("correct"), root / "ann_100400")
+    shutil.copytree(sample_dir("softmax_no_shift"), root / "bob_100500")
     db = tmp_path / "grades.db"
     assert cli("batch", str(root), "--db", str(db), "--quiet", "--student", "ann_100400").returncode == 0
     before = rows(db)["ann_100400"]

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from conftest import SAMPLES
+from conftest import sample_dir
 from test_cli import grader
 
 IDS = "Student,ID,SIS User ID,SIS Login ID,Section,"
@@ -17,7 +17,7 @@ COMPUTED = "Current Score,Unposted Current Score,Final Score,Final Grade"
 @pytest.fixture(scope="module")
 def db(tmp_path_factory):
     base = tmp_path_factory.mktemp("canvas")
-    shutil.copytree(SAMPLES / "correct", base / "class" / "annlee_100400")
+    shutil.copytree(sample_dir("correct"), base / "class" / "annlee_100400")
     run = grader("batch", str(base / "class"), "--db", str(base / "g.db"), "--quiet")
     assert run.returncode == 0, run.stderr
     return base / "g.db"

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import DEFAULT_RUBRIC, ROOT
+from conftest import DEFAULT_RUBRIC, ROOT, sample_dir
 
 
 def grader(*args, cwd=ROOT):
@@ -34,11 +34,12 @@ def test_text_report_of_the_correct_sample():
 
 
 def test_json_follows_the_design_and_is_deterministic():
-    first = grader("check", "sample_submissions/softmax_no_shift", "--format", "json")
-    second = grader("check", "sample_submissions/softmax_no_shift", "--format", "json")
+    folder = str(sample_dir("softmax_no_shift"))
+    first = grader("check", folder, "--format", "json")
+    second = grader("check", folder, "--format", "json")
     assert first.returncode == 0, first.stderr
     data = json.loads(first.stdout)
-    assert data["submission"] == "sample_submissions/softmax_no_shift"
+    assert data["submission"] == folder
     assert {"score", "max_score", "grader_version", "rubric", "questions"} <= set(data)
     assert set(data["rubric"]) == {"path", "sha256"}
     assert [q["id"] for q in data["questions"]] == ["q1", "q2"]
@@ -55,7 +56,7 @@ def test_json_follows_the_design_and_is_deterministic():
 
 def test_min_score_sets_exit_code_one():
     assert grader("check", "sample_submissions/correct", "--min-score", "40").returncode == 0
-    below = grader("check", "sample_submissions/network_constant", "--min-score", "39")
+    below = grader("check", str(sample_dir("network_constant")), "--min-score", "39")
     assert below.returncode == 1
 
 

@@ -33,12 +33,12 @@ from grader.runner import Grader
 from grader.sandbox import isolation
 from grader.sandbox.limits import Limits
 
-from conftest import DEFAULT_RUBRIC, REFERENCE, ROOT, SAMPLES, live_processes, sandbox_leftovers
+from conftest import DEFAULT_RUBRIC, REFERENCE, ROOT, SAMPLES, live_processes, sample_dir, sandbox_leftovers
 
 # Timing, limits and every sandbox uid's processes: run alone, not beside other tests (.ci/run).
 pytestmark = pytest.mark.alone
 
-HOSTILE = SAMPLES / "hostile"
+HOSTILE = sample_dir("hostile")
 NO_SHIFT = yaml.safe_load((SAMPLES / "manifest.yaml").read_text())["softmax_no_shift"]["scores"]["softmax"]
 HONEST = ("correct", "correct_two_file", "softmax_no_shift", "network_not_implemented", "legacy_python2")
 TIMEOUT, BUDGET = 2.0, 20.0
@@ -57,7 +57,7 @@ def modes():
 
 def huge_python2(folder: Path) -> None:
     """The correct sample with a q2_gradcheck.py of 4.5 MB of Python 2."""
-    shutil.copytree(SAMPLES / "correct", folder)
+    shutil.copytree(sample_dir("correct"), folder)
     path = folder / "q2_gradcheck.py"
     lines = ['print "line %d of a very long sanity check"' % i for i in range(110_000)]
     path.write_text(path.read_text() + "\n" + "\n".join(lines) + "\n")
@@ -84,7 +84,7 @@ def build_class(root: Path) -> dict:
     for name in ("q1_softmax.py", "q2_sigmoid.py", "q2_gradcheck.py", "q2_neural.py"):
         (root / "a74_file_links" / name).symlink_to(REFERENCE / name)
     for sample in HONEST:
-        shutil.copytree(SAMPLES / sample, root / ("z_" + sample))
+        shutil.copytree(sample_dir(sample), root / ("z_" + sample))
     return {p.name: p for p in root.iterdir()}
 
 
@@ -127,7 +127,7 @@ def loopback():
 def alone(rubric, mode, sample):
     """The score a sample gets graded alone, by a fresh grader."""
     with Grader(rubric, timeout=TIMEOUT, limits=Limits(budget=BUDGET), mode=mode) as grader:
-        return grader.grade(SAMPLES / sample).score
+        return grader.grade(sample_dir(sample)).score
 
 
 def leftover_processes():
@@ -253,7 +253,7 @@ def test_uid_mode_without_namespaces_is_refused_unless_asked_for(tmp_path):
     for sample in ("write_outside", "leave_traces"):
         shutil.copytree(HOSTILE / sample, root / ("a_" + sample))
     shutil.copytree(HOSTILE / "find_traces", root / "b_find_traces")
-    shutil.copytree(SAMPLES / "correct", root / "z_correct")
+    shutil.copytree(sample_dir("correct"), root / "z_correct")
     db = tmp_path / "g.db"
     run = without_sys_admin("batch", str(root), "--db", str(db), "--jobs", "1", "--quiet", "--isolation", "uid",
                             "--i-know-it-is-unsafe", "--timeout", str(TIMEOUT), "--budget", str(BUDGET))
@@ -282,7 +282,7 @@ def answer_files(rubric):
 
 def reader_submission(folder: Path, paths) -> None:
     """The correct sample, whose softmax module prints every answer file it can read, at import."""
-    shutil.copytree(SAMPLES / "correct", folder)
+    shutil.copytree(sample_dir("correct"), folder)
     probe = ("PATHS = %r\nfor _p in PATHS:\n    try:\n        open(_p).read()\n        print('READABLE ' + _p)\n"
              "    except OSError:\n        pass\n" % [str(p) for p in paths])
     path = folder / "q1_softmax.py"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import DEFAULT_RUBRIC, REFERENCE, ROOT, SAMPLES
+from conftest import DEFAULT_RUBRIC, REFERENCE, ROOT, sample_dir
 
 VISIBILITIES = {"visible", "hidden", "after_due_date", "after_published"}
 
@@ -67,7 +67,7 @@ def validate_results(data):
 def test_gradescope_zip_grades_the_correct_sample(autograder):
     setup = (autograder / "source" / "setup.sh").read_text()
     assert "pip\" install" in setup and 'chmod -R go-rwx "$ROOT/source"' in setup and 'ROOT="${A1GRADER_AUTOGRADER_ROOT:-/autograder}"' in setup
-    data = run_autograder(autograder, SAMPLES / "correct")
+    data = run_autograder(autograder, sample_dir("correct"))
     validate_results(data)
     assert data["score"] == 40.0 and len(data["tests"]) == 27
     hidden = [t for t in data["tests"] if t["visibility"] != "visible"]
@@ -75,7 +75,7 @@ def test_gradescope_zip_grades_the_correct_sample(autograder):
 
 
 def test_gradescope_zip_explains_lost_points(autograder):
-    data = run_autograder(autograder, SAMPLES / "sigmoid_grad_from_x")
+    data = run_autograder(autograder, sample_dir("sigmoid_grad_from_x"))
     validate_results(data)
     failed = [t for t in data["tests"] if t["status"] == "failed"]
     assert failed and all(t["name"].startswith("q2 sigmoid_grad") for t in failed)
@@ -98,7 +98,7 @@ def test_github_workflow_runs_the_kit_and_gives_junit(tmp_path, kit):
     installs = [s["run"] for s in workflow["jobs"]["selfcheck"]["steps"] if "pip install" in s.get("run", "")]
     assert installs == ['python -m pip install -r "$KIT/requirements.txt"']   # the kit's list: scipy and all
     workspace = tmp_path / "repo"
-    shutil.copytree(SAMPLES / "softmax_no_shift", workspace)
+    shutil.copytree(sample_dir("softmax_no_shift"), workspace)
     shutil.copytree(kit, workspace / "a1-selfcheck")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update(workflow["env"], GITHUB_WORKSPACE=str(workspace), GITHUB_STEP_SUMMARY=str(tmp_path / "summary.md"))
@@ -117,13 +117,14 @@ def test_github_workflow_runs_the_kit_and_gives_junit(tmp_path, kit):
 
 
 def test_github_annotations_point_at_the_students_file():
-    run = cli("check", "sample_submissions/sigmoid_unstable", "--format", "github")
+    folder = sample_dir("sigmoid_unstable")
+    run = cli("check", str(folder), "--format", "github")
     errors = [line for line in run.stdout.splitlines() if line.startswith("::error")]
-    assert errors and all("file=sample_submissions/sigmoid_unstable/q2_sigmoid.py" in e for e in errors)
+    assert errors and all("file=%s/q2_sigmoid.py" % folder in e for e in errors)
 
 
 def test_markdown_summary():
-    run = cli("check", "sample_submissions/network_sigmoid_output", "--format", "markdown")
+    run = cli("check", str(sample_dir("network_sigmoid_output")), "--format", "markdown")
     assert "**Score: 21/40**" in run.stdout
     assert "| q2 | forward_backward_prop | ❌ cost_convention |" in run.stdout
 
@@ -153,7 +154,7 @@ def test_kit_holds_no_reference_code(kit):
 
 def kit_check(kit, sample):
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    run = cli("check", str(SAMPLES / sample), "--rubric", "rubric.yaml", "--format", "json", cwd=kit, env=env)
+    run = cli("check", str(sample_dir(sample)), "--rubric", "rubric.yaml", "--format", "json", cwd=kit, env=env)
     assert run.returncode == 0, run.stderr
     return json.loads(run.stdout)
 
@@ -170,7 +171,7 @@ def test_kit_self_check(kit):
 def test_kit_finds_the_same_mistakes_as_the_grader(kit, shared_grader):
     for sample in ("softmax_no_shift", "gradcheck_one_sided", "network_transposed_weight_grad"):
         data = kit_check(kit, sample)
-        full = shared_grader.grade(SAMPLES / sample)
+        full = shared_grader.grade(sample_dir(sample))
         public = {(p.id, c.id): c.score for p in full.parts() for c in p.checks if c.visibility == "visible"}
         kit_scores = {(p["id"], c["id"]): c["score"] for q in data["questions"] for p in q["parts"]
                       for c in p["checks"] if (p["id"], c["id"]) in public}
@@ -187,7 +188,7 @@ def readme_commands(kit, folder):
 
 def expit_submission(folder):
     """The correct sample with its sigmoid from scipy, imported at the top as students do."""
-    shutil.copytree(SAMPLES / "correct", folder)
+    shutil.copytree(sample_dir("correct"), folder)
     source = folder / "q2_sigmoid.py"
     text = source.read_text()
     assert "import numpy as np\n" in text and "s = 1.0 / (1.0 + np.exp(-x))" in text
@@ -243,7 +244,7 @@ def test_kit_names_the_course_packages_missing_here(tmp_path, kit):
     shutil.copytree(kit, copy)
     with open(copy / "requirements.txt", "a") as requirements:
         requirements.write("a1grader-no-such-package>=1\n")
-    run = subprocess.run([sys.executable, str(copy / "selfcheck.py"), str(SAMPLES / "correct"), "--format", "json"],
+    run = subprocess.run([sys.executable, str(copy / "selfcheck.py"), str(sample_dir("correct")), "--format", "json"],
                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert "not installed in this Python: a1grader-no-such-package." in run.stderr

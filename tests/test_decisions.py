@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SAMPLES
+from conftest import SAMPLES, sample_dir
 from test_cli import grader
 from test_review import Review, export
 
@@ -25,10 +25,10 @@ def graded(tmp_path_factory):
     base = tmp_path_factory.mktemp("decisions")
     root = base / "class"
     for name in ("ada", "bea", "cy"):
-        shutil.copytree(SAMPLES / "correct", root / name)
+        shutil.copytree(sample_dir("correct"), root / name)
         shutil.copytree(TYPO, root / name, dirs_exist_ok=True)
     for name in ("softmax_no_shift", "softmax_wrong_axis"):        # softmax wrong in two different ways
-        shutil.copytree(SAMPLES / name, root / name)
+        shutil.copytree(sample_dir(name), root / name)
         shutil.copytree(SAMPLES / "written" / "md_hat_circ_correct", root / name, dirs_exist_ok=True)
     db = base / "g.db"
     run = grader("batch", str(root), "--db", str(db), "--rubric", "a1-full", "--jobs", "2", "--quiet")

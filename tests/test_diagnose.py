@@ -13,7 +13,7 @@ import yaml
 from grader.assignments.a1.mistakes import IDS, SOFTMAX_VARIANTS, network
 from grader.rubric import load_rubric
 
-from conftest import DEFAULT_RUBRIC, REFERENCE, ROOT, SAMPLES
+from conftest import DEFAULT_RUBRIC, REFERENCE, ROOT, SAMPLES, sample_dir
 
 # The hints are the rubric's: mistake id -> hint, over its parts.
 MISTAKES = {i: h for _, p in load_rubric(DEFAULT_RUBRIC).parts() for i, h in p.mistakes.items()}
@@ -46,9 +46,9 @@ def test_reference_gets_no_hint(shared_grader):
 def test_fixing_the_named_mistake_restores_the_points(shared_grader, tmp_path, name):
     """Replace each file that differs from its layout's correct sample by the correct one."""
     entry = MANIFEST[name]
-    correct = SAMPLES / ("correct_two_file" if entry["layout"] == "two_file" else "correct")
+    correct = sample_dir("correct_two_file" if entry["layout"] == "two_file" else "correct")
     folder = tmp_path / name
-    shutil.copytree(SAMPLES / name, folder)
+    shutil.copytree(sample_dir(name), folder)
     changed = [p.name for p in folder.glob("*.py") if p.read_bytes() != (correct / p.name).read_bytes()]
     assert len(changed) == 1, "a mistake sample changes one file: %s" % changed
     shutil.copy(correct / changed[0], folder / changed[0])
@@ -61,11 +61,11 @@ def test_hints_reach_every_output_format():
     for fmt, needle in (("json", '"id": "softmax_no_shift"'), ("junit", "Subtract each row's maximum"),
                         ("markdown", "Subtract each row's maximum"), ("gradescope", "Subtract each row's maximum"),
                         ("text", "Subtract each row's maximum")):
-        run = subprocess.run([sys.executable, "-m", "grader.cli", "check", "sample_submissions/softmax_no_shift",
+        run = subprocess.run([sys.executable, "-m", "grader.cli", "check", str(sample_dir("softmax_no_shift")),
                               "--format", fmt], cwd=ROOT, capture_output=True, text=True, timeout=120,
                              env={"COLUMNS": "400", "PATH": "/usr/bin:/bin"})
         assert needle in run.stdout.replace("\n", " ").replace("  ", " ") or needle in run.stdout, fmt
-    data = json.loads(subprocess.run([sys.executable, "-m", "grader.cli", "check", "sample_submissions/softmax_no_shift",
+    data = json.loads(subprocess.run([sys.executable, "-m", "grader.cli", "check", str(sample_dir("softmax_no_shift")),
                                       "--format", "gradescope"], cwd=ROOT, capture_output=True, text=True).stdout)
     assert any(MISTAKES["softmax_no_shift"] in t["output"] for t in data["tests"])
 

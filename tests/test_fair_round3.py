@@ -20,7 +20,7 @@ from grader.reference import RefFunction
 from grader.runner import run_check, run_checks
 from grader.sandbox.workers import CallRecord
 
-from conftest import SAMPLES, LocalStudent
+from conftest import LocalStudent, sample_dir
 
 SEEDS = [int(hashlib.sha256(b"issue 27 %d" % i).hexdigest()[:15], 16) for i in range(60)]
 
@@ -31,15 +31,15 @@ def _part(rubric, pid):
 
 def _own(sample, module, name):
     """A sample's function, imported here (our own sample: trusted)."""
-    spec = importlib.util.spec_from_file_location("r3_%s_%s" % (sample, module), SAMPLES / sample / (module + ".py"))
+    spec = importlib.util.spec_from_file_location("r3_%s_%s" % (sample, module), sample_dir(sample) / (module + ".py"))
     loaded = importlib.util.module_from_spec(spec)
     siblings = ("q1_softmax", "q2_sigmoid", "q2_gradcheck")
-    sys.path.insert(0, str(SAMPLES / sample))
+    sys.path.insert(0, str(sample_dir(sample)))
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             spec.loader.exec_module(loaded)
     finally:
-        sys.path.remove(str(SAMPLES / sample))
+        sys.path.remove(str(sample_dir(sample)))
         for sibling in siblings:
             sys.modules.pop(sibling, None)   # the next sample imports its own
     return getattr(loaded, name)
@@ -122,6 +122,6 @@ def test_a_private_helper_of_the_same_name_is_not_the_standalone_function(refere
 
 
 def test_the_helper_sample_is_graded_through_its_network(shared_grader):
-    ce_grad = next(p for p in shared_grader.grade(SAMPLES / "fair_private_ce_helper").parts() if p.id == "ce_grad")
+    ce_grad = next(p for p in shared_grader.grade(sample_dir("fair_private_ce_helper")).parts() if p.id == "ce_grad")
     assert (ce_grad.score, ce_grad.function) == (3.0, "forward_backward_prop in q2_neural.py")
     assert "is not the standalone cross_entropy_grad(theta, labels)" in ce_grad.notes[0]

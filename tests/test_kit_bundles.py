@@ -8,7 +8,7 @@ import zipfile
 
 import yaml
 
-from conftest import ROOT, SAMPLES
+from conftest import ROOT, sample_dir
 
 
 def cli(*args, cwd=ROOT):
@@ -20,7 +20,7 @@ def cli(*args, cwd=ROOT):
 def selfcheck(kit, sample, *args):
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["COLUMNS"] = "100"
-    return subprocess.run([sys.executable, str(kit / "selfcheck.py"), str(SAMPLES / sample), *args], env=env,
+    return subprocess.run([sys.executable, str(kit / "selfcheck.py"), str(sample_dir(sample)), *args], env=env,
                           capture_output=True, text=True, timeout=300, cwd=kit.parent)
 
 

@@ -7,7 +7,7 @@ import shutil
 import zipfile
 from datetime import datetime, timedelta, timezone
 
-from conftest import ROOT, SAMPLES
+from conftest import ROOT, sample_dir
 from test_cli import grader
 from test_course_tools import run_autograder
 
@@ -42,7 +42,7 @@ def test_the_late_policy_takes_its_share_of_the_total_from_times_the_ta_gives(tm
              "two_days": DUE + timedelta(hours=30), "very_late": DUE + timedelta(days=10),
              "extended": DUE + timedelta(hours=30)}
     for name in times:
-        shutil.copytree(SAMPLES / "correct", root / name)
+        shutil.copytree(sample_dir("correct"), root / name)
     given = tmp_path / "times.csv"
     given.write_text("student,submitted_at\n" + "".join("%s,%s\n" % (n, t.isoformat()) for n, t in times.items()))
     extensions = tmp_path / "extensions.csv"
@@ -73,10 +73,10 @@ def test_file_times_are_never_submission_times(tmp_path):
     """Folders copied by a TA (every file 'late') and a zip whose student stamped it 2020: no time, no penalty."""
     rubric = late_rubric(tmp_path)
     root = tmp_path / "class"
-    shutil.copytree(SAMPLES / "correct", root / "copied_late")
+    shutil.copytree(sample_dir("correct"), root / "copied_late")
     handed_in(root / "copied_late", DUE + timedelta(days=4))
     with zipfile.ZipFile(root / "stamped_2020.zip", "w") as archive:
-        for path in sorted((SAMPLES / "correct").glob("*.py")):
+        for path in sorted(sample_dir("correct").glob("*.py")):
             archive.writestr(zipfile.ZipInfo(path.name, (2020, 1, 1, 0, 0, 0)), path.read_bytes())
     handed_in(root, DUE + timedelta(days=4))
     db = tmp_path / "g.db"
@@ -95,7 +95,7 @@ def test_lateness_is_policy_applied_when_shown_without_regrading(tmp_path):
     rubric = late_rubric(tmp_path)
     root = tmp_path / "download"
     root.mkdir()
-    for path in sorted((SAMPLES / "correct").glob("*.py")):
+    for path in sorted(sample_dir("correct").glob("*.py")):
         shutil.copy(path, root / ("leeann_LATE_100200_500400_" + path.name))
         shutil.copy(path, root / ("okafor_100300_500401_" + path.name))
     db = tmp_path / "g.db"
@@ -137,7 +137,7 @@ def test_gradescope_lateness_comes_from_its_submission_metadata(tmp_path):
         archive.extractall(bundle / "autograder" / "source")
     metadata = {"created_at": (DUE + timedelta(hours=30)).isoformat(), "assignment": {"due_date": DUE.isoformat()}}
     (bundle / "autograder" / "submission_metadata.json").write_text(json.dumps(metadata))
-    data = run_autograder(bundle / "autograder", SAMPLES / "correct")
+    data = run_autograder(bundle / "autograder", sample_dir("correct"))
     assert data["score"] == 32.0, data["output"]
     assert "late" in data["output"].lower()
 
@@ -145,7 +145,7 @@ def test_gradescope_lateness_comes_from_its_submission_metadata(tmp_path):
 def test_a_malformed_late_policy_names_its_line(tmp_path):
     rubric = late_rubric(tmp_path)
     rubric.write_text(rubric.read_text().replace('due: "2026-11-01T00:00:00Z"', "due: soon"))
-    run = grader("check", str(SAMPLES / "correct"), "--rubric", str(rubric))
+    run = grader("check", str(sample_dir("correct")), "--rubric", str(rubric))
     line = next(i for i, row in enumerate(rubric.read_text().splitlines(), 1) if "due: soon" in row)
     assert run.returncode == 2 and ":%d: late.due" % line in run.stderr, run.stderr
 
@@ -155,7 +155,7 @@ def test_a_gradescope_export_is_a_class(tmp_path):
     rubric = late_rubric(tmp_path)
     root = tmp_path / "assignment_4410_export"
     for folder in ("submission_5000000", "submission_5000001"):
-        shutil.copytree(SAMPLES / "correct", root / folder)
+        shutil.copytree(sample_dir("correct"), root / folder)
     (root / "submission_metadata.yml").write_text(
         "submission_5000000:\n  :submitters:\n  - :name: Ana Lima\n    :sid: '12345'\n    :email: ana@uni.edu\n"
         "  :created_at: 2026-10-31 19:59:00.123456789 -04:00\n  :score: 0.0\n"

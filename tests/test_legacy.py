@@ -8,7 +8,7 @@ from grader.legacy import port, prepare
 from grader.rubric import load_rubric
 from grader.runner import grade
 
-from conftest import DEFAULT_RUBRIC, SAMPLES
+from conftest import DEFAULT_RUBRIC, sample_dir
 
 
 def parts(result):
@@ -22,7 +22,7 @@ def rubric_with_policy(tmp_path, policy):
 
 
 def test_python2_sample_is_ported_and_scores_full(shared_grader):
-    result = shared_grader.grade(SAMPLES / "legacy_python2")
+    result = shared_grader.grade(sample_dir("legacy_python2"))
     assert result.score == 40
     notes = parts(result)["gradcheck_naive"].notes
     assert any(n.startswith("q2_gradcheck.py is Python 2: ported") and '`print "Gradient check failed."`' in n
@@ -30,7 +30,7 @@ def test_python2_sample_is_ported_and_scores_full(shared_grader):
 
 
 def test_python2_rejected_costs_its_files_parts(tmp_path):
-    result = parts(grade(SAMPLES / "legacy_python2", rubric_with_policy(tmp_path, "reject")))
+    result = parts(grade(sample_dir("legacy_python2"), rubric_with_policy(tmp_path, "reject")))
     for pid, module in (("softmax", "q1_softmax"), ("gradcheck_naive", "q2_gradcheck"), ("sigmoid", "q2_sigmoid")):
         message = result[pid].checks[0].message
         assert result[pid].score == 0 and result[pid].status == "error"
@@ -38,7 +38,7 @@ def test_python2_rejected_costs_its_files_parts(tmp_path):
 
 
 def test_python2_port_with_penalty(tmp_path):
-    result = parts(grade(SAMPLES / "legacy_python2", rubric_with_policy(tmp_path, "{port_with_penalty: 0.1}")))
+    result = parts(grade(sample_dir("legacy_python2"), rubric_with_policy(tmp_path, "{port_with_penalty: 0.1}")))
     assert result["softmax"].score == pytest.approx(9.0)
     assert result["forward_backward_prop"].score == pytest.approx(14.4)
     assert any("takes 10% off" in n for n in result["softmax"].notes)
@@ -50,13 +50,13 @@ def test_python2_port_with_penalty(tmp_path):
     ("legacy_encoding", "sigmoid", "q2_sigmoid.py is not UTF-8 and has no coding line: read as latin-1"),
 ])
 def test_quirky_but_correct_samples_score_full(shared_grader, sample, part, note):
-    result = shared_grader.grade(SAMPLES / sample)
+    result = shared_grader.grade(sample_dir(sample))
     assert result.score == 40
     assert any(n.startswith(note) for n in parts(result)[part].notes), parts(result)[part].notes
 
 
 def test_unfinished_code_says_so(shared_grader):
-    result = parts(shared_grader.grade(SAMPLES / "legacy_unfinished"))
+    result = parts(shared_grader.grade(sample_dir("legacy_unfinished")))
     message = result["forward_backward_prop"].checks[0].message
     assert message.startswith("forward_backward_prop still raises NotImplementedError at line ")
     assert "of q2_neural.py (unfinished?)" in message
@@ -64,9 +64,9 @@ def test_unfinished_code_says_so(shared_grader):
 
 
 def test_the_students_folder_is_never_changed(shared_grader):
-    before = {p.name: p.read_bytes() for p in (SAMPLES / "legacy_python2").glob("*.py")}
-    shared_grader.grade(SAMPLES / "legacy_python2")
-    assert before == {p.name: p.read_bytes() for p in (SAMPLES / "legacy_python2").glob("*.py")}
+    before = {p.name: p.read_bytes() for p in sample_dir("legacy_python2").glob("*.py")}
+    shared_grader.grade(sample_dir("legacy_python2"))
+    assert before == {p.name: p.read_bytes() for p in sample_dir("legacy_python2").glob("*.py")}
 
 
 def test_port_and_prepare(tmp_path):
@@ -82,7 +82,7 @@ def test_port_and_prepare(tmp_path):
 def test_matrix_results_are_graded_as_arrays(tmp_path, shared_grader):
     import shutil
     folder = tmp_path / "m"
-    shutil.copytree(SAMPLES / "correct", folder)
+    shutil.copytree(sample_dir("correct"), folder)
     path = folder / "q2_sigmoid.py"
     path.write_text(path.read_text().replace("def sigmoid(x):\n", "def sigmoid(x):\n    return np.matrix(1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float))))\n", 1))
     result = parts(shared_grader.grade(folder))

@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from conftest import SAMPLES
+from conftest import SAMPLES, sample_dir
 from test_cli import grader
 
 
@@ -18,11 +18,11 @@ def download(tmp_path_factory):
     """A flat download as Canvas (and one as Moodle) gives it, with the shapes that lost students before."""
     root = tmp_path_factory.mktemp("lms") / "download"
     root.mkdir()
-    correct = sorted((SAMPLES / "correct").glob("*.py"))
+    correct = sorted(sample_dir("correct").glob("*.py"))
     for path in correct:
         shutil.copy(path, root / ("müllerjosé_LATE_100329_500470_" + path.name))        # accents, LATE
         shutil.copy(path, root / ("smithann_100400_500471_" + path.name))
-    shutil.copy(SAMPLES / "softmax_no_shift" / "q1_softmax.py", root / "smithann_100400_500471_q1_softmax-1.py")
+    shutil.copy(sample_dir("softmax_no_shift") / "q1_softmax.py", root / "smithann_100400_500471_q1_softmax-1.py")
     with zipfile.ZipFile(root / "leebo_100500_500472_assignment1.zip", "w") as archive:
         for path in correct:
             archive.write(path, "assignment1/" + path.name)
@@ -115,9 +115,9 @@ def test_a_course_decides_how_much_a_hint_may_say(tmp_path, level):
     text = (ROOT / "rubrics" / "a1.yaml").read_text().replace("  cost: either", "  cost: either\n  hints: %s" % level)
     rubric = tmp_path / "a1.yaml"
     rubric.write_text(text.replace("reference: ../reference", "reference: %s" % (ROOT / "reference")))
-    run = grader("check", str(SAMPLES / "softmax_no_shift"), "--rubric", str(rubric), "--format", "markdown")
+    run = grader("check", str(sample_dir("softmax_no_shift")), "--rubric", str(rubric), "--format", "markdown")
     assert run.returncode == 0, run.stderr
-    full = grader("check", str(SAMPLES / "softmax_no_shift"), "--format", "markdown").stdout
+    full = grader("check", str(sample_dir("softmax_no_shift")), "--format", "markdown").stdout
     assert "Subtract each row's maximum" in full                   # the default names the fix
     assert "Subtract" not in run.stdout and "exp(1000)" not in run.stdout
     if level == "mistake":
@@ -138,7 +138,7 @@ def test_the_whole_sample_set_as_a_canvas_download(tmp_path):
     for k, sample in enumerate(sorted(manifest)):
         name = "%s_%d" % (sample.replace("_", ""), 200000 + k)
         ids[name] = sample
-        for path in sorted((SAMPLES / sample).iterdir()):
+        for path in sorted(sample_dir(sample).iterdir()):
             if path.is_file():
                 shutil.copy(path, root / ("%s_%d_%d_%s" % (sample.replace("_", ""), 200000 + k, 900000 + k, path.name)))
     db = tmp_path / "g.db"

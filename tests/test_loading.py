@@ -7,7 +7,7 @@ import pytest
 
 from grader.runner import grade
 
-from conftest import SAMPLES
+from conftest import sample_dir
 
 # Timing, limits and every sandbox uid's processes: run alone, not beside other tests (.ci/run).
 pytestmark = pytest.mark.alone
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.alone
 def submission(tmp_path):
     """A fresh copy of the correct four-file sample, to break in one way."""
     folder = tmp_path / "student"
-    shutil.copytree(SAMPLES / "correct", folder)
+    shutil.copytree(sample_dir("correct"), folder)
     return folder
 
 
@@ -116,7 +116,7 @@ def test_a_module_that_hangs_at_import_is_waited_for_once(scratch_root):
     import time
     from conftest import ROOT
     start = time.monotonic()
-    run = subprocess.run([sys.executable, "-m", "grader.cli", "check", str(SAMPLES / "import_hangs"), "--format",
+    run = subprocess.run([sys.executable, "-m", "grader.cli", "check", str(sample_dir("import_hangs")), "--format",
                           "json"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     seconds = time.monotonic() - start
     import json
@@ -159,6 +159,6 @@ def test_crash_in_a_call_is_reported(submission, rubric):
 
 
 def test_two_file_layout_with_data_argument(rubric):
-    result = parts(grade(SAMPLES / "correct_two_file", rubric))
+    result = parts(grade(sample_dir("correct_two_file"), rubric))
     assert result["ce_grad"].function == "cross_entropy_grad in q2_neural.py"
     assert result["sigmoid"].function == "sigmoid in q2_neural.py"

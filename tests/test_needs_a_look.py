@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import shutil
 
-from conftest import SAMPLES
+from conftest import sample_dir
 from test_cli import grader
 
 
 def test_an_infinite_loop_leads_and_missing_write_ups_are_one_line(tmp_path):
     root = tmp_path / "class"
     for n in range(4):
-        shutil.copytree(SAMPLES / "correct", root / ("code_only_%d" % n))     # no write-up: 6 written parts missing
-    shutil.copytree(SAMPLES / "correct", root / "zz_loops")
+        shutil.copytree(sample_dir("correct"), root / ("code_only_%d" % n))     # no write-up: 6 written parts missing
+    shutil.copytree(sample_dir("correct"), root / "zz_loops")
     source = root / "zz_loops" / "q1_softmax.py"
     source.write_text(source.read_text().replace('    x = np.array(x, dtype=np.float64)',
                                                  '    while True:\n        pass\n    x = np.array(x, dtype=np.float64)', 1))

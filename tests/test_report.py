@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from conftest import ROOT, SAMPLES
+from conftest import ROOT, sample_dir
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -35,7 +35,7 @@ def graded(tmp_path_factory):
     root = tmp / "class"
     root.mkdir()
     for name in ("correct", "softmax_no_shift", "network_both_mean", "gradcheck_one_sided", "sigmoid_unstable"):
-        shutil.copytree(SAMPLES / name, root / name)
+        shutil.copytree(sample_dir(name), root / name)
     (root / "broken.zip").write_bytes(b"not a zip")
     db = tmp / "grades.db"
     cli = [sys.executable, "-m", "grader.cli"]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SAMPLES
+from conftest import ROOT, SAMPLES, sample_dir
 from test_cli import grader
 
 WRITTEN = SAMPLES / "written"
@@ -30,13 +30,13 @@ def graded(tmp_path_factory):
     base = tmp_path_factory.mktemp("review")
     root = base / "class"
     for name in ("typo_one", "typo_two"):          # the same answers: one group
-        shutil.copytree(SAMPLES / "correct", root / name)
+        shutil.copytree(sample_dir("correct"), root / name)
         shutil.copytree(WRITTEN / "md_1a_sum_typo_needs_review", root / name, dirs_exist_ok=True)
-    shutil.copytree(SAMPLES / "correct", root / "crasher")       # q2_neural.py does not load: a code part in error
+    shutil.copytree(sample_dir("correct"), root / "crasher")       # q2_neural.py does not load: a code part in error
     shutil.copytree(WRITTEN / "md_hat_circ_correct", root / "crasher", dirs_exist_ok=True)
     (root / "crasher" / "q2_neural.py").write_text("import numpy as np\n\ndef forward_backward_prop(data, labels, params:\n")
     for name in sorted(p.name for p in WRITTEN.iterdir() if p.is_dir()):     # the written samples, beside code
-        shutil.copytree(SAMPLES / "correct", root / name)
+        shutil.copytree(sample_dir("correct"), root / name)
         shutil.copytree(WRITTEN / name, root / name, dirs_exist_ok=True)
     (root / "hostile").mkdir()
     (root / "hostile" / "answers.md").write_text(HOSTILE)

@@ -12,7 +12,7 @@ import pytest
 
 from grader.runner import grade
 
-from conftest import REFERENCE, SAMPLES
+from conftest import REFERENCE, SAMPLES, sample_dir
 
 MANIFEST = yaml.safe_load((SAMPLES / "manifest.yaml").read_text())
 
@@ -31,10 +31,10 @@ def test_reference_scores_full_marks(rubric):
 def grade_sample(grader, rubric, name, entry):
     """The sample graded by ``grader``, or by one of its own where the manifest gives it a timeout."""
     if "timeout" not in entry:
-        return grader.grade(SAMPLES / name)
+        return grader.grade(sample_dir(name))
     from grader.runner import Grader
     with Grader(rubric, timeout=entry["timeout"]) as own:
-        return own.grade(SAMPLES / name)
+        return own.grade(sample_dir(name))
 
 
 @pytest.fixture(scope="module", params=["", "another course's secret"])

@@ -144,7 +144,7 @@ def test_a_zygote_failure_is_retried_once_then_is_the_graders_fault(rubric, monk
     from grader.errors import GraderFault
     from grader.runner import Grader
     from grader.sandbox import workers as process
-    from conftest import SAMPLES
+    from conftest import sample_dir
 
     real = process.Zygote.open_submission
     calls = []
@@ -157,13 +157,13 @@ def test_a_zygote_failure_is_retried_once_then_is_the_graders_fault(rubric, monk
 
     with Grader(rubric) as grader:
         monkeypatch.setattr(process.Zygote, "open_submission", lambda self, files: flaky(self, files, 1))
-        assert grader.grade(SAMPLES / "correct").score == 40 and len(calls) == 2
+        assert grader.grade(sample_dir("correct")).score == 40 and len(calls) == 2
         calls.clear()
         monkeypatch.setattr(process.Zygote, "open_submission", lambda self, files: flaky(self, files, 2))
         with pytest.raises(GraderFault, match="the sandbox failed while grading"):
-            grader.grade(SAMPLES / "correct")
+            grader.grade(sample_dir("correct"))
         monkeypatch.setattr(process.Zygote, "open_submission", real)
-        assert grader.grade(SAMPLES / "correct").score == 40   # a fresh zygote serves the next one
+        assert grader.grade(sample_dir("correct")).score == 40   # a fresh zygote serves the next one
 
 
 def test_each_worker_has_its_own_channel(make):
@@ -201,5 +201,5 @@ def test_a_zygote_lost_mid_submission_is_not_the_students_zero(rubric, monkeypat
 
     monkeypatch.setattr(process.Sandbox, "open", open_after_a_crash)
     with Grader(rubric) as grader:
-        result = grader.grade(SAMPLES / "correct")
+        result = grader.grade(sample_dir("correct"))
     assert killed and result.score == 40

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SAMPLES
+from conftest import ROOT, sample_dir
 from test_cli import grader
 
-CODE = sorted(p.name for p in (SAMPLES / "correct").glob("*.py"))
+CODE = sorted(p.name for p in sample_dir("correct").glob("*.py"))
 
 
 def _shapes(base: Path) -> dict:
     """The shapes TAs meet, each holding the correct sample's code."""
-    correct = SAMPLES / "correct"
+    correct = sample_dir("correct")
     shapes = {}
 
     def folder(name: str, sub: str = "") -> Path:

@@ -7,11 +7,11 @@ import sqlite3
 
 import pytest
 
-from conftest import REFERENCE, SAMPLES
+from conftest import REFERENCE, SAMPLES, sample_dir
 from copying import ALL, disguise, every
 from test_cli import grader
 
-SIMILARITY = SAMPLES / "similarity"
+SIMILARITY = sample_dir("similarity")
 INDEPENDENT = sorted(p for p in SIMILARITY.iterdir() if p.name.startswith("independent_"))
 ORIGINAL = "independent_3"
 
@@ -24,8 +24,8 @@ def graded(tmp_path_factory):
     root.mkdir()
     for folder in INDEPENDENT:
         shutil.copytree(folder, root / folder.name)
-    shutil.copytree(SAMPLES / "correct", root / "correct")
-    shutil.copytree(SAMPLES / "correct_two_file", root / "correct_two_file")
+    shutil.copytree(sample_dir("correct"), root / "correct")
+    shutil.copytree(sample_dir("correct_two_file"), root / "correct_two_file")
     shutil.copytree(REFERENCE, root / "reference_like", ignore=shutil.ignore_patterns("__pycache__"))
     for name, transform in list(ALL.items()) + [("everything", every)]:
         disguise(SIMILARITY / ORIGINAL, root / ("copy_" + name), transform)

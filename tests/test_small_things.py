@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from conftest import ROOT, SAMPLES
+from conftest import ROOT, sample_dir
 from test_cli import grader
 
 
@@ -16,7 +16,7 @@ def test_no_late_policy_is_said_as_such_not_as_zero_percent_a_day(tmp_path):
     meta = tmp_path / "submission_metadata.json"
     meta.write_text(json.dumps({"created_at": "2026-12-03T10:00:00Z",
                                 "assignment": {"due_date": "2026-12-01T23:59:00Z"}}))
-    run = grader("check", str(SAMPLES / "correct"), "--gradescope-metadata", str(meta), "--format", "markdown")
+    run = grader("check", str(sample_dir("correct")), "--gradescope-metadata", str(meta), "--format", "markdown")
     assert run.returncode == 0, run.stderr
     assert "0% a day" not in run.stdout and "0 h of grace" not in run.stdout
     assert "the rubric has no late penalty" in run.stdout, run.stdout[:600]
@@ -54,10 +54,10 @@ def test_a_resume_shows_no_absurd_rate(tmp_path):
     import shutil
     root = tmp_path / "class"
     for name in ("a", "b"):
-        shutil.copytree(SAMPLES / "correct", root / name)
+        shutil.copytree(sample_dir("correct"), root / name)
     db = str(tmp_path / "g.db")
     assert grader("batch", str(root), "--db", db, "--quiet").returncode == 0
-    shutil.copytree(SAMPLES / "correct", root / "c")          # the resume: one new student, one unreadable zip
+    shutil.copytree(sample_dir("correct"), root / "c")          # the resume: one new student, one unreadable zip
     (root / "d.zip").write_bytes(b"not a zip")
     code, shown = _in_a_terminal(["batch", str(root), "--db", db])
     assert code == 0, shown[-2000:]
@@ -66,7 +66,7 @@ def test_a_resume_shows_no_absurd_rate(tmp_path):
 
 
 def test_an_import_time_infinite_loop_is_reported_with_its_file_and_line():
-    run = grader("check", str(SAMPLES / "import_hangs"), "--format", "json", "--timeout", "3")   # 6 s to load: a "where" note comes every 2 s
+    run = grader("check", str(sample_dir("import_hangs")), "--format", "json", "--timeout", "3")   # 6 s to load: a "where" note comes every 2 s
     assert run.returncode == 0, run.stderr
     parts = {p["id"]: p for q in json.loads(run.stdout)["questions"] for p in q["parts"]}
     message = parts["sigmoid"]["checks"][0]["message"]

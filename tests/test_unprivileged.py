@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import sample_dir
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_submissions"
 USER_ID = 64123   # no account has it: as root, nothing else of this id runs
@@ -64,10 +66,10 @@ def home():
     python = _python(tools)
     folder = Path(tempfile.mkdtemp(prefix="a1grader-user-"))
     for name in ("correct", "legacy_python2", "softmax_no_shift", "sigmoid_unstable", "correct_two_file"):
-        shutil.copytree(SAMPLES / name, folder / "class" / name)
+        shutil.copytree(sample_dir(name), folder / "class" / name)
     for name in ("fork_bomb", "leave_traces", "survive_end", "write_outside"):
-        shutil.copytree(SAMPLES / "hostile" / name, folder / "hostile" / name)
-    shutil.copytree(SAMPLES / "correct", folder / "writeup")
+        shutil.copytree(sample_dir("hostile/" + name), folder / "hostile" / name)
+    shutil.copytree(sample_dir("correct"), folder / "writeup")
     shutil.copy(SAMPLES / "written" / "md_2a_sign_slip" / "hw1.md", folder / "writeup" / "hw1.md")
     shutil.copy(ROOT / "tests" / "portable.py", folder / "portable.py")
     os.chmod(folder, 0o755)

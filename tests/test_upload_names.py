@@ -15,7 +15,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from conftest import ROOT, SAMPLES
+from conftest import ROOT, SAMPLES, sample_dir
 
 WRITTEN = SAMPLES / "written" / "md_hat_circ_correct" / "writeup.md"     # every written part correct: 19 points
 
@@ -27,7 +27,7 @@ def run(*args, env=None):
 
 def upload(root: Path, prefix: str, sample: str) -> None:
     """A sample's code as Canvas names each file of one student: <name>_<id>_<submission>_<file>."""
-    for path in sorted((SAMPLES / sample).glob("*.py")):
+    for path in sorted(sample_dir(sample).glob("*.py")):
         shutil.copy(path, root / (prefix + path.name))
 
 
@@ -73,8 +73,8 @@ def test_a_canvas_zip_named_dotdot_cannot_touch_a_classmates_files(tmp_path):
     upload(root, "bob_1002_5002_", "correct")
     upload(root, "carol_1003_5003_", "correct_two_file")
     upload(root, "dave_1004_5004_", "correct")                     # code only: 21 of a1-full's 40
-    broken = SAMPLES / "softmax_no_shift" / "q1_softmax.py"
-    planted = [("carol_1003/q2_sigmoid.py", SAMPLES / "sigmoid_grad_from_x" / "q2_sigmoid.py"),
+    broken = sample_dir("softmax_no_shift") / "q1_softmax.py"
+    planted = [("carol_1003/q2_sigmoid.py", sample_dir("sigmoid_grad_from_x") / "q2_sigmoid.py"),
                ("dave_1004/writeup.md", WRITTEN)]
     make_zip(root / "aaron_1000_5000_...zip", planted)
     make_zip(root / "zed_1009_5009_...zip", [("bob_1002/q1_softmax.py", broken)])
@@ -124,7 +124,7 @@ def test_a_zip_named_dotdot_checked_as_root_writes_nothing_through_a_link(tmp_pa
     tmp.mkdir()
     os.symlink(secret, tmp / "q1_softmax.py")
     os.symlink(outside, tmp / "hw")
-    entries = [(p.name, p) for p in sorted((SAMPLES / "correct").glob("*.py"))]
+    entries = [(p.name, p) for p in sorted(sample_dir("correct").glob("*.py"))]
     entries += [("hw/canary", WRITTEN), ("hw/notes.md", WRITTEN)]
     zipped = make_zip(tmp_path / "...zip", entries)
     before, links = snapshot(outside), snapshot(tmp)
@@ -141,15 +141,15 @@ def test_a_folder_whose_name_is_not_utf8_is_a_row_and_the_others_are_graded(tmp_
     """``unzip`` of a cp437 archive makes names that are not UTF-8: the batch used to stop before anyone was graded."""
     root = tmp_path / "download"
     root.mkdir()
-    shutil.copytree(SAMPLES / "correct", root / "alice")
+    shutil.copytree(sample_dir("correct"), root / "alice")
     folder = os.path.join(os.fsencode(root), b"jos\x82_1005")
-    shutil.copytree(SAMPLES / "correct", os.fsdecode(folder))
+    shutil.copytree(sample_dir("correct"), os.fsdecode(folder))
     with open(os.path.join(folder, b"r\x82sum\x82.txt"), "wb") as handle:    # a file of the same archive
         handle.write(b"notes\n")
     with open(os.path.join(os.fsencode(root), b"g\x82rard_1006_5006_q1_softmax.py"), "wb") as handle:
-        handle.write((SAMPLES / "correct" / "q1_softmax.py").read_bytes())
+        handle.write((sample_dir("correct") / "q1_softmax.py").read_bytes())
     make_zip(Path(os.fsdecode(os.path.join(os.fsencode(root), b"m\x81ller.zip"))),
-             [(p.name, p) for p in sorted((SAMPLES / "softmax_no_shift").glob("*.py"))])
+             [(p.name, p) for p in sorted(sample_dir("softmax_no_shift").glob("*.py"))])
 
     db = tmp_path / "g.db"
     batch = run("batch", str(root), "--db", str(db), "--jobs", "1", "--quiet")

@@ -17,14 +17,14 @@ from grader.runner import Grader
 from grader.sandbox import zygote_handle as zygote_module
 from grader.sandbox.zygote_handle import Zygote, launch_early
 
-SAMPLES = Path(__file__).resolve().parents[1] / "sample_submissions"
+from conftest import sample_dir
 
 
 @pytest.fixture
 def counted(rubric):
     """A warm grader (its timing yardstick measured) that counts the workers it forks."""
     with Grader(rubric) as grader:
-        grader.grade(SAMPLES / "correct")
+        grader.grade(sample_dir("correct"))
         forks = []
         fork = grader.zygote.fork
         grader.zygote.fork = lambda: forks.append(1) or fork()
@@ -33,7 +33,7 @@ def counted(rubric):
 
 def test_one_worker_grades_a_submission_whose_functions_are_right(counted):
     grader, forks = counted
-    result = grader.grade(SAMPLES / "correct")
+    result = grader.grade(sample_dir("correct"))
     assert result.score == 40
     assert len(forks) == 1   # formerly a worker per part, a preparing one, and a second run for four parts
     assert not any("standing in" in note for part in result.parts() for note in part.notes)
@@ -41,7 +41,7 @@ def test_one_worker_grades_a_submission_whose_functions_are_right(counted):
 
 def test_a_mistake_in_softmax_adds_one_worker_for_the_parts_that_use_it(counted):
     grader, forks = counted
-    result = grader.grade(SAMPLES / "softmax_no_shift")
+    result = grader.grade(sample_dir("softmax_no_shift"))
     parts = {part.id: part for part in result.parts()}
     assert parts["softmax"].score < parts["softmax"].max_score
     assert len(forks) == 2   # the student's own functions, then one worker for every stand-in run
@@ -51,7 +51,7 @@ def test_a_mistake_in_softmax_adds_one_worker_for_the_parts_that_use_it(counted)
 @pytest.mark.alone   # a timeout: not beside other tests
 def test_a_part_that_hangs_its_worker_leaves_the_next_part_a_fresh_one(rubric, tmp_path):
     folder = tmp_path / "sub"
-    shutil.copytree(SAMPLES / "correct", folder)
+    shutil.copytree(sample_dir("correct"), folder)
     path = folder / "q1_softmax.py"
     path.write_text(path.read_text().replace(
         "def softmax(x):", "def softmax(x):\n    if getattr(x, 'ndim', 0) == 2 and x.shape == (2, 2):\n"
@@ -70,7 +70,7 @@ def test_a_zygote_launched_early_is_adopted_and_configured_later(rubric):
     pid = early.proc.pid
     with Grader(rubric) as grader:
         assert grader.zygote is early and not early.configured
-        assert grader.grade(SAMPLES / "correct").score == 40
+        assert grader.grade(sample_dir("correct")).score == 40
         assert grader.zygote.proc.pid == pid
     assert (None, False) not in zygote_module._EARLY
 
@@ -98,10 +98,10 @@ def test_a_loop_is_called_a_loop_only_against_a_fresh_yardstick(counted):
     grader, forks = counted
     for key in list(grader.zygote.baselines):
         grader.zygote.baselines[key] = (grader.zygote.baselines[key][0], 1e-6)   # np.exp "took" 1 us
-    parts = {part.id: part for part in grader.grade(SAMPLES / "correct").parts()}
+    parts = {part.id: part for part in grader.grade(sample_dir("correct")).parts()}
     vectorized = next(c for c in parts["softmax"].checks if c.id == "vectorized")
     assert vectorized.score == vectorized.max_score, vectorized.message
     assert len(forks) == 3   # the student's worker, the yardstick's, the student's again
     assert min(v for _, v in grader.zygote.baselines.values()) > 1e-5   # the fresh one is kept
-    loops = {part.id: part for part in grader.grade(SAMPLES / "softmax_loops").parts()}
+    loops = {part.id: part for part in grader.grade(sample_dir("softmax_loops")).parts()}
     assert next(c for c in loops["softmax"].checks if c.id == "vectorized").score == 0

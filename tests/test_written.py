@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, SAMPLES
+from conftest import ROOT, SAMPLES, sample_dir
 from pdfmake import make_pdf
 
 FULL = ROOT / "rubrics" / "a1-full.yaml"
@@ -168,7 +168,7 @@ def test_a_pdf_write_up_is_read_from_its_text_layer(tmp_path):
 def test_code_and_write_up_together_through_check(tmp_path):
     from test_cli import grader
     folder = tmp_path / "student"
-    shutil.copytree(SAMPLES / "correct", folder)
+    shutil.copytree(sample_dir("correct"), folder)
     shutil.copy(EXAMPLE, folder / "written.md")
     run = grader("check", str(folder), "--rubric", str(FULL), "--format", "json")
     assert run.returncode == 0, run.stderr
@@ -300,7 +300,7 @@ def test_a_class_of_write_ups_with_code_through_batch(tmp_path):
     from test_cli import grader
     root = tmp_path / "class"
     for name in MANIFEST:
-        shutil.copytree(SAMPLES / "correct", root / name)
+        shutil.copytree(sample_dir("correct"), root / name)
         shutil.copytree(WRITTEN / name, root / name, dirs_exist_ok=True)
     db = tmp_path / "g.db"
     run = grader("batch", str(root), "--db", str(db), "--rubric", "a1-full", "--jobs", "2", "--quiet")
