@@ -27,7 +27,7 @@ class RubricError(GraderError):
     """The rubric cannot be read or is invalid.
 
     The message reads ``<file>:<line>: <key path>: <what is wrong>``, e.g.
-    ``rubrics/bad.yaml:14: questions[0].parts[1].checks[2].kind: unknown check kind 'valuez'``.
+    ``my-rubric.yaml:14: questions[0].parts[1].checks[2].kind: unknown check kind 'valuez'``.
     The line and the key path are left out when unknown (a missing file, a YAML
     syntax error). ``file``, ``line`` and ``key`` are kept as attributes so tools
     and tests need not parse the message.

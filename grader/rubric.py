@@ -65,7 +65,7 @@ string (``rtol: "1e-6"``) is converted too when the kind's default is a float.
 
 Every validation failure raises :class:`RubricError` whose message names the
 file, the line and the key path, e.g.
-``rubrics/bad.yaml:14: questions[0].parts[1].checks[2].kind: unknown check kind 'valuez' (known: ...)``.
+``my-rubric.yaml:14: questions[0].parts[1].checks[2].kind: unknown check kind 'valuez' (known: ...)``.
 """
 from __future__ import annotations
 

@@ -141,3 +141,16 @@ def test_the_timing_baseline_is_a_numpy_function_a_check_names(monkeypatch):
     result = kind.fn(fast, RefFunction(np.tanh, None), dict(kind.options(), baseline="tanh", shape=[400, 2]), np.random.default_rng(0))
     assert "np.tanh" in result.message and result.details["timing"]["baseline"] == "np.tanh"
     assert kind.yardstick(dict(kind.options(), baseline="tanh")) == ("tanh", [(5000, 2)] * 5)
+
+
+def test_every_callable_a_check_gets_keeps_one_protocol():
+    """The sandbox's handle, an adapter and the in-process stand-in are one StudentCallable."""
+    import grader.assignments.a1  # noqa: F401  (registers its adapter)
+    from grader.sandbox.student import StudentCallable, StudentFunction
+    local = LocalStudent(lambda x: x, "f")
+    assert isinstance(local, StudentCallable)
+    assert isinstance(StudentFunction(None, "m.f", "f in m.py"), StudentCallable)
+    for name, adapter_class in plugins.ADAPTERS.items():
+        assert isinstance(adapter_class(local), StudentCallable), name
+        assert adapter_class.stands_for and hasattr(adapter_class, "not_standalone"), name
+    assert not isinstance(lambda x: x, StudentCallable)
