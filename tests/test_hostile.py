@@ -33,13 +33,14 @@ from grader.sandbox.limits import Limits
 from grader.sandbox.workers import MAX_RELOADS
 from grader.sandbox.zygote_handle import group_limits
 
-from conftest import ROOT, SAMPLES, sandbox_leftovers
+from conftest import ROOT, SAMPLES, sample_dir, sandbox_leftovers
 
 # Timing, limits and every sandbox uid's processes: run alone, not beside other tests (.ci/run).
 pytestmark = pytest.mark.alone
 
-HOSTILE = SAMPLES / "hostile"
-CORRECT = SAMPLES / "correct"
+KEPT = SAMPLES / "hostile"         # as kept: each holds only its hostile file
+HOSTILE = sample_dir("hostile")
+CORRECT = sample_dir("correct")
 FILES = ("q1_softmax.py", "q2_sigmoid.py", "q2_gradcheck.py", "q2_neural.py")
 MANIFEST = yaml.safe_load((SAMPLES / "manifest.yaml").read_text())
 NO_SHIFT = MANIFEST["softmax_no_shift"]["scores"]["softmax"]   # a softmax without the max shift
@@ -172,15 +173,16 @@ def scribble_places():
     folders = {Path.home(), Path("/root"), Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"),
                Path(np.__file__).parent, Path(np.__file__).parent.parent, Path(os.__file__).parent,
                Path(sys.prefix), Path(sys.base_prefix), Path("/work/main"), Path("/work"),
-               ROOT, ROOT / "sample_submissions", HOSTILE, HOSTILE / "write_outside", ROOT / "grader",
-               ROOT / "reference"}
+               ROOT, KEPT.parent, KEPT, KEPT / "write_outside", HOSTILE, HOSTILE / "write_outside",
+               ROOT / "grader", ROOT / "reference"}
     return sorted(folder / MARK for folder in folders if os.access(folder, os.X_OK))
 
 
 def untouchable_files():
     """Files write_outside tries to open for writing: their content must not change."""
     return [ROOT / "grader" / "__init__.py", ROOT / "reference" / "q1_softmax.py",
-            HOSTILE / "write_outside" / "q2_sigmoid.py", Path(np.__file__)]
+            KEPT / "write_outside" / "q2_sigmoid.py", HOSTILE / "write_outside" / "q2_sigmoid.py",
+            Path(np.__file__)]
 
 
 def digest(path):
@@ -222,6 +224,7 @@ def test_each_sample_is_the_correct_one_with_one_change(name):
     assert sorted(p.name for p in folder.iterdir() if p.is_file()) == sorted(FILES)
     differ = [f for f in FILES if not filecmp.cmp(folder / f, CORRECT / f, shallow=False)]
     assert differ == [CHANGED[name]]
+    assert sorted(p.name for p in (KEPT / name).iterdir()) == [CHANGED[name]]   # as kept: the change only
 
 
 # ---------------------------------------------------------------- grading them
