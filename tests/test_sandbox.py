@@ -187,7 +187,7 @@ def test_a_zygote_lost_mid_submission_is_not_the_students_zero(rubric, monkeypat
     """If the zygote dies between two parts, the submission is graded again, not given 'no file'."""
     from grader.runner import Grader
     from grader.sandbox import workers as process
-    from conftest import SAMPLES
+    from conftest import sample_dir
 
     real_open = process.Sandbox.open
     killed = []
