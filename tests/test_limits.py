@@ -37,7 +37,8 @@ def test_rubric_limits_override_the_defaults(tmp_path):
 def test_bad_limits_are_located(tmp_path, text, key):
     with pytest.raises(RubricError) as info:
         load_rubric(rubric_with(tmp_path, text))
-    assert info.value.line == 5 and info.value.key == key
+    seed_line = DEFAULT_RUBRIC.read_text().splitlines().index("seed: 224") + 1
+    assert info.value.line == seed_line + 1 and info.value.key == key   # the line given right after the seed
 
 
 def test_limits_reach_the_child():
