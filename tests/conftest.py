@@ -15,7 +15,7 @@ from grader.sandbox.local import LocalStudent  # noqa: F401  (tests import it fr
 ROOT = Path(__file__).resolve().parents[1]
 # Every test grades under one known course secret, in-process and in the commands it runs: an
 # installation's own is random (grader/coursesecret.py), and no verdict may depend on the machine.
-# The tests of the secret itself (tests/test_integrity.py) unset it.
+# The tests of the secret itself (tests/engine/test_integrity.py) unset it.
 os.environ.setdefault("A1GRADER_SECRET_FILE", str(ROOT / "tests" / "course_secret"))
 
 

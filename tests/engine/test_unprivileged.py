@@ -23,7 +23,7 @@ import yaml
 
 from conftest import sample_dir
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "sample_submissions"
 USER_ID = 64123   # no account has it: as root, nothing else of this id runs
 SHARED = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")

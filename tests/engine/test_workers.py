@@ -3,7 +3,7 @@
 A submission's parts share one worker while they run on the student's own
 functions (workers.Sandbox.open); a part runs again on the reference's stand-ins
 only when it lost points and a function it uses did too (runner.grade_parts).
-tests/test_samples.py pins every sample's score, so the sharing is checked there
+tests/a1/test_samples.py pins every sample's score, so the sharing is checked there
 for fairness; here, for what it saves and what it must not share.
 """
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 In-process (LocalStudent), through runner.run_check(s) exactly as grading runs them, over
 many seeds: a verdict that held only for some draws would differ between students.
-The samples themselves are held to their scores by tests/test_samples.py.
+The samples themselves are held to their scores by tests/a1/test_samples.py.
 """
 from __future__ import annotations
 

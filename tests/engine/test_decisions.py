@@ -1,7 +1,7 @@
 """Issue 24, items 1 and 2: a decision stays with its answer, and shows everywhere as the one that counts.
 
 Through the real commands (``grader batch``, ``override``, ``export``, ``feedback``, ``report``)
-and the review page in headless Chromium (as tests/test_review.py drives it).
+and the review page in headless Chromium (as tests/engine/test_review.py drives it).
 """
 from __future__ import annotations
 

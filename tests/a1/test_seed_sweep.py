@@ -13,7 +13,7 @@ A part whose candidates include an adapter (ce_grad: the b2 block of
 forward_backward_prop, for students with no standalone cross_entropy_grad) is
 swept once per route, since a student may be graded through either.
 
-Not swept: ``vectorized`` (it times code; tests/test_integrity.py and tests/test_checks.py test it).
+Not swept: ``vectorized`` (it times code; tests/engine/test_integrity.py and tests/engine/test_checks.py test it).
 
 All checks are cheap here (well under 1 ms per seed, ``network_consistency``
 about 12 ms), so every check gets the full 1000 seeds. Set SEED_SWEEP_N to sweep

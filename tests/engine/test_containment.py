@@ -178,7 +178,7 @@ def test_attackers_first_then_honest_students_get_exactly_their_scores(tmp_path,
     assert parts["gradcheck_naive"]["score"] == 0
     assert score == 36.0, {k: v["score"] for k, v in parts.items()}
 
-    # The attackers: contained, graded on their own values (tests/test_hostile.py has the details).
+    # The attackers: contained, graded on their own values (tests/engine/test_hostile.py has the details).
     assert rows["a50_find_traces"][0] == 40.0, json.loads(rows["a50_find_traces"][3])["questions"][0]
     # The class's folder is on the grader's command line: no mode lets a student find a classmate there.
     stolen = rows["a10_steal_classmate"]

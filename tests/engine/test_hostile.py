@@ -79,7 +79,7 @@ EXPECTED = {
     "leave_traces": {},
     # Right values, 0.3 s a call: two parts' budgets of calls (ce_grad goes through the network), no more.
     "slow_network": {"ce_grad": "slow", "forward_backward_prop": "slow"},
-    "find_traces": {},   # finds nothing, loses nothing (tests/test_containment.py runs it after leave_traces)
+    "find_traces": {},   # finds nothing, loses nothing (tests/engine/test_containment.py runs it after leave_traces)
     # Memory and kernel objects no per-process limit counts (issue 25): refused or bounded, no points lost.
     "memfd_hoard": {},
     "inode_flood": {},
@@ -439,4 +439,4 @@ SPECIFIC = {"slow_network": _slow_network, "import_infinite_loop": _import_infin
 
 
 # After each attacker, the next (honest) student is unaffected and nothing of the attacker's is left:
-# tests/test_containment.py grades every hostile sample before honest ones, in a batch, in each mode.
+# tests/engine/test_containment.py grades every hostile sample before honest ones, in a batch, in each mode.
