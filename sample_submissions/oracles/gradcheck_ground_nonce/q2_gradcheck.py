@@ -2,7 +2,7 @@ import random
 
 import numpy as np
 
-NONCE = 0   # ground offline (tests/test_integrity.py does it as the attacker would)
+NONCE = 0   # ground offline (tests/engine/test_integrity.py does it as the attacker would)
 ANSWERS = "PPPPFFFFFFFFFFF"   # the verdict for the grader's 1st, 2nd, ... call (15 calls since issue 27)
 _calls = [0]
 
