@@ -40,7 +40,7 @@ def main() -> None:
 
 
 def _bundled_names() -> str:
-    from .rubric import bundled_rubrics_dir, default_rubric_path
+    from .bundled import bundled_rubrics_dir, default_rubric_path
     default = default_rubric_path().stem
     names = sorted(p.stem for p in bundled_rubrics_dir().glob("*.yaml"))
     return ", ".join(n + (" (the default)" if n == default else "") for n in names) or "none"

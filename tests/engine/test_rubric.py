@@ -48,6 +48,7 @@ VALID = """
 name: Toy assignment
 seed: 7
 reference: ref
+plugin: grader.assignments.a1   # its adapter network_b2_block
 options:
   rtol: 1e-3
   grad_tol: 5
@@ -221,7 +222,8 @@ def test_python2_policy_reject(tmp_path):
 def test_default_paths_prefer_bundled_assets(tmp_path, monkeypatch):
     package = tmp_path / "grader"
     package.mkdir()
-    monkeypatch.setattr(rubric_module, "__file__", str(package / "rubric.py"))
+    from grader import bundled
+    monkeypatch.setattr(bundled, "__file__", str(package / "bundled.py"))
     root = tmp_path.resolve()
     (root / "rubrics").mkdir()
     (root / "rubrics" / "b.yaml").write_text("name: b\n")
@@ -266,7 +268,7 @@ MALFORMED = [
      "worth 4 points but its checks add up to 3.5"),
     ("duplicate_question_id", "- id: q2", "- id: q1  #<", "questions[1].id", "duplicate question id 'q1'"),
     ("duplicate_part_id", "- id: net", "- id: softmax  #<", "questions[1].parts[0].id",
-     "duplicate part id 'softmax' (first used at line 14, questions[0].parts[0].id)"),
+     "duplicate part id 'softmax' (first used at line 15, questions[0].parts[0].id)"),
     ("duplicate_check_id", "- id: own\n            kind: toy_values",
      "- id: defaults  #<\n            kind: toy_values", CHECK1 + ".id", "duplicate check id 'defaults'"),
     ("unknown_top_level_key", "seed: 7\n", "seed: 7\nseeds: 8  #<\n", "seeds", "unknown top-level key 'seeds'"),

@@ -80,16 +80,23 @@ def assembled(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def checked(assembled):
-    """`grader check --format json` of every sample and of the reference, two at a time."""
-    jobs = {name: (str(assembled / name),) for name in sorted(MANIFEST)}
-    jobs["<reference>"] = (str(A2 / "reference"),)
+def checked(assembled, gradebook):
+    """Every sample's result as `grader batch` stored it, and `grader check --format json` of the
+    reference; `grader check` of two samples gives exactly what batch stored for them."""
+    with Gradebook(gradebook, RUBRIC_DATA["assignment"]) as book:
+        results = {row.student: row.result_dict() for row in book.rows()}
+    jobs = {"<reference>": A2 / "reference", "correct": assembled / "correct",
+            "layer_no_relu_mask": assembled / "layer_no_relu_mask"}
     with ThreadPoolExecutor(2) as pool:
-        runs = dict(zip(jobs, pool.map(lambda folder: grader("check", *folder, "--rubric", str(RUBRIC), "--format",
+        runs = dict(zip(jobs, pool.map(lambda folder: grader("check", str(folder), "--rubric", str(RUBRIC), "--format",
                                                              "json", *FAST), jobs.values())))
     for name, run in runs.items():
         assert run.returncode == 0, (name, run.stderr[-2000:])
-    return {name: json.loads(run.stdout) for name, run in runs.items()}
+        result = json.loads(run.stdout)
+        if name in results:
+            assert (result["score"], part_scores(result)) == (results[name]["score"], part_scores(results[name])), name
+        results[name] = result
+    return results
 
 
 def test_the_samples_are_differences_of_correct_and_each_is_pinned():
