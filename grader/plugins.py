@@ -161,4 +161,5 @@ def load_plugin(name: str, rubric_dir: Path) -> ModuleType:
 
 
 def known(names: Iterable[str]) -> str:
+    """The registered names, for an error that says which ones exist."""
     return ", ".join(sorted(names)) or "none"
