@@ -4,7 +4,7 @@ What a student's function returned is read and compared in returns.py.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence, Tuple
+from typing import Any, Callable, List, Mapping, Sequence, Tuple
 
 import numpy as np
 
@@ -59,6 +59,30 @@ def central_difference(f: Callable[[np.ndarray], Sequence[float]], x: np.ndarray
     else:
         derivs = (-costs[:, 0] + 8 * costs[:, 1] - 8 * costs[:, 2] + costs[:, 3]) / (12 * step)
     return derivs, costs
+
+
+def block_directions(rng: np.random.Generator, slices: Mapping[str, slice], size: int, max_coords: int,
+                     directions: int) -> Tuple[List[np.ndarray], List[str]]:
+    """Unit vectors of a flat parameter vector of ``size`` to take finite differences along, and the
+    block each belongs to (``slices``: block name -> its slice, in order): one per coordinate when
+    ``size`` is at most ``max_coords`` (an error is then located to its element), else
+    ``directions`` random ones per block (two evaluations each, whatever the size)."""
+    dirs, owners = [], []
+    for name, sl in slices.items():
+        if size <= max_coords:
+            for k in range(sl.start, sl.stop):
+                d = np.zeros(size)
+                d[k] = 1.0
+                dirs.append(d)
+                owners.append(name)
+        else:
+            for _ in range(directions):
+                d = np.zeros(size)
+                v = rng.normal(size=sl.stop - sl.start)
+                d[sl] = v / np.linalg.norm(v)
+                dirs.append(d)
+                owners.append(name)
+    return dirs, owners
 
 
 def seeded_rng(seed: int, *names: str) -> np.random.Generator:

@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 
 from ...checks.base import CheckResult, register
-from ...checks.numeric import central_difference, index_list, rel_error
+from ...checks.numeric import block_directions, central_difference, index_list, rel_error
 from ...checks.returns import CostGrad, check_return
 from ...sandbox.student import StudentError
 from .inputs import BLOCKS, block_shapes, block_slices
@@ -153,7 +153,8 @@ def network_consistency(student, reference, opts, rng) -> CheckResult:
             wrong_by_case.append((_dims_text(args), {b: _failure_text(student, exc) for b in BLOCKS}))
             continue
         step = opts["step"] * max(1.0, float(np.max(np.abs(params))))
-        directions, owners = _directions(rng, dims, params.size, opts)
+        directions, owners = block_directions(rng, block_slices(dims), params.size, int(opts["max_coords"]),
+                                              int(opts["directions"]))
 
         seen: List[Tuple[np.ndarray, float]] = []
 
@@ -272,28 +273,6 @@ class _StudentFailed(Exception):
     def __init__(self, record):
         self.record = record
         super().__init__(record.error)
-
-
-def _directions(rng, dims, n_params, opts):
-    """Unit vectors (one per coordinate, or a few random ones per block) and their block."""
-    slices = block_slices(dims)
-    dirs, owners = [], []
-    for name in BLOCKS:
-        sl = slices[name]
-        if n_params <= opts["max_coords"]:
-            for k in range(sl.start, sl.stop):
-                d = np.zeros(n_params)
-                d[k] = 1.0
-                dirs.append(d)
-                owners.append(name)
-        else:
-            for _ in range(int(opts["directions"])):
-                d = np.zeros(n_params)
-                v = rng.normal(size=sl.stop - sl.start)
-                d[sl] = v / np.linalg.norm(v)
-                dirs.append(d)
-                owners.append(name)
-    return dirs, owners
 
 
 def _both(student, reference, rng, spec):
