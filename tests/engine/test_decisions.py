@@ -76,14 +76,20 @@ def _open(driver, row):
 def _key(driver, key):
     """Press a key on the group page (as a TA does, outside the points box); wait until saved or refused."""
     from selenium.webdriver.common.action_chains import ActionChains
-    from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
     here = driver.current_url
     driver.execute_script("document.activeElement.blur()")
     ActionChains(driver).send_keys(key).perform()
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
-    WebDriverWait(driver, 10, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(
-        lambda d: d.current_url != here or d.find_element(By.ID, "status").text not in ("", "saving…"))
+    from selenium.common.exceptions import WebDriverException
+    # URL and status are read in one script: read apart, the page can navigate between the two reads and
+    # Chromium then reports an element of the old document with an error that is not "stale". Any driver
+    # error while the page unloads is a reason to look again, not a failure.
+    read = "var s = document.getElementById('status'); return [location.href, s ? s.textContent : null];"
+
+    def settled(d):
+        url, status = d.execute_script(read)
+        return url != here or status not in (None, "", "saving…")
+    WebDriverWait(driver, 10, ignored_exceptions=(WebDriverException,)).until(settled)
     return driver.current_url != here
 
 
