@@ -260,8 +260,9 @@ def test_uid_mode_without_namespaces_is_refused_unless_asked_for(tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     with sqlite3.connect(str(db)) as conn:
         rows = {r[0]: (r[1], json.loads(r[2])) for r in conn.execute("SELECT student, score, result FROM grades")}
+    lost = {s: _lost(result) for s, (score, result) in rows.items() if score != 40}
     assert {s: score for s, (score, _) in rows.items()} == {"a_leave_traces": 40, "a_write_outside": 40,
-                                                            "b_find_traces": 40, "z_correct": 40}
+                                                            "b_find_traces": 40, "z_correct": 40}, lost
     assert {result["sandbox"] for _, result in rows.values()} == {"uid-uncontained"}
     left = [p for p in Path("/tmp").iterdir() if p.name.startswith(("a1_hostile", "a1_note"))]
     left += [p for p in TRACES if p.exists()]
@@ -269,6 +270,15 @@ def test_uid_mode_without_namespaces_is_refused_unless_asked_for(tmp_path):
         shutil.rmtree(path) if path.is_dir() else path.unlink()
     assert left == [], "left in the shared /tmp: %s" % left
     assert leftover_processes() == []
+
+
+def _lost(result: dict) -> list:
+    """Each test of a stored result that did not pass, with what it said: why a score fell short."""
+    return [(part["id"], check["id"], check["message"], check.get("details"))
+            for question in result["questions"] for part in question["parts"]
+            for check in part["checks"] if not check["passed"]] + [
+        (part["id"], part["status"], part["notes"]) for question in result["questions"]
+        for part in question["parts"] if part["status"] != "graded"]
 
 
 def answer_files(rubric):
