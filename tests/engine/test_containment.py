@@ -273,12 +273,13 @@ def test_uid_mode_without_namespaces_is_refused_unless_asked_for(tmp_path):
 
 
 def _lost(result: dict) -> list:
-    """Each test of a stored result that did not pass, with what it said: why a score fell short."""
-    return [(part["id"], check["id"], check["message"], check.get("details"))
-            for question in result["questions"] for part in question["parts"]
-            for check in part["checks"] if not check["passed"]] + [
-        (part["id"], part["status"], part["notes"]) for question in result["questions"]
-        for part in question["parts"] if part["status"] != "graded"]
+    """Each part of a stored result that was not graded, and each check that failed, with what it said."""
+    lost = []
+    for part in (p for question in result["questions"] for p in question["parts"]):
+        if part["status"] != "graded":
+            lost.append((part["id"], part["status"], part["notes"]))
+        lost += [(part["id"], c["id"], c["message"], c.get("details")) for c in part["checks"] if not c["passed"]]
+    return lost
 
 
 def answer_files(rubric):
